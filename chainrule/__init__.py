@@ -1,0 +1,1 @@
+"""chainrule: backpropagation done properly."""

@@ -1,0 +1,373 @@
+"""The computation graph and the backward walk.
+
+A :class:`Primitive` is a forward function on raw arrays plus one vector–Jacobian product (VJP) rule per
+differentiable argument. Calling a primitive on Tensors that require grad records a :class:`Node`: the
+primitive, its parents (other nodes, or leaf Tensors), and the raw arguments its rules need. A Tensor is a
+handle on (array, node); the graph itself is made of nodes, so rebinding a Tensor (``x += 1``) never
+changes what was recorded.
+
+:func:`backward_pass` walks the graph once in reverse topological order (found iteratively: graphs can be
+10^5+ nodes deep), giving each vertex its error signal v̄ = Σ_children v̄_child ∂child/∂v. With
+``create_graph=True`` the rules run on Tensors with recording on, so the backward pass is itself a graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class _Mode:
+    """The grad-mode switch (and the anomaly switch beside it): the only global mutable state."""
+
+    __slots__ = ("grad_enabled", "anomaly")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.anomaly = False
+
+
+mode = _Mode()
+
+
+class _Switch(contextlib.ContextDecorator):
+    def __init__(self, attribute: str, value: bool) -> None:
+        self.attribute, self.value, self.saved = attribute, value, []
+
+    def __enter__(self):
+        self.saved.append(getattr(mode, self.attribute))
+        setattr(mode, self.attribute, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(mode, self.attribute, self.saved.pop())
+        return False
+
+
+def no_grad() -> _Switch:
+    """Context manager / decorator: operations inside record no graph.
+
+    >>> with chainrule.no_grad():
+    ...     w -= 0.1 * w.grad
+    """
+    return _Switch("grad_enabled", False)
+
+
+def enable_grad() -> _Switch:
+    """Context manager / decorator: turn recording back on (e.g. inside ``no_grad``)."""
+    return _Switch("grad_enabled", True)
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are currently recorded."""
+    return mode.grad_enabled
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or inf appeared under :func:`detect_anomaly`."""
+
+
+def detect_anomaly() -> _Switch:
+    """Context manager: raise :class:`AnomalyError` at the first NaN/inf produced by a forward operation
+    or a backward rule, naming the operation and the user's source line that created it.
+
+    >>> with chainrule.detect_anomaly():
+    ...     loss = chainrule.numpy.log(x).sum()   # AnomalyError if some x <= 0
+    """
+    return _Switch("anomaly", True)
+
+
+def user_site() -> str:
+    """`file:line in function` of the first caller frame outside the chainrule package."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+def _check_finite(what: str, value: Any, site: str | None) -> None:
+    raw = getattr(value, "data", value)
+    values = raw if isinstance(raw, tuple) else (raw,)
+    for item in values:
+        item = getattr(item, "data", item)
+        if isinstance(item, np.ndarray) and item.dtype.kind in "fc" and not np.isfinite(item).all():
+            bad = "NaN" if np.isnan(item).any() else "inf"
+            raise AnomalyError(f"chainrule.detect_anomaly: {what} produced {bad}"
+                               + (f" (operation created at {site})" if site else ""))
+
+
+class Primitive:
+    """An operation with a forward function on raw arrays and VJP rules, one per argument position.
+
+    ``vjps[i](g, ans, *args, **kwargs)`` returns ḡ·∂ans/∂args[i], shaped like ``args[i]``; ``None`` marks
+    an argument with no gradient. See :mod:`chainrule.extend` for the public way to make one.
+    """
+
+    __slots__ = ("name", "forward", "vjps", "formulas", "differentiable", "n_outputs", "__doc__",
+                 "__wrapped__")
+
+    def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable | None] = (),
+                 formulas: Sequence[str | None] = (), differentiable: bool = True,
+                 n_outputs: int = 1) -> None:
+        self.name, self.forward = name, forward
+        self.vjps, self.formulas = tuple(vjps), tuple(formulas)
+        self.differentiable, self.n_outputs = differentiable, n_outputs
+        self.__doc__ = getattr(forward, "__doc__", None)
+        self.__wrapped__ = forward
+
+    def __repr__(self) -> str:
+        return f"<chainrule primitive {self.name}>"
+
+    def vjp(self, position: int) -> Callable:
+        rules = self.vjps
+        rule = rules[position] if position < len(rules) else (rules[-1] if self.name == "einsum" else None)
+        if rule is None:
+            raise TypeError(f"chainrule.{self.name}: no derivative rule for argument {position}; "
+                            f"pass a constant there (or .detach() it)")
+        return rule
+
+    def __call__(self, *args, **kwargs):
+        raw = list(args)
+        parents = positions = None
+        any_tensor = False
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                any_tensor = True
+                raw[i] = a.data
+                if a.requires_grad and mode.grad_enabled and self.differentiable:
+                    if parents is None:
+                        parents, positions = [], []
+                    parents.append(a._node or a)
+                    positions.append(i)
+        try:
+            out = self.forward(*raw, **kwargs)
+        except Exception as error:
+            if type(error) in (TypeError, ValueError, np.linalg.LinAlgError, IndexError):
+                raise type(error)(f"chainrule.{self.name}: {error} (inputs: {_describe(raw)})") from None
+            raise
+        if not any_tensor:
+            return out
+        if parents is None:
+            return tuple(Tensor(o) for o in out) if self.n_outputs > 1 else Tensor(out)
+        for position in positions:
+            self.vjp(position)  # fail now, not in the backward pass, if a rule is missing
+        node = Node(self, tuple(parents), tuple(positions), tuple(raw), kwargs, out)
+        if mode.anomaly:
+            node.site = user_site()
+            _check_finite(f"forward of {self.name}", out, node.site)
+        if self.n_outputs == 1:
+            return Tensor._from_node(out, node)
+        return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), {}, o))
+                     for i, o in enumerate(out))
+
+
+def _describe(values) -> str:
+    parts = []
+    for v in values:
+        if isinstance(v, np.ndarray):
+            parts.append(f"array{tuple(v.shape)} {v.dtype}")
+        elif isinstance(v, list | tuple) and len(v) > 4:
+            parts.append(f"{type(v).__name__} of {len(v)}")
+        else:
+            parts.append(repr(v))
+    return ", ".join(parts)
+
+
+class Node:
+    """One recorded operation: the graph vertex behind a non-leaf Tensor."""
+
+    __slots__ = ("primitive", "parents", "positions", "args", "kwargs", "value", "locked", "versions",
+                 "site", "name", "released", "__weakref__")
+
+    def __init__(self, primitive, parents, positions, args, kwargs, value):
+        self.primitive, self.parents, self.positions = primitive, parents, positions
+        self.args, self.kwargs, self.value = args, kwargs, value
+        self.site = self.name = None
+        self.released = False
+        self.versions = tuple(p._version for p in parents if type(p) is not Node)
+        # Arrays saved for the backward pass are made read-only while the graph lives, so that writing
+        # into them through `.data` fails loudly instead of silently changing the gradient.
+        locked = None
+        for a in (*args, value):
+            while type(a) is np.ndarray and a.flags.writeable:
+                a.flags.writeable = False
+                if locked is None:
+                    locked = []
+                locked.append(a)
+                a = a.base
+        self.locked = locked
+
+    def release(self) -> None:
+        if self.locked:
+            for a in reversed(self.locked):
+                with contextlib.suppress(ValueError):
+                    a.flags.writeable = True
+        self.locked = self.args = self.kwargs = None
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<Node {self.primitive.name}{' (released)' if self.released else ''}>"
+
+
+def _select_vjp(g, ans, index):
+    raise AssertionError("select nodes are handled by backward_pass")
+
+
+_SELECT = Primitive("select", lambda value, index: value[index], (_select_vjp,))
+
+
+def toposort(roots: Sequence, stop: set[int] | frozenset = frozenset()) -> list:
+    """Vertices (Nodes and leaf Tensors) reachable from ``roots``, parents before children."""
+    order, visited = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        vertex, expanded = stack.pop()
+        if expanded:
+            order.append(vertex)
+            continue
+        if id(vertex) in visited:
+            continue
+        visited.add(id(vertex))
+        stack.append((vertex, True))
+        if type(vertex) is Node and id(vertex) not in stop:
+            stack.extend((p, False) for p in vertex.parents if id(p) not in visited)
+    return order
+
+
+def _add(a, b):
+    if a is None:
+        return b
+    if isinstance(a, tuple):
+        return tuple(x if y is None else (y if x is None else x + y) for x, y in zip(a, b, strict=True))
+    return a + b
+
+
+def _vertex(t: Tensor):
+    return t._node if t._node is not None else t
+
+
+def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequence[Tensor] | None = None,
+                  retain_graph: bool = False, create_graph: bool = False) -> list | None:
+    """Propagate error signals from ``outputs`` (seeded with ``seeds``) back through the graph.
+
+    Without ``inputs``, leaves' ``.grad`` accumulate (``Tensor.backward``). With ``inputs``, their error
+    signals are returned instead (None where unreachable) and no ``.grad`` is touched.
+    """
+    roots = [_vertex(t) for t in outputs]
+    stop = {id(_vertex(t)) for t in inputs} if inputs is not None else frozenset()
+    order = toposort(roots, stop)
+    if inputs is not None:  # prune the vertices that cannot reach any input
+        reaches = set(stop)
+        for vertex in order:
+            if type(vertex) is Node and any(id(p) in reaches for p in vertex.parents):
+                reaches.add(id(vertex))
+        order = [v for v in order if id(v) in reaches]
+    signals: dict[int, Any] = {}
+    for vertex, seed in zip(roots, seeds, strict=True):
+        signals[id(vertex)] = _add(signals.get(id(vertex)), seed)
+    results = {}
+    handed_out = {id(s) for s in seeds}
+    with _Switch("grad_enabled", create_graph):
+        for vertex in reversed(order):
+            g = signals.pop(id(vertex), None)
+            if g is None:
+                continue
+            if type(vertex) is not Node or id(vertex) in stop:
+                if inputs is not None:
+                    results[id(vertex)] = g
+                elif vertex.requires_grad:
+                    _accumulate(vertex, g, handed_out)
+                continue
+            _propagate(vertex, g, signals, create_graph)
+            if not retain_graph:
+                vertex.release()
+    if inputs is None:
+        return None
+    return [results.get(id(_vertex(t))) for t in inputs]
+
+
+def _propagate(node: Node, g, signals: dict, create_graph: bool) -> None:
+    primitive = node.primitive
+    if node.released:
+        raise RuntimeError(
+            f"chainrule: backward through `{primitive.name}` a second time, but its saved values were "
+            f"released by the first backward(); call the first backward(retain_graph=True)")
+    if primitive is _SELECT:
+        parent, index = node.parents[0], node.args[1]
+        slots = [None] * parent.primitive.n_outputs
+        slots[index] = g
+        signals[id(parent)] = _add(signals.get(id(parent)), tuple(slots))
+        return
+    leaves = [p for p in node.parents if type(p) is not Node]
+    if any(leaf._version != v for leaf, v in zip(leaves, node.versions, strict=True)):
+        raise RuntimeError(
+            f"chainrule: an input of `{primitive.name}` was modified in place after the operation "
+            f"recorded it{f' (at {node.site})' if node.site else ''}; its gradient would be wrong. "
+            f"Modify a copy instead, or record the operation after the modification")
+    args, ans = node.args, node.value
+    if create_graph:
+        args = list(args)
+        for parent, position in zip(node.parents, node.positions, strict=True):
+            args[position] = parent if type(parent) is not Node else Tensor._from_node(parent.value, parent)
+        ans = _handle(node)
+        if not isinstance(g, Tensor | tuple):
+            g = Tensor(g)
+    if primitive.n_outputs > 1:
+        g = tuple(np.zeros_like(v) if s is None else s for s, v in zip(g, node.value, strict=True))
+    for parent, position in zip(node.parents, node.positions, strict=True):
+        ga = primitive.vjp(position)(g, ans, *args, **node.kwargs)
+        target = parent.value if type(parent) is Node else parent.data
+        if not isinstance(target, tuple):
+            ga = _conform(ga, target, primitive, position)
+        if mode.anomaly:
+            _check_finite(f"backward of {primitive.name} (argument {position})", ga, node.site)
+        key = id(parent)
+        previous = signals.get(key)
+        signals[key] = ga if previous is None else previous + ga
+
+
+def _handle(node: Node):
+    if node.primitive.n_outputs > 1:  # the outputs' select nodes are not kept; rebuild handles
+        return tuple(Tensor._from_node(v, Node(_SELECT, (node,), (0,), (None, i), {}, v))
+                     for i, v in enumerate(node.value))
+    return Tensor._from_node(node.value, node)
+
+
+def _conform(ga, target: np.ndarray, primitive: Primitive, position: int):
+    """Check a rule's result against its input's shape, and cast it to the input's dtype."""
+    shape = getattr(ga, "shape", ())
+    if shape != target.shape:
+        raise ValueError(
+            f"chainrule: the derivative rule of `{primitive.name}` for argument {position} returned shape "
+            f"{shape}, but the argument has shape {target.shape}; a VJP rule must return its input's shape")
+    dtype = ga.dtype if hasattr(ga, "dtype") else None
+    if dtype != target.dtype and target.dtype.kind in "fc":
+        ga = ga.astype(target.dtype) if isinstance(ga, Tensor | np.ndarray) else np.asarray(ga, target.dtype)
+    return ga
+
+
+def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
+    if isinstance(g, Tensor):
+        if g._node is None:
+            g = g.data
+    elif not isinstance(g, np.ndarray):
+        g = np.asarray(g)
+    if isinstance(g, np.ndarray):
+        if g.dtype != leaf.data.dtype:
+            g = g.astype(leaf.data.dtype)
+        elif id(g) in handed_out or not g.flags.writeable:
+            g = g.copy()  # each leaf gets its own array, so in-place updates of one .grad stay local
+        handed_out.add(id(g))
+    leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+from ._tensor import Tensor  # noqa: E402  (Tensor and the graph refer to each other)
