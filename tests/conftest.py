@@ -1,0 +1,10 @@
+"""Shared test fixtures. Randomness is seeded here, and only here."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    """A fresh, seeded generator per test: every test sees the same numbers on every run."""
+    return np.random.default_rng(20240601)
