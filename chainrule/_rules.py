@@ -194,29 +194,36 @@ minimum = defprim("minimum", _ufunc("minimum"),
                   formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"))
 fmax = defprim("fmax", _ufunc("fmax"),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y))
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
+               formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
 fmin = defprim("fmin", _ufunc("fmin"),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y))
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y),
+               formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
 arctan2 = defprim("arctan2", _ufunc("arctan2"),
                   lambda g, ans, y, x: unbroadcast(g * x / (x * x + y * y), y),
                   lambda g, ans, y, x: unbroadcast(-g * y / (x * x + y * y), x),
                   formulas=("{g} · {1} / ({0}² + {1}²)", "-{g} · {0} / ({0}² + {1}²)"))
 hypot = defprim("hypot", _ufunc("hypot"),
                 lambda g, ans, x, y: unbroadcast(g * x / ans, x),
-                lambda g, ans, x, y: unbroadcast(g * y / ans, y))
+                lambda g, ans, x, y: unbroadcast(g * y / ans, y),
+                formulas=("{g} · {0} / {ans}", "{g} · {1} / {ans}"))
 logaddexp = defprim("logaddexp", _ufunc("logaddexp"),
                     lambda g, ans, x, y: unbroadcast(g * exp(x - ans), x),
-                    lambda g, ans, x, y: unbroadcast(g * exp(y - ans), y))
+                    lambda g, ans, x, y: unbroadcast(g * exp(y - ans), y),
+                    formulas=("{g} · exp({0} - {ans})", "{g} · exp({1} - {ans})"))
 logaddexp2 = defprim("logaddexp2", _ufunc("logaddexp2"),
                      lambda g, ans, x, y: unbroadcast(g * exp2(x - ans), x),
-                     lambda g, ans, x, y: unbroadcast(g * exp2(y - ans), y))
+                     lambda g, ans, x, y: unbroadcast(g * exp2(y - ans), y),
+                     formulas=("{g} · 2^({0} - {ans})", "{g} · 2^({1} - {ans})"))
 mod = defprim("mod", _ufunc("mod"),
               lambda g, ans, x, y: unbroadcast(g, x),
-              lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y))
+              lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y),
+              formulas=("{g}", "-{g} · floor({0} / {1})"))
 fmod = defprim("fmod", _ufunc("fmod"),
                lambda g, ans, x, y: unbroadcast(g, x),
-               lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y))
+               lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y),
+               formulas=("{g}", "-{g} · trunc({0} / {1})"))
 floor_divide = nondiff("floor_divide", _ufunc("floor_divide"))
 equal = nondiff("equal", _ufunc("equal"))
 not_equal = nondiff("not_equal", _ufunc("not_equal"))
@@ -376,7 +383,7 @@ def _scatter_forward(g, index, shape, dtype):
     return out
 
 
-def _setitem_forward(x, value, index):
+def _setitem_forward(x, index, value):  # the order of operator.setitem
     out = x.copy()
     out[index] = value
     return out
@@ -385,10 +392,11 @@ def _setitem_forward(x, value, index):
 getitem = defprim("getitem", lambda x, index: x[index],
                   lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), formulas=("{g} scattered",))
 scatter = defprim("scatter", _scatter_forward,
-                  lambda g, ans, values, index, shape, dtype: getitem(g, index))
+                  lambda g, ans, values, index, shape, dtype: getitem(g, index), formulas=("{g} gathered",))
 setitem = defprim("setitem", _setitem_forward,
-                  lambda g, ans, x, value, index: setitem(g, 0, index),
-                  lambda g, ans, x, value, index: unbroadcast(getitem(g, index), value))
+                  lambda g, ans, x, index, value: setitem(g, index, 0), None,
+                  lambda g, ans, x, index, value: unbroadcast(getitem(g, index), value),
+                  formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"))
 
 # ---- linear algebra ------------------------------------------------------------------------------------
 
@@ -511,9 +519,11 @@ def _diagonal_embed(g, shape, offset, axis1, axis2):
 
 
 diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
-                   lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2))
+                   lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2),
+                   formulas=("{g} placed on the diagonal",))
 diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
-                         lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2))
+                         lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2),
+                         formulas=("diagonal of {g}",))
 
 
 def _inv_t(x):
@@ -559,7 +569,8 @@ def _cholesky_vjp(g, ans, x):
     return 0.5 * (middle + swapaxes(middle, -1, -2))
 
 
-cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp)
+cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp,
+                   formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",))
 
 
 def _eigh_vjp(g, ans, x, UPLO="L"):
@@ -573,7 +584,8 @@ def _eigh_vjp(g, ans, x, UPLO="L"):
     return 0.5 * (result + swapaxes(result, -1, -2))
 
 
-eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2)
+eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2,
+               formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",))
 
 
 def _eig_forward(x):
@@ -623,7 +635,8 @@ def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
 
 
 svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x).linalg.svd(x, full_matrices=False)),
-              _svd_vjp, n_outputs=3)
+              _svd_vjp, n_outputs=3,
+              formulas=("U (F∘(UᵀŪ − ŪᵀU) S + diag(s̄) + S F∘(VᵀV̄ − V̄ᵀV)) Vᵀ + projections",))
 
 
 def _svdvals_vjp(g, ans, x):
@@ -631,7 +644,8 @@ def _svdvals_vjp(g, ans, x):
     return matmul(u * g[..., None, :], vh)
 
 
-svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp)
+svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
+                  formulas=("U diag({g}) Vᵀ",))
 
 
 def swapaxes(x, axis1, axis2):

@@ -241,7 +241,7 @@ SPECS: list[Spec] = [
                           [(2, 3), {"index": (Ellipsis, None, 1)}]),
          call=lambda f, x, index: f(x, index)),
     Spec("setitem", cases(((4, 3), (3,)), ((4, 3), ())),
-         call=lambda f, x, v: f(x, v, (slice(1, 3),))),
+         call=lambda f, x, v: f(x, (slice(1, 3),), v)),
     Spec("diag", cases((3,), [(3,), {"k": 1}], (3, 3), [(3, 4), {"k": -1}])),
     Spec("diagonal", cases((3, 3), [(3, 4), {"offset": 1}], [(2, 3, 4), {"axis1": 1, "axis2": 2}],
                            [(3, 2, 3), {"offset": -1, "axis1": 0, "axis2": -1}])),
