@@ -649,6 +649,24 @@ def matmul(x1, x2, out=None, **extras):
     return P.matmul(x1, x2)
 
 
+def vecdot(x1, x2, /, *, axis=-1, **extras):
+    """Dot product of vectors along ``axis``, broadcasting over the rest (``numpy.vecdot``)."""
+    _no_extras("vecdot", extras)
+    return P.sum(P.multiply(x1, x2), axis=axis)
+
+
+def matvec(x1, x2, /, **extras):
+    """Matrix–vector product over stacks (``numpy.matvec``)."""
+    _no_extras("matvec", extras)
+    return P.matmul(x1, expand_dims(x2, -1))[..., 0]
+
+
+def vecmat(x1, x2, /, **extras):
+    """Vector–matrix product over stacks (``numpy.vecmat``)."""
+    _no_extras("vecmat", extras)
+    return P.matmul(expand_dims(x1, -2), x2)[..., 0, :]
+
+
 def tensordot(a, b, axes=2):
     return P.tensordot(a, b, axes=axes)
 
@@ -833,6 +851,28 @@ def multi_dot(arrays, *, out=None):
     for b in arrays[1:]:
         result = matmul(result, b)
     return result
+
+
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    """``numpy.linalg.trace``: the trace over the last two axes."""
+    return trace(x, offset, -2, -1, dtype)
+
+
+def linalg_diagonal(x, /, *, offset=0):
+    """``numpy.linalg.diagonal``: the diagonal over the last two axes."""
+    return P.diagonal(x, offset, -2, -1)
+
+
+def linalg_outer(x1, x2, /):
+    """``numpy.linalg.outer`` of two vectors."""
+    if ndim_of(x1) != 1 or ndim_of(x2) != 1:
+        raise ValueError(f"chainrule.linalg.outer: both inputs must be 1-D; got {shape_of(x1)}, {shape_of(x2)}")
+    return outer(x1, x2)
+
+
+def linalg_cross(x1, x2, /, *, axis=-1):
+    """``numpy.linalg.cross`` of 3-vectors along ``axis``."""
+    return cross(x1, x2, axis=axis)
 
 
 def eigh(a, UPLO="L"):
