@@ -25,6 +25,10 @@ INSTALL_PACKAGE = "the 'graphviz' Python package is needed for SVG/PNG output: p
 FORMATS = ("dot", "gv", "svg", "png", "pdf")
 
 
+class GraphvizNotFound(FileNotFoundError):
+    """Graphviz (the ``dot`` program or the ``graphviz`` Python package) is needed but not installed."""
+
+
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
@@ -127,9 +131,9 @@ def pipe(dot: str, fmt: str) -> bytes:
     try:
         import graphviz
     except ImportError:
-        raise RuntimeError(INSTALL_PACKAGE) from None
+        raise GraphvizNotFound(INSTALL_PACKAGE) from None
     if shutil.which("dot") is None:
-        raise RuntimeError(INSTALL_DOT)
+        raise GraphvizNotFound(INSTALL_DOT)
     return graphviz.Source(dot).pipe(format=fmt)
 
 
@@ -153,5 +157,5 @@ def source(dot: str) -> Any:
     try:
         import graphviz
     except ImportError:
-        raise RuntimeError(INSTALL_PACKAGE) from None
+        raise GraphvizNotFound(INSTALL_PACKAGE) from None
     return graphviz.Source(dot)

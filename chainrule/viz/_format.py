@@ -76,7 +76,8 @@ def constant_text(value: Any, precision: int = 4) -> str:
             return _nested(value, precision)
         return f"‹array {shape_text(value.shape)}›"
     if isinstance(value, tuple | list) and len(value) <= 4:
-        return repr(value)
+        inner = ", ".join(constant_text(v, precision) if isinstance(v, np.ndarray) else repr(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
     if isinstance(value, slice | type(Ellipsis)):
         return repr(value)
     return f"‹{type(value).__name__}›"

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._graph import _SELECT, Node, Primitive, _add, _propagate, _Switch, toposort
+from .._graph import _SELECT, Node, Primitive, _add, _propagate, _Switch
 from .._tensor import Tensor
 from ._format import array_text, bar, constant_text, number, shape_text
 
@@ -97,6 +97,7 @@ class Trace:
         self._constant_names = constant_names or {}
         self.backward_done = backward_done
         self._by_name = {n.name: n for n in nodes}
+        self.module_outputs: dict[tuple, int] = {}  # module path → index of the node it returned
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -162,8 +163,8 @@ class Trace:
         template = _INFIX.get(node.op)
         if template is not None and len(args) == template.count("{"):
             return template.format(*args)
-        kwargs = ", ".join(f"{k}={constant_text(v)}" for k, v in (vertex.kwargs or {}).items()
-                           if v is not None and v is not False)
+        kwargs = ", ".join(f"{k}={v!r}" if isinstance(v, int | tuple) else f"{k}={constant_text(v)}"
+                           for k, v in (vertex.kwargs or {}).items() if v is not None and v is not False)
         return f"{node.op}({', '.join(args)}{', ' + kwargs if kwargs else ''})"
 
     def _arg_texts(self, node: TraceNode, precision: int = 4) -> list[str]:
@@ -304,6 +305,7 @@ class _Recorder:
         self.modules: dict[tuple, str] = {}
         self.parameter_names: dict[int, str] = {}
         self.stamps: dict[int, tuple[int, tuple]] = {}
+        self.outputs: dict[int, tuple] = {}  # node → the module path whose call returned it
         self.counter = 0
 
     def __call__(self, frame, event, arg):
@@ -317,7 +319,10 @@ class _Recorder:
                 if self.depth == 0:
                     self.locals = dict(frame.f_locals)
             if self.stack and code.co_name == "__call__" and frame.f_locals.get("self") is self.stack[-1][1]:
-                self.stack.pop()
+                path, _ = self.stack.pop()
+                node = getattr(arg, "_node", None)
+                if isinstance(node, Node):
+                    self.outputs.setdefault(id(node), path)
         elif event == "call":
             if code is self.code:
                 self.depth += 1
@@ -416,7 +421,17 @@ def trace(fun: Callable[..., Any], *args: Any, output_name: str | None = None, s
         names.setdefault(n, a)
     for k, v in keyword_inputs.items():
         names.setdefault(k, v)
-    return _build(result, names, recorder.stamps, recorder.modules, recorder.parameter_names, seed, output_name)
+    return _build(result, names, recorder.stamps, recorder.modules, recorder.parameter_names, seed, output_name,
+                  recorder.outputs)
+
+
+def _parameter_symbol(name: str) -> str:
+    """``0.weight`` → ``W0``, ``2.bias`` → ``b2`` (the notes' W and b); other names unchanged."""
+    prefix, _, last = name.rpartition(".")
+    symbol = {"weight": "W", "bias": "b"}.get(last)
+    if symbol is None:
+        return name
+    return symbol + prefix.replace(".", "_")
 
 
 def _parameter_names(model: Any) -> dict[int, str]:
@@ -429,11 +444,29 @@ def _vertex(t: Tensor) -> Any:
     return t._node if t._node is not None else t
 
 
+def _toposort(root: Any) -> list:
+    """Parents before children, first arguments first (the order code written left to right runs in)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        vertex, expanded = stack.pop()
+        if expanded:
+            order.append(vertex)
+            continue
+        if id(vertex) in visited:
+            continue
+        visited.add(id(vertex))
+        stack.append((vertex, True))
+        if isinstance(vertex, Node):
+            stack.extend((p, False) for p in reversed(vertex.parents) if id(p) not in visited)
+    return order
+
+
 def _build(result: Tensor, local_names: dict[str, Any], stamps: dict[int, tuple[int, tuple]],
            modules: dict[tuple, str], parameter_names: dict[int, str], seed: Any,
-           output_name: str | None) -> Trace:
+           output_name: str | None, module_outputs: dict[int, tuple] | None = None) -> Trace:
     root = _vertex(result)
-    order = toposort([root])
+    order = _toposort(root)
     leaves = [v for v in order if not isinstance(v, Node)]
     rank = {}  # leaves in the order the function's arguments / the caller's variables name them
     for value in local_names.values():
@@ -461,9 +494,14 @@ def _build(result: Tensor, local_names: dict[str, Any], stamps: dict[int, tuple[
             constant_names.setdefault(id(value), name)
     for v in leaves:
         if id(v) in parameter_names:
-            vertex_names.setdefault(id(v), parameter_names[id(v)])
+            vertex_names.setdefault(id(v), _parameter_symbol(parameter_names[id(v)]))
     if output_name and id(root) not in vertex_names:
         vertex_names[id(root)] = output_name
+    owners = {parameter_names[id(v)].rpartition(".")[0] for v in leaves if id(v) in parameter_names}
+    for key, path in (module_outputs or {}).items():  # z<i> for a layer with weights, h<i> for the others
+        prefix = path[-1].split(":")[0] if ":" in path[-1] else ""
+        if prefix:
+            vertex_names.setdefault(key, ("z" if prefix in owners else "h") + prefix.replace(".", "_"))
     used: set[str] = set()
     final: dict[int, str] = {}
     for v in order:
@@ -499,6 +537,7 @@ def _build(result: Tensor, local_names: dict[str, Any], stamps: dict[int, tuple[
             nodes.append(TraceNode(i, final[id(v)], "input", v, v.data, module=module))
     output = nodes[-1]
     trace_ = Trace(nodes, output, modules=modules, constant_names=constant_names)
+    trace_.module_outputs = {path: index[key] for key, path in (module_outputs or {}).items() if key in index}
     if seed is None and np.size(output.value) == 1 and not isinstance(output.value, tuple):
         seed = np.ones_like(output.value)
     if seed is not None:
