@@ -118,6 +118,9 @@ class Trace:
         if names is None:
             caller = sys._getframe(1)
             names = dict(caller.f_locals)
+            for key, value in caller.f_globals.items():  # named constants defined at module level
+                if isinstance(value, Tensor | np.ndarray):
+                    names.setdefault(key, value)
         return _build(result, names, {}, {}, _parameter_names(model), seed, output_name)
 
     # ---- lookup -------------------------------------------------------------------------------------
@@ -213,7 +216,8 @@ class Trace:
                 lines.append(f"{name} = 0   (no path to {self.output.name})")
                 continue
             terms = [self.rule_text(self.nodes[child], node) for child, _ in node.contributions]
-            line = f"{name} = {' + '.join(terms)}"
+            line = f"{name} = {terms[0]}" + "".join(
+                f" − {term[1:]}" if term.startswith("-") else f" + {term}" for term in terms[1:])
             values = [c for _, c in node.contributions]
             if len(values) > 1 and all(np.size(v) == 1 for v in values if not isinstance(v, tuple)):
                 line += " = " + " + ".join(array_text(v, precision) for v in values).replace("+ -", "− ")
@@ -306,6 +310,8 @@ class _Recorder:
         self.parameter_names: dict[int, str] = {}
         self.stamps: dict[int, tuple[int, tuple]] = {}
         self.outputs: dict[int, tuple] = {}  # node → the module path whose call returned it
+        self.constant_names: dict[int, str] = {}
+        self.keep: list[Any] = []  # the named constants, alive while their ids are used
         self.counter = 0
 
     def __call__(self, frame, event, arg):
@@ -324,6 +330,12 @@ class _Recorder:
                 if isinstance(node, Node):
                     self.outputs.setdefault(id(node), path)
         elif event == "call":
+            if code is self.primitive_code:  # name constants from named Tensors: chainrule.tensor(0.1, name="λ")
+                for a in frame.f_locals.get("args", ()):
+                    if isinstance(a, Tensor) and a.name and not a.requires_grad:
+                        self.constant_names.setdefault(id(a.data), a.name)
+                        self.keep.append(a)
+                return
             if code is self.code:
                 self.depth += 1
             if self.module_type is not None and code.co_name == "__call__":
@@ -422,7 +434,7 @@ def trace(fun: Callable[..., Any], *args: Any, output_name: str | None = None, s
     for k, v in keyword_inputs.items():
         names.setdefault(k, v)
     return _build(result, names, recorder.stamps, recorder.modules, recorder.parameter_names, seed, output_name,
-                  recorder.outputs)
+                  recorder.outputs, recorder.constant_names)
 
 
 def _parameter_symbol(name: str) -> str:
@@ -464,7 +476,8 @@ def _toposort(root: Any) -> list:
 
 def _build(result: Tensor, local_names: dict[str, Any], stamps: dict[int, tuple[int, tuple]],
            modules: dict[tuple, str], parameter_names: dict[int, str], seed: Any,
-           output_name: str | None, module_outputs: dict[int, tuple] | None = None) -> Trace:
+           output_name: str | None, module_outputs: dict[int, tuple] | None = None,
+           extra_constant_names: dict[int, str] | None = None) -> Trace:
     root = _vertex(result)
     order = _toposort(root)
     leaves = [v for v in order if not isinstance(v, Node)]
@@ -479,7 +492,7 @@ def _build(result: Tensor, local_names: dict[str, Any], stamps: dict[int, tuple[
     order = leaves + inner
     # names: the tensors' own, the local variables, module parameters, then v1, v2, ...
     vertex_names: dict[int, str] = {}
-    constant_names: dict[int, str] = {}
+    constant_names: dict[int, str] = dict(extra_constant_names or {})
     for v in order:
         own = getattr(v, "name", None)
         if own:
