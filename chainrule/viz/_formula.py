@@ -153,7 +153,11 @@ def parse_formula(text: str) -> Formula:
             continue
         what = _DESCRIPTIONS.get(type(node), f"'{type(node).__name__}' is")
         raise FormulaError(f"{what} not allowed in a formula{_where(node, text)}")
-    return Formula(text, tree, variables)
+    positions = {}
+    for node in ast.walk(tree):  # variables in the order they are written
+        if isinstance(node, ast.Name) and node.id in variables:
+            positions[node.id] = min(positions.get(node.id, (1 << 30, 0)), (node.lineno, node.col_offset))
+    return Formula(text, tree, sorted(variables, key=positions.__getitem__))
 
 
 def _check_name(node: ast.Name, text: str, is_called: bool, variables: list[str]) -> None:
