@@ -36,18 +36,23 @@ if __name__ == "__main__":
     if len(sys.argv) > 1:
         print("wrote", tr.render(sys.argv[1]))
 
-    # cost on a batch of 64 examples, 784-256-256-10, inputs need no gradient
-    X = chainrule.tensor(rng.normal(size=(64, 784)))
-    T = np.eye(10)[rng.integers(0, 10, 64)]
+    # cost on a batch of 64 examples: inputs need no gradient, so the first layer's x̄ = z̄ W(1)ᵀ is skipped
+    def batch_loss(X, T):
+        def loss(*params):
+            h = X
+            for i in range(0, len(params) - 2, 2):
+                h = cnp.relu(h @ params[i] + params[i + 1])
+            y = h @ params[-2] + params[-1]
+            return 0.5 * cnp.sum((y - T) ** 2) / len(T)
+        return loss
 
-    def batch_loss(W1, b1, W2, b2, W3, b3):
-        h1 = cnp.relu(X @ W1 + b1)
-        h2 = cnp.relu(h1 @ W2 + b2)
-        y = h2 @ W3 + b3
-        return 0.5 * cnp.sum((y - T) ** 2) / 64
-
-    shapes = [(784, 256), (256,), (256, 256), (256,), (256, 10), (10,)]
-    c = cost(batch_loss, *[rng.normal(size=s) * 0.05 for s in shapes])
-    print()
-    print("multiply-adds, MLP 784-256-256-10 on a batch of 64:")
-    print(c)
+    for sizes in ([64, 256, 256, 256, 10], [784, 256, 256, 10]):
+        X = chainrule.tensor(rng.normal(size=(64, sizes[0])))
+        T = np.eye(10)[rng.integers(0, 10, 64)]
+        params = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            params += [rng.normal(size=(fan_in, fan_out)) * 0.05, np.zeros(fan_out)]
+        c = cost(batch_loss(X, T), *params)
+        print()
+        print(f"multiply-adds, MLP {'-'.join(map(str, sizes))} on a batch of 64 (squared error):")
+        print(c)

@@ -12,7 +12,15 @@ the lecture notes write them, and draws the graph (Graphviz DOT).
 ...     L = 0.5 * (y - t) ** 2
 ...     return L
 >>> tr = trace(model, 0.5, -1.0)
->>> print(tr.backward_text())        # L̄ = 1, ..., ȳ = ..., z̄ = ȳ · σ(z)(1 - σ(z)) = ..., w̄ = ..., b̄ = ...
+>>> print(tr.backward_text())
+L̄  = 1
+v̄3 = L̄ · 0.5 = 0.5
+v̄2 = v̄3 · 2 · v2^(2 - 1) = -0.5
+ȳ  = v̄2 = -0.5
+z̄  = ȳ · σ(z)(1 - σ(z)) = -0.125
+v̄1 = z̄ = -0.125
+b̄  = z̄ = -0.125
+w̄  = v̄1 · 2 = -0.25
 """
 
 from __future__ import annotations
@@ -401,7 +409,7 @@ def trace(fun: Callable[..., Any], *args: Any, output_name: str | None = None, s
 
     >>> tr = trace(lambda x: chainrule.numpy.cos(chainrule.numpy.sin(x ** 2) + 3 * x ** 2), 1.5)
     >>> tr.gradients["x"]     # dJ/dx = −sin(u)(2x cos(x²) + 6x)
-    array(-2.6...)
+    array(-6.74092...)
     """
     try:
         signature = inspect.signature(fun)
@@ -587,6 +595,8 @@ def _plain(value: Any) -> Any:
         return tuple(_plain(v) for v in value)
     if isinstance(value, Tensor):
         return value.data
+    if isinstance(value, np.generic | float | int):
+        return np.asarray(value)
     return value
 
 
