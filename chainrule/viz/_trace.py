@@ -16,8 +16,8 @@ the lecture notes write them, and draws the graph (Graphviz DOT).
 L̄  = 1
 v̄3 = L̄ · 0.5 = 0.5
 v̄2 = v̄3 · 2 · v2^(2 - 1) = -0.5
-ȳ  = v̄2 = -0.5
-z̄  = ȳ · σ(z)(1 - σ(z)) = -0.125
+ȳ  = v̄2 = -0.5
+z̄  = ȳ · σ(z)(1 - σ(z)) = -0.125
 v̄1 = z̄ = -0.125
 b̄  = z̄ = -0.125
 w̄  = v̄1 · 2 = -0.25
