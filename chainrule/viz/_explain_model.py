@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ._format import array_text, bar, number
+from ._formula import ExplainError
 
 
 def _checkpoint_path(run: str) -> str:
@@ -38,12 +39,12 @@ def load_example(run: str, example: int = 0) -> dict[str, Any]:
     try:
         from chainrule import checkpoint, data, nn
     except ImportError as error:
-        raise ValueError(f"explain --model needs the training stack (chainrule.nn, chainrule.checkpoint, "
+        raise ExplainError(f"explain --model needs the training stack (chainrule.nn, chainrule.checkpoint, "
                          f"chainrule.data), which is not available: {error}") from None
     saved = checkpoint.load(_checkpoint_path(run))
     config = saved.info.get("config")
     if not isinstance(config, dict) or "dataset" not in config:
-        raise ValueError(f"{saved.path}: not a checkpoint written by 'chainrule train' (no training configuration)")
+        raise ExplainError(f"{saved.path}: not a checkpoint written by 'chainrule train' (no training configuration)")
     model = saved.build_model()
     model.eval()
     split = data.load_dataset(config["dataset"], target=config.get("target"), data_dir=config.get("data_dir"),
@@ -51,7 +52,7 @@ def load_example(run: str, example: int = 0) -> dict[str, Any]:
                               standardize=False)
     x_all, y_all = split.x_test, split.y_test
     if not 0 <= example < len(x_all):
-        raise ValueError(f"--example {example} is out of range: the test split of {split.name} has "
+        raise ExplainError(f"--example {example} is out of range: the test split of {split.name} has "
                          f"{len(x_all)} examples (0 to {len(x_all) - 1})")
     x = np.asarray(x_all[example:example + 1], dtype=np.float64).reshape(1, -1)
     if "data/mean" in saved.arrays:

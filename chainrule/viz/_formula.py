@@ -50,7 +50,11 @@ _DESCRIPTIONS = {
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
-class FormulaError(ValueError):
+class ExplainError(ValueError):
+    """A user error of ``chainrule explain`` (bad formula, missing value, bad option): one-line message."""
+
+
+class FormulaError(ExplainError):
     """A formula outside the grammar; the message names what was rejected."""
 
 

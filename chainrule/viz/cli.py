@@ -1,8 +1,8 @@
 """The ``chainrule explain`` sub-command: see a formula's (or a trained network's) backward pass.
 
 ``register(subparsers)`` adds the sub-command to the main ``chainrule`` parser; ``run_explain(args)`` runs
-it and returns the exit status. Errors are raised as ``ValueError`` / ``FileNotFoundError`` with a one-line
-message.
+it and returns the exit status. Errors are raised as ``ExplainError`` (a ValueError) or
+``FileNotFoundError``, each with a one-line message.
 
     chainrule explain "cos(sin(x**2) + 3*x**2)" --at x=1.5
     chainrule explain "exp(x*z) + x*z/log(x) + sin(log(x))/(x*z)" --at x=2,z=3 --graph quiz.svg
@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from ._formula import FUNCTIONS, parse_assignments, parse_formula
+from ._formula import FUNCTIONS, ExplainError, parse_assignments, parse_formula
 
 DESCRIPTION = (
     "Print the forward pass, the backward pass in the notes' notation (v̄ = ∂f/∂v is the error signal of "
@@ -48,27 +48,27 @@ def run_explain(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if args.model:
         if args.formula:
-            raise ValueError("give either a FORMULA or --model RUN, not both")
+            raise ExplainError("give either a FORMULA or --model RUN, not both")
         from ._explain_model import explain_model
 
         explain_model(args.model, example=args.example, graph=args.graph, precision=args.precision,
                       show_grads=not args.no_grads, out=out)
         return 0
     if not args.formula:
-        raise ValueError('nothing to explain: give a formula, e.g. chainrule explain "cos(sin(x**2) + 3*x**2)" '
+        raise ExplainError('nothing to explain: give a formula, e.g. chainrule explain "cos(sin(x**2) + 3*x**2)" '
                          '--at x=1.5, or --model RUN')
     formula = parse_formula(args.formula)
     point = parse_assignments(args.at)
     missing = [v for v in formula.variables if v not in point]
     if missing:
         example = ",".join(f"{v}={point.get(v, 1.0)}" for v in formula.variables)
-        raise ValueError(f"no value for {', '.join(missing)}: pass --at {example}")
+        raise ExplainError(f"no value for {', '.join(missing)}: pass --at {example}")
     extra = [v for v in point if v not in formula.variables]
     if extra:
-        raise ValueError(f"--at gives {', '.join(extra)}, which the formula does not use "
+        raise ExplainError(f"--at gives {', '.join(extra)}, which the formula does not use "
                          f"(its variables: {', '.join(formula.variables) or 'none'})")
     if args.name in formula.variables or not args.name.isidentifier():
-        raise ValueError(f"--name {args.name!r} must be a name that is not one of the variables")
+        raise ExplainError(f"--name {args.name!r} must be a name that is not one of the variables")
     text = explain_formula(formula, point, name=args.name, precision=args.precision, graph=args.graph,
                            show_grads=not args.no_grads)
     out.write(text)
@@ -92,7 +92,7 @@ def explain_formula(formula: Any, point: dict[str, float], *, name: str = "f", p
     inputs = {v: chainrule.tensor(float(point[v]), requires_grad=True, name=v) for v in formula.variables}
     result = formula(**inputs)
     if not isinstance(result, chainrule.Tensor) or not result.requires_grad:
-        raise ValueError(f"the formula {formula.text!r} has no variables to differentiate")
+        raise ExplainError(f"the formula {formula.text!r} has no variables to differentiate")
     trace = Trace.from_tensor(result, names=inputs, output_name=name)
     at = ", ".join(f"{v} = {point[v]:g}" for v in formula.variables)
     lines = [f"{name} = {formula.text}   at {at}", "",
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(["explain", *(sys.argv[1:] if argv is None else argv)])
     try:
         return run_explain(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, OSError) as error:
         print(f"chainrule: error: {error}", file=sys.stderr)
         return 2
 
