@@ -1,0 +1,126 @@
+"""The ``chainrule explain`` sub-command: see a formula's (or a trained network's) backward pass.
+
+``register(subparsers)`` adds the sub-command to the main ``chainrule`` parser; ``run_explain(args)`` runs
+it and returns the exit status. Errors are raised as ``ExplainError`` (a ValueError) or
+``FileNotFoundError``, each with a one-line message.
+
+    chainrule explain "cos(sin(x**2) + 3*x**2)" --at x=1.5
+    chainrule explain "exp(x*z) + x*z/log(x) + sin(log(x))/(x*z)" --at x=2,z=3 --graph quiz.svg
+    chainrule explain --model runs/digits-1 --example 0 --graph mlp.svg
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from ._formula import FUNCTIONS, ExplainError, parse_assignments, parse_formula
+
+DESCRIPTION = (
+    "Print the forward pass, the backward pass in the notes' notation (v̄ = ∂f/∂v is the error signal of "
+    "node v; f̄ = 1; v̄ = Σ over children c of c̄ ∂c/∂v) and the gradient of a formula at a point; or show one "
+    "example flowing through a trained network (--model). Formulas use numbers, variables, + - * / **, "
+    f"parentheses and the functions {', '.join(sorted(FUNCTIONS))}; nothing is evaluated by Python.")
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``explain`` sub-command to ``subparsers`` (from ``parser.add_subparsers()``)."""
+    p = subparsers.add_parser("explain", help="see backprop: forward pass, error signals, gradient",
+                              description=DESCRIPTION)
+    p.add_argument("formula", nargs="?", metavar="FORMULA", help='e.g. "cos(sin(x**2) + 3*x**2)"')
+    p.add_argument("--at", metavar="X=V,...", default="", help="the point, e.g. x=2,z=3")
+    p.add_argument("--name", default="f", metavar="NAME", help="name of the formula's value (default f)")
+    p.add_argument("--graph", metavar="FILE", help="also draw the graph: FILE.svg, .png, .pdf (need Graphviz's "
+                                                   "'dot' program) or .dot (text)")
+    p.add_argument("--no-grads", action="store_true", help="leave the error signals out of the graph")
+    p.add_argument("--model", metavar="RUN", help="a run folder or checkpoint from 'chainrule train': "
+                                                  "show one example flowing through the network")
+    p.add_argument("--example", type=int, default=0, metavar="I",
+                   help="with --model: which example of the test split (default 0)")
+    p.add_argument("--precision", type=int, default=4, metavar="DIGITS", help="significant digits (default 4)")
+    p.set_defaults(func=run_explain)
+    return p
+
+
+def run_explain(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run ``chainrule explain`` with parsed ``args``; print to ``out`` (default stdout); return 0."""
+    out = out or sys.stdout
+    if args.model:
+        if args.formula:
+            raise ExplainError("give either a FORMULA or --model RUN, not both")
+        from ._explain_model import explain_model
+
+        explain_model(args.model, example=args.example, graph=args.graph, precision=args.precision,
+                      show_grads=not args.no_grads, out=out)
+        return 0
+    if not args.formula:
+        raise ExplainError('nothing to explain: give a formula, e.g. chainrule explain "cos(sin(x**2) + 3*x**2)" '
+                         '--at x=1.5, or --model RUN')
+    formula = parse_formula(args.formula)
+    point = parse_assignments(args.at)
+    missing = [v for v in formula.variables if v not in point]
+    if missing:
+        example = ",".join(f"{v}={point.get(v, 1.0)}" for v in formula.variables)
+        raise ExplainError(f"no value for {', '.join(missing)}: pass --at {example}")
+    extra = [v for v in point if v not in formula.variables]
+    if extra:
+        raise ExplainError(f"--at gives {', '.join(extra)}, which the formula does not use "
+                         f"(its variables: {', '.join(formula.variables) or 'none'})")
+    if args.name in formula.variables or not args.name.isidentifier():
+        raise ExplainError(f"--name {args.name!r} must be a name that is not one of the variables")
+    text = explain_formula(formula, point, name=args.name, precision=args.precision, graph=args.graph,
+                           show_grads=not args.no_grads)
+    out.write(text)
+    return 0
+
+
+def explain_formula(formula: Any, point: dict[str, float], *, name: str = "f", precision: int = 4,
+                    graph: str | None = None, show_grads: bool = True) -> str:
+    """The text ``chainrule explain`` prints for ``formula`` (a string or parsed Formula) at ``point``.
+
+    >>> print(explain_formula("x * x", {"x": 3.0}))      # doctest: +ELLIPSIS
+    f = x * x   at x = 3
+    ...
+    """
+    import chainrule
+
+    from ._trace import Trace
+
+    if isinstance(formula, str):
+        formula = parse_formula(formula)
+    inputs = {v: chainrule.tensor(float(point[v]), requires_grad=True, name=v) for v in formula.variables}
+    result = formula(**inputs)
+    if not isinstance(result, chainrule.Tensor) or not result.requires_grad:
+        raise ExplainError(f"the formula {formula.text!r} has no variables to differentiate")
+    trace = Trace.from_tensor(result, names=inputs, output_name=name)
+    at = ", ".join(f"{v} = {point[v]:g}" for v in formula.variables)
+    lines = [f"{name} = {formula.text}   at {at}", "",
+             "forward pass (topological order):", _indent(trace.forward_text(precision)), "",
+             f"backward pass (reverse topological order; v̄ = ∂{name}/∂v is the error signal of v):",
+             _indent(trace.backward_text(precision)), "", "gradient:",
+             _indent(trace.gradient_text(max(precision, 6)))]
+    if graph:
+        trace.render(graph, show_grads=show_grads, precision=precision)
+        lines += ["", f"wrote {graph}"]
+    return "\n".join(lines) + "\n"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``explain`` on its own (``python -m chainrule.viz.cli ...``), printing errors as one line."""
+    parser = argparse.ArgumentParser(prog="chainrule")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["explain", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run_explain(args)
+    except (ValueError, OSError) as error:
+        print(f"chainrule: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
