@@ -14,6 +14,7 @@ changes what was recorded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -25,20 +26,23 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class _Mode:
-    """The grad-mode switch (and the anomaly switch beside it): the only global mutable state."""
+    """The grad-mode switch, and the debugging level beside it: the only global mutable state.
 
-    __slots__ = ("grad_enabled", "anomaly")
+    ``debug``: 0 off; 1 record each node's user source line; 2 also check every value for NaN/inf.
+    """
+
+    __slots__ = ("grad_enabled", "debug")
 
     def __init__(self) -> None:
         self.grad_enabled = True
-        self.anomaly = False
+        self.debug = 0
 
 
 mode = _Mode()
 
 
 class _Switch(contextlib.ContextDecorator):
-    def __init__(self, attribute: str, value: bool) -> None:
+    def __init__(self, attribute: str, value: bool | int) -> None:
         self.attribute, self.value, self.saved = attribute, value, []
 
     def __enter__(self):
@@ -81,7 +85,7 @@ def detect_anomaly() -> _Switch:
     >>> with chainrule.detect_anomaly():
     ...     loss = chainrule.numpy.log(x).sum()   # AnomalyError if some x <= 0
     """
-    return _Switch("anomaly", True)
+    return _Switch("debug", 2)
 
 
 def user_site() -> str:
@@ -109,27 +113,30 @@ class Primitive:
     """An operation with a forward function on raw arrays and VJP rules, one per argument position.
 
     ``vjps[i](g, ans, *args, **kwargs)`` returns ḡ·∂ans/∂args[i], shaped like ``args[i]``; ``None`` marks
-    an argument with no gradient. See :mod:`chainrule.extend` for the public way to make one.
+    an argument with no gradient. A ``variadic`` primitive (any number of array arguments) has one rule,
+    ``vjps[0](position, g, ans, *args, **kwargs)``. See :mod:`chainrule.extend` for the public way to make one.
     """
 
-    __slots__ = ("name", "forward", "vjps", "formulas", "differentiable", "n_outputs", "__doc__",
-                 "__wrapped__")
+    __slots__ = ("name", "forward", "vjps", "formulas", "differentiable", "n_outputs", "variadic",
+                 "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable | None] = (),
                  formulas: Sequence[str | None] = (), differentiable: bool = True,
-                 n_outputs: int = 1) -> None:
+                 n_outputs: int = 1, variadic: bool = False) -> None:
         self.name, self.forward = name, forward
         self.vjps, self.formulas = tuple(vjps), tuple(formulas)
-        self.differentiable, self.n_outputs = differentiable, n_outputs
-        self.__doc__ = getattr(forward, "__doc__", None)
+        self.differentiable, self.n_outputs, self.variadic = differentiable, n_outputs, variadic
         self.__wrapped__ = forward
 
     def __repr__(self) -> str:
         return f"<chainrule primitive {self.name}>"
 
     def vjp(self, position: int) -> Callable:
+        """The rule for argument ``position`` (a variadic primitive has one rule taking the position)."""
         rules = self.vjps
-        rule = rules[position] if position < len(rules) else (rules[-1] if self.name == "einsum" else None)
+        if self.variadic:
+            return functools.partial(rules[0], position)
+        rule = rules[position] if position < len(rules) else None
         if rule is None:
             raise TypeError(f"chainrule.{self.name}: no derivative rule for argument {position}; "
                             f"pass a constant there (or .detach() it)")
@@ -161,9 +168,10 @@ class Primitive:
         for position in positions:
             self.vjp(position)  # fail now, not in the backward pass, if a rule is missing
         node = Node(self, tuple(parents), tuple(positions), tuple(raw), kwargs, out)
-        if mode.anomaly:
+        if mode.debug:
             node.site = user_site()
-            _check_finite(f"forward of {self.name}", out, node.site)
+            if mode.debug > 1:
+                _check_finite(f"forward of {self.name}", out, node.site)
         if self.n_outputs == 1:
             return Tensor._from_node(out, node)
         return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), {}, o))
@@ -206,13 +214,20 @@ class Node:
                 a = a.base
         self.locked = locked
 
-    def release(self) -> None:
+    def _unlock(self) -> None:
         if self.locked:
             for a in reversed(self.locked):
                 with contextlib.suppress(ValueError):
                     a.flags.writeable = True
-        self.locked = self.args = self.kwargs = None
+            self.locked = None
+
+    def release(self) -> None:
+        """Free what the backward pass needed (after a backward without ``retain_graph``)."""
+        self._unlock()
+        self.args = self.kwargs = None
         self.released = True
+
+    __del__ = _unlock  # a dead graph protects nothing: give the arrays back to their owners
 
     def __repr__(self) -> str:
         return f"<Node {self.primitive.name}{' (released)' if self.released else ''}>"
@@ -328,7 +343,7 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool) -> None:
         target = parent.value if type(parent) is Node else parent.data
         if not isinstance(target, tuple):
             ga = _conform(ga, target, primitive, position)
-        if mode.anomaly:
+        if mode.debug > 1:
             _check_finite(f"backward of {primitive.name} (argument {position})", ga, node.site)
         key = id(parent)
         previous = signals.get(key)

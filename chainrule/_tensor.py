@@ -486,4 +486,4 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-from . import _rules as _r  # noqa: E402
+from . import numpy as _r  # noqa: E402

@@ -1,0 +1,607 @@
+"""The rule table: every primitive, its forward function and its vector–Jacobian products, side by side.
+
+Contract of an entry ``name = defprim("name", forward, vjp_0, vjp_1, ..., formulas=(...))``:
+
+* ``forward(*args, **kwargs)`` runs on raw arrays and gets its array module from them (``xp(x)``), so
+  NumPy and CuPy arrays both flow through.
+* ``vjp_i(g, ans, *args, **kwargs)`` returns ḡ · ∂ans/∂args[i]: the error signal of argument i, with the
+  shape of ``args[i]`` (broadcasting undone with :func:`unbroadcast`). ``g`` is the error signal of the
+  output, ``ans`` the output. ``None`` in a position means "no gradient for this argument".
+* Rules are written with the differentiable operations of this module, so that with ``create_graph=True``
+  they run on Tensors and record the backward pass too: higher-order derivatives come for free.
+* ``formulas[i]`` is the rule as the lecture notes write it, for the teaching views: ``{g}`` is the
+  output's error signal, ``{ans}`` the output, ``{0}``, ``{1}``, ... the inputs.
+
+Non-differentiable functions (comparisons, rounding, ``sign``) are ``nondiff`` entries: their outputs
+carry no graph, i.e. a zero gradient.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from ._graph import Primitive
+
+
+def xp(*arrays):
+    """The array module (numpy, cupy, ...) the arrays belong to."""
+    for a in arrays:
+        module = type(a).__module__
+        if module.startswith("cupy"):
+            import cupy
+
+            return cupy
+    return np
+
+
+def defprim(name, forward, *vjps, formulas=(), n_outputs=1):
+    return Primitive(name, forward, vjps, formulas, n_outputs=n_outputs)
+
+
+def nondiff(name, forward):
+    return Primitive(name, forward, differentiable=False)
+
+
+def shape_of(x) -> tuple:
+    return x.shape if hasattr(x, "shape") else ()
+
+
+def ndim_of(x) -> int:
+    return len(shape_of(x))
+
+
+def unbroadcast(g, target):
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``target``'s shape."""
+    shape, gshape = shape_of(target), shape_of(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    if axes:
+        g = sum(g, axis=axes)
+    return reshape(g, shape)
+
+
+def _axes(axis, ndim) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    return tuple(builtins.sorted(int(a) % builtins.max(ndim, 1) for a in axes))
+
+
+def _expand(g, x, axis, keepdims):
+    """Broadcast a reduction's error signal back over the reduced axes of ``x``."""
+    shape = shape_of(x)
+    if not keepdims:
+        reduced = _axes(axis, len(shape))
+        g = reshape(g, tuple(1 if i in reduced else n for i, n in enumerate(shape)))
+    return broadcast_to(g, shape)
+
+
+def _count(x, axis) -> int:
+    shape = shape_of(x)
+    return math.prod(shape[a] for a in _axes(axis, len(shape)))
+
+
+def _ufunc(name):
+    return lambda *args, **kwargs: getattr(xp(*args), name)(*args, **kwargs)
+
+
+def _sigmoid(x):
+    m = xp(x)
+    e = m.exp(-m.abs(x))
+    return m.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False) if hasattr(x, "dtype") else \
+        float(m.where(x >= 0, 1 / (1 + e), e / (1 + e)))
+
+
+def _power_vjp_base(g, ans, x, y):
+    return unbroadcast(g * y * x ** where(y == 0, 1, y - 1), x)  # y == 0: avoid 0 ** -1 at x = 0
+
+
+def _power_vjp_exponent(g, ans, x, y):
+    positive = x > 0
+    return unbroadcast(g * ans * log(where(positive, x, 1)) * positive, y)
+
+
+def _split_ties(g, x, other):
+    return g * ((x > other) + 0.5 * (x == other))
+
+
+def _sinc_vjp(g, ans, x):
+    nonzero = x != 0
+    safe = where(nonzero, x, 1)
+    return g * where(nonzero, (cos(math.pi * safe) - ans) / safe, 0)
+
+
+# ---- elementwise, one input ----------------------------------------------------------------------------
+negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, formulas=("-{g}",))
+abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), formulas=("{g} · sign({0})",))
+exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, formulas=("{g} · exp({0})",))
+exp2 = defprim("exp2", _ufunc("exp2"), lambda g, ans, x: g * ans * math.log(2), formulas=("{g} · 2^{0} · ln 2",))
+expm1 = defprim("expm1", _ufunc("expm1"), lambda g, ans, x: g * (ans + 1), formulas=("{g} · exp({0})",))
+log = defprim("log", _ufunc("log"), lambda g, ans, x: g / x, formulas=("{g} / {0}",))
+log2 = defprim("log2", _ufunc("log2"), lambda g, ans, x: g / (x * math.log(2)), formulas=("{g} / ({0} ln 2)",))
+log10 = defprim("log10", _ufunc("log10"), lambda g, ans, x: g / (x * math.log(10)), formulas=("{g} / ({0} ln 10)",))
+log1p = defprim("log1p", _ufunc("log1p"), lambda g, ans, x: g / (1 + x), formulas=("{g} / (1 + {0})",))
+sqrt = defprim("sqrt", _ufunc("sqrt"), lambda g, ans, x: g / (2 * ans), formulas=("{g} / (2 √{0})",))
+cbrt = defprim("cbrt", _ufunc("cbrt"), lambda g, ans, x: g / (3 * ans * ans), formulas=("{g} / (3 ∛{0}²)",))
+square = defprim("square", _ufunc("square"), lambda g, ans, x: g * 2 * x, formulas=("{g} · 2{0}",))
+reciprocal = defprim("reciprocal", _ufunc("reciprocal"), lambda g, ans, x: -g * ans * ans, formulas=("-{g} / {0}²",))
+sin = defprim("sin", _ufunc("sin"), lambda g, ans, x: g * cos(x), formulas=("{g} · cos({0})",))
+cos = defprim("cos", _ufunc("cos"), lambda g, ans, x: -g * sin(x), formulas=("-{g} · sin({0})",))
+tan = defprim("tan", _ufunc("tan"), lambda g, ans, x: g * (1 + ans * ans), formulas=("{g} / cos²({0})",))
+arcsin = defprim("arcsin", _ufunc("arcsin"), lambda g, ans, x: g / sqrt(1 - x * x), formulas=("{g} / √(1 - {0}²)",))
+arccos = defprim("arccos", _ufunc("arccos"), lambda g, ans, x: -g / sqrt(1 - x * x), formulas=("-{g} / √(1 - {0}²)",))
+arctan = defprim("arctan", _ufunc("arctan"), lambda g, ans, x: g / (1 + x * x), formulas=("{g} / (1 + {0}²)",))
+sinh = defprim("sinh", _ufunc("sinh"), lambda g, ans, x: g * cosh(x), formulas=("{g} · cosh({0})",))
+cosh = defprim("cosh", _ufunc("cosh"), lambda g, ans, x: g * sinh(x), formulas=("{g} · sinh({0})",))
+tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), formulas=("{g} · (1 - {ans}²)",))
+arcsinh = defprim("arcsinh", _ufunc("arcsinh"), lambda g, ans, x: g / sqrt(x * x + 1), formulas=("{g} / √({0}² + 1)",))
+arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / sqrt(x * x - 1), formulas=("{g} / √({0}² - 1)",))
+arctanh = defprim("arctanh", _ufunc("arctanh"), lambda g, ans, x: g / (1 - x * x), formulas=("{g} / (1 - {0}²)",))
+deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), formulas=("{g} · π/180",))
+rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / math.pi), formulas=("{g} · 180/π",))
+sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
+sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), formulas=("{g} · σ({0})(1 - σ({0}))",))
+relu = defprim("relu", lambda x: xp(x).maximum(x, 0), lambda g, ans, x: g * (x > 0), formulas=("{g} · [{0} > 0]",))
+softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), formulas=("{g} · σ({0})",))
+copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, formulas=("{g}",))
+real = defprim("real", _ufunc("real"), lambda g, ans, x: g, formulas=("{g}",))
+astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(g, x.dtype), formulas=("{g}",))
+
+sign = nondiff("sign", _ufunc("sign"))
+floor = nondiff("floor", _ufunc("floor"))
+ceil = nondiff("ceil", _ufunc("ceil"))
+trunc = nondiff("trunc", _ufunc("trunc"))
+rint = nondiff("rint", _ufunc("rint"))
+round = nondiff("round", lambda x, decimals=0: xp(x).round(x, decimals))
+isfinite = nondiff("isfinite", _ufunc("isfinite"))
+isnan = nondiff("isnan", _ufunc("isnan"))
+isinf = nondiff("isinf", _ufunc("isinf"))
+logical_not = nondiff("logical_not", _ufunc("logical_not"))
+invert = nondiff("invert", _ufunc("invert"))
+
+# ---- elementwise, two inputs (broadcasting) ----------------------------------------------------------
+add = defprim("add", lambda x, y: x + y,
+              lambda g, ans, x, y: unbroadcast(g, x),
+              lambda g, ans, x, y: unbroadcast(g, y), formulas=("{g}", "{g}"))
+subtract = defprim("subtract", lambda x, y: x - y,
+                   lambda g, ans, x, y: unbroadcast(g, x),
+                   lambda g, ans, x, y: unbroadcast(-g, y), formulas=("{g}", "-{g}"))
+multiply = defprim("multiply", lambda x, y: x * y,
+                   lambda g, ans, x, y: unbroadcast(g * y, x),
+                   lambda g, ans, x, y: unbroadcast(g * x, y), formulas=("{g} · {1}", "{g} · {0}"))
+divide = defprim("divide", lambda x, y: x / y,
+                 lambda g, ans, x, y: unbroadcast(g / y, x),
+                 lambda g, ans, x, y: unbroadcast(-g * ans / y, y), formulas=("{g} / {1}", "-{g} · {0} / {1}²"))
+power = defprim("power", lambda x, y: x ** y, _power_vjp_base, _power_vjp_exponent,
+                formulas=("{g} · {1} · {0}^({1} - 1)", "{g} · {0}^{1} · ln {0}"))
+maximum = defprim("maximum", _ufunc("maximum"),
+                  lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), x),
+                  lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), y),
+                  formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"))
+minimum = defprim("minimum", _ufunc("minimum"),
+                  lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), x),
+                  lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), y),
+                  formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"))
+fmax = defprim("fmax", _ufunc("fmax"),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y))
+fmin = defprim("fmin", _ufunc("fmin"),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y))
+arctan2 = defprim("arctan2", _ufunc("arctan2"),
+                  lambda g, ans, y, x: unbroadcast(g * x / (x * x + y * y), y),
+                  lambda g, ans, y, x: unbroadcast(-g * y / (x * x + y * y), x),
+                  formulas=("{g} · {1} / ({0}² + {1}²)", "-{g} · {0} / ({0}² + {1}²)"))
+hypot = defprim("hypot", _ufunc("hypot"),
+                lambda g, ans, x, y: unbroadcast(g * x / ans, x),
+                lambda g, ans, x, y: unbroadcast(g * y / ans, y))
+logaddexp = defprim("logaddexp", _ufunc("logaddexp"),
+                    lambda g, ans, x, y: unbroadcast(g * exp(x - ans), x),
+                    lambda g, ans, x, y: unbroadcast(g * exp(y - ans), y))
+logaddexp2 = defprim("logaddexp2", _ufunc("logaddexp2"),
+                     lambda g, ans, x, y: unbroadcast(g * exp2(x - ans), x),
+                     lambda g, ans, x, y: unbroadcast(g * exp2(y - ans), y))
+mod = defprim("mod", _ufunc("mod"),
+              lambda g, ans, x, y: unbroadcast(g, x),
+              lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y))
+fmod = defprim("fmod", _ufunc("fmod"),
+               lambda g, ans, x, y: unbroadcast(g, x),
+               lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y))
+floor_divide = nondiff("floor_divide", _ufunc("floor_divide"))
+equal = nondiff("equal", _ufunc("equal"))
+not_equal = nondiff("not_equal", _ufunc("not_equal"))
+less = nondiff("less", _ufunc("less"))
+less_equal = nondiff("less_equal", _ufunc("less_equal"))
+greater = nondiff("greater", _ufunc("greater"))
+greater_equal = nondiff("greater_equal", _ufunc("greater_equal"))
+logical_and = nondiff("logical_and", _ufunc("logical_and"))
+logical_or = nondiff("logical_or", _ufunc("logical_or"))
+logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
+where = defprim("where", lambda c, x, y: xp(x, y).where(c, x, y), None,
+                lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
+                lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
+                formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"))
+clip = defprim("clip", lambda x, lo, hi: xp(x).clip(x, lo, hi),
+               lambda g, ans, x, lo, hi: g * ((x >= (-math.inf if lo is None else lo)) & (x <= (math.inf if hi is None else hi))),
+               formulas=("{g} · [lo ≤ {0} ≤ hi]",))
+
+# ---- reductions --------------------------------------------------------------------------------------
+sum = defprim("sum", lambda x, axis=None, keepdims=False: xp(x).sum(x, axis=axis, keepdims=keepdims),
+              lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims), formulas=("{g}",))
+mean = defprim("mean", lambda x, axis=None, keepdims=False: xp(x).mean(x, axis=axis, keepdims=keepdims),
+               lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) / builtins.max(_count(x, axis), 1),
+               formulas=("{g} / n",))
+
+
+def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
+    hits = x == _expand(ans, x, axis, keepdims)  # ties share the gradient evenly
+    return _expand(g, x, axis, keepdims) * hits / sum(hits, axis=axis, keepdims=True)
+
+
+max = defprim("max", lambda x, axis=None, keepdims=False: xp(x).max(x, axis=axis, keepdims=keepdims), _extremum_vjp,
+              formulas=("{g} · [{0} = max]",))
+min = defprim("min", lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis, keepdims=keepdims), _extremum_vjp,
+              formulas=("{g} · [{0} = min]",))
+
+
+def _prod_of_others(x, axis=None):
+    """Product of all other elements along the axes: exclusive products from both sides, safe at zeros."""
+    m = xp(x)
+    axes = _axes(axis, x.ndim)
+    moved = m.moveaxis(x, axes, tuple(range(-len(axes), 0))).reshape(x.shape[:0] + tuple(
+        n for i, n in enumerate(x.shape) if i not in axes) + (-1,))
+    ones = m.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+    left = m.cumprod(m.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+    right = m.flip(m.cumprod(m.concatenate([ones, m.flip(moved, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    kept = [n for i, n in enumerate(x.shape) if i not in axes]
+    others = (left * right).reshape(kept + [x.shape[a] for a in axes])
+    return m.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+
+
+prod_of_others = defprim("prod_of_others", _prod_of_others)  # first-order helper of prod's rule
+prod = defprim("prod", lambda x, axis=None, keepdims=False: xp(x).prod(x, axis=axis, keepdims=keepdims),
+               lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) * prod_of_others(x, axis),
+               formulas=("{g} · ∏ of the others",))
+logsumexp = defprim("logsumexp", lambda x, axis=None, keepdims=False: _logsumexp(x, axis, keepdims),
+                    lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) * exp(x - _expand(ans, x, axis, keepdims)),
+                    formulas=("{g} · softmax({0})",))
+
+
+def _logsumexp(x, axis, keepdims):
+    m = xp(x)
+    if x.size == 0:
+        return m.log(m.sum(m.exp(x), axis=axis, keepdims=keepdims))
+    top = m.max(x, axis=axis, keepdims=True)
+    top = m.where(m.isfinite(top), top, 0)
+    out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else m.squeeze(out, axis=axis)
+
+
+def _softmax(x, axis=-1):
+    m = xp(x)
+    e = m.exp(x - m.max(x, axis=axis, keepdims=True))
+    return e / m.sum(e, axis=axis, keepdims=True)
+
+
+softmax = defprim("softmax", _softmax,
+                  lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)),
+                  formulas=("{ans} ∘ ({g} - Σ {g} ∘ {ans})",))
+log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, True),
+                      lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
+                      formulas=("{g} - softmax({0}) Σ {g}",))
+cumsum = defprim("cumsum", lambda x, axis: xp(x).cumsum(x, axis=axis),
+                 lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), formulas=("reverse cumsum of {g}",))
+
+
+def _cumprod_vjp(g, ans, x, axis):
+    # d ans_j / d x_i = ans_j / x_i for j >= i (x_i != 0); zeros fall back to the exclusive product
+    return flip(cumsum(flip(g * ans, axis), axis), axis) / x
+
+
+cumprod = defprim("cumprod", lambda x, axis: xp(x).cumprod(x, axis=axis), _cumprod_vjp)
+
+# ---- shapes and copies ---------------------------------------------------------------------------------
+reshape = defprim("reshape", lambda x, shape, order="C": xp(x).reshape(x, shape, order=order),
+                  lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), formulas=("{g}",))
+transpose = defprim("transpose", lambda x, axes=None: xp(x).transpose(x, axes),
+                    lambda g, ans, x, axes=None: transpose(g, None if axes is None else tuple(np.argsort(axes))),
+                    formulas=("{g}ᵀ",))
+broadcast_to = defprim("broadcast_to", lambda x, shape: xp(x).broadcast_to(x, shape),
+                       lambda g, ans, x, shape: unbroadcast(g, x), formulas=("Σ {g} over the broadcast axes",))
+flip = defprim("flip", lambda x, axis=None: xp(x).flip(x, axis), lambda g, ans, x, axis=None: flip(g, axis),
+               formulas=("flip({g})",))
+roll = defprim("roll", lambda x, shift, axis=None: xp(x).roll(x, shift, axis),
+               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis))
+
+
+def _negate(shift):
+    return tuple(-s for s in shift) if isinstance(shift, tuple | list) else -shift
+
+
+def _concatenate_vjp(position, g, ans, *xs, axis=0):
+    if axis is None:
+        start = builtins.sum(math.prod(shape_of(x)) for x in xs[:position])
+        return reshape(g[start:start + math.prod(shape_of(xs[position]))], shape_of(xs[position]))
+    axis = axis % ndim_of(g)
+    start = builtins.sum(shape_of(x)[axis] for x in xs[:position])
+    index = (slice(None),) * axis + (slice(start, start + shape_of(xs[position])[axis]),)
+    return g[index]
+
+
+concatenate = Primitive("concatenate", lambda *xs, axis=0: xp(*xs).concatenate(xs, axis=axis), (_concatenate_vjp,),
+                        ("{g} sliced",), variadic=True)
+
+# ---- indexing ------------------------------------------------------------------------------------------
+
+
+def _is_basic(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return builtins.all(i is None or i is Ellipsis or isinstance(i, int | np.integer | slice) for i in items)
+
+
+def _scatter_forward(g, index, shape, dtype):
+    m = xp(g)
+    out = m.zeros(shape, dtype=dtype)
+    if _is_basic(index):
+        out[index] = g
+    else:
+        m.add.at(out, index, g)  # repeated indices accumulate
+    return out
+
+
+def _setitem_forward(x, value, index):
+    out = x.copy()
+    out[index] = value
+    return out
+
+
+getitem = defprim("getitem", lambda x, index: x[index],
+                  lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), formulas=("{g} scattered",))
+scatter = defprim("scatter", _scatter_forward,
+                  lambda g, ans, values, index, shape, dtype: getitem(g, index))
+setitem = defprim("setitem", _setitem_forward,
+                  lambda g, ans, x, value, index: setitem(g, 0, index),
+                  lambda g, ans, x, value, index: unbroadcast(getitem(g, index), value))
+
+# ---- linear algebra ------------------------------------------------------------------------------------
+
+
+def _matmul_vjp(position, g, ans, a, b):
+    da, db = ndim_of(a), ndim_of(b)
+    if da == 2 and db == 2:
+        return matmul(g, transpose(b)) if position == 0 else matmul(transpose(a), g)
+    if da == 1 and db == 1:
+        return g * b if position == 0 else g * a
+    a2 = a if da > 1 else reshape(a, (1,) + shape_of(a))
+    b2 = b if db > 1 else reshape(b, shape_of(b) + (1,))
+    out_shape = np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2]) + (shape_of(a2)[-2], shape_of(b2)[-1])
+    g2 = reshape(g, out_shape)
+    if position == 0:
+        return reshape(unbroadcast(matmul(g2, swapaxes(b2, -1, -2)), a2), shape_of(a))
+    return reshape(unbroadcast(matmul(swapaxes(a2, -1, -2), g2), b2), shape_of(b))
+
+
+matmul = defprim("matmul", lambda a, b: xp(a, b).matmul(a, b),
+                 lambda g, ans, a, b: _matmul_vjp(0, g, ans, a, b),
+                 lambda g, ans, a, b: _matmul_vjp(1, g, ans, a, b), formulas=("{g} {1}ᵀ", "{0}ᵀ {g}"))
+
+
+def _tensordot_axes(a_ndim, b_ndim, axes):
+    if isinstance(axes, int | np.integer):
+        return list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    ia, ib = axes
+    ia = [int(i) % a_ndim for i in (ia if isinstance(ia, list | tuple) else [ia])]
+    ib = [int(i) % b_ndim for i in (ib if isinstance(ib, list | tuple) else [ib])]
+    return ia, ib
+
+
+def _tensordot_vjp(position, g, ans, a, b, axes=2):
+    ia, ib = _tensordot_axes(ndim_of(a), ndim_of(b), axes)
+    a_free = [i for i in range(ndim_of(a)) if i not in ia]
+    b_free = [j for j in range(ndim_of(b)) if j not in ib]
+    g_axes = list(range(ndim_of(g)))
+    if position == 0:
+        ga = tensordot(g, b, axes=(g_axes[len(a_free):], b_free))
+        order = a_free + [ia[ib.index(j)] for j in builtins.sorted(ib)]
+        return transpose(ga, tuple(np.argsort(order)))
+    gb = tensordot(a, g, axes=(a_free, g_axes[:len(a_free)]))
+    order = [ib[ia.index(i)] for i in builtins.sorted(ia)] + b_free
+    return transpose(gb, tuple(np.argsort(order)))
+
+
+tensordot = defprim("tensordot", lambda a, b, axes=2: xp(a, b).tensordot(a, b, axes),
+                    lambda *args, **kw: _tensordot_vjp(0, *args, **kw),
+                    lambda *args, **kw: _tensordot_vjp(1, *args, **kw), formulas=("{g} · {1}", "{0} · {g}"))
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_parse(subscripts: str, shapes):
+    """Explicit form: one subscript per operand (ellipses kept) and the output subscript."""
+    subscripts = subscripts.replace(" ", "")
+    inputs, _, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: {len(terms)} subscripts for {len(shapes)} operands")
+    if "->" not in subscripts:  # implicit mode: letters seen once, sorted
+        letters = "".join(terms).replace(".", "")
+        output = ("..." if "..." in inputs else "") + "".join(builtins.sorted(c for c in set(letters) if letters.count(c) == 1))
+    return terms, output
+
+
+def _einsum_vjp(position, g, ans, subscripts, *operands):
+    k = position - 1
+    terms, output = _einsum_parse(subscripts, [shape_of(o) for o in operands])
+    target, others = terms[k], [t for i, t in enumerate(terms) if i != k]
+    other_ops = [o for i, o in enumerate(operands) if i != k]
+    used = set(subscripts)
+    fresh = iter(c for c in _LETTERS if c not in used)
+    shape = shape_of(operands[k])
+    # a letter repeated in the target (a diagonal) gets a fresh name tied to the first by an identity matrix
+    sizes, seen, result, extra_terms, extra_ops = {}, set(), [], [], []
+    plain = target.replace("...", "")
+    dims = iter(shape[:target.index("...")] + shape[len(shape) - len(target.split("...")[1]):] if "..." in target else shape)
+    for c in target.replace("...", "\0"):
+        if c == "\0":
+            result.append("...")
+            continue
+        size = next(dims)
+        if c in seen:
+            new = next(fresh)
+            extra_terms.append(c + new)
+            extra_ops.append(xp(g).eye(size, dtype=getattr(g, "dtype", None)))
+            result.append(new)
+        else:
+            seen.add(c)
+            sizes[c] = size
+            result.append(c)
+    result = "".join(result)
+    # letters summed inside the target alone cannot come out of einsum: compute without them, broadcast after
+    available = set(output) | set("".join(others))
+    missing = [c for c in plain if c not in available and c in sizes]
+    kept = "".join(c for c in result if c not in missing)
+    spec = ",".join([output] + others + extra_terms) + "->" + kept
+    grad = einsum(spec, g, *other_ops, *extra_ops)
+    if missing:
+        expanded_shape, j = [], 0
+        grad_shape = shape_of(grad)
+        for c in result.replace("...", "\0"):
+            if c == "\0":
+                n = len(grad_shape) - len(kept.replace("...", ""))
+                expanded_shape.extend(grad_shape[j:j + n])
+                j += n
+            elif c in missing:
+                expanded_shape.append(1)
+            else:
+                expanded_shape.append(grad_shape[j])
+                j += 1
+        grad = broadcast_to(reshape(grad, tuple(expanded_shape)), np.broadcast_shapes(tuple(expanded_shape), shape))
+    return unbroadcast(grad, operands[k])
+
+
+einsum = Primitive("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, *ops), (_einsum_vjp,),
+                   ("einsum of {g} with the other operands",), variadic=True)
+
+
+def _diagonal_embed(g, shape, offset, axis1, axis2):
+    m = xp(g)
+    out = m.zeros(shape, dtype=g.dtype)
+    moved = m.moveaxis(out, (axis1 % len(shape), axis2 % len(shape)), (-2, -1))  # a view into `out`
+    n, k = moved.shape[-2:]
+    rows = m.arange(builtins.max(0, -offset), builtins.min(n, k - offset))
+    moved[..., rows, rows + offset] = g
+    return out
+
+
+diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
+                   lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2))
+diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
+                         lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2))
+
+
+def _inv_t(x):
+    return swapaxes(inv(x), -1, -2)
+
+
+inv = defprim("inv", lambda x: xp(x).linalg.inv(x),
+              lambda g, ans, x: -matmul(matmul(swapaxes(ans, -1, -2), g), swapaxes(ans, -1, -2)),
+              formulas=("-A⁻ᵀ {g} A⁻ᵀ",))
+det = defprim("det", lambda x: xp(x).linalg.det(x),
+              lambda g, ans, x: reshape(g * ans, shape_of(ans) + (1, 1)) * _inv_t(x), formulas=("{g} · det(A) · A⁻ᵀ",))
+logabsdet = defprim("logabsdet", lambda x: xp(x).linalg.slogdet(x)[1],
+                    lambda g, ans, x: reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x), formulas=("{g} · A⁻ᵀ",))
+
+
+def _solve_forward(a, b):
+    m = xp(a, b)
+    return m.linalg.solve(a, b)
+
+
+def _solve_vjp(position, g, ans, a, b):
+    vector = ndim_of(b) == 1
+    gb = solve(swapaxes(a, -1, -2), g)
+    if position == 1:
+        return unbroadcast(gb, b)
+    if vector:
+        return -gb[..., :, None] * ans[..., None, :]
+    return unbroadcast(-matmul(gb, swapaxes(ans, -1, -2)), a)
+
+
+solve = defprim("solve", _solve_forward,
+                lambda g, ans, a, b: _solve_vjp(0, g, ans, a, b),
+                lambda g, ans, a, b: _solve_vjp(1, g, ans, a, b), formulas=("-Aᵀ⁻¹{g} xᵀ", "Aᵀ⁻¹ {g}"))
+
+
+def _cholesky_vjp(g, ans, x):
+    # Murray (2016): Ā = ½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹, Φ = lower triangle with the diagonal halved
+    n = shape_of(x)[-1]
+    lower = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+    phi = matmul(swapaxes(ans, -1, -2), g) * lower
+    l_inv = inv(ans)
+    middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), l_inv)
+    return 0.5 * (middle + swapaxes(middle, -1, -2))
+
+
+cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp)
+
+
+def _eigh_vjp(g, ans, x, UPLO="L"):
+    (gw, gv), (w, v) = g, ans
+    vt = swapaxes(v, -1, -2)
+    differences = w[..., None, :] - w[..., :, None]
+    off = 1 - np.eye(shape_of(w)[-1])
+    f = off / (differences + (1 - off))  # 1/(w_j - w_i) off the diagonal, 0 on it
+    inner = gw[..., :, None] * np.eye(shape_of(w)[-1]) + f * matmul(vt, gv)
+    result = matmul(matmul(v, inner), vt)
+    return 0.5 * (result + swapaxes(result, -1, -2))
+
+
+eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2)
+
+
+def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
+    (gu, gs, gvh), (u, s, vh) = g, ans
+    m, n = shape_of(x)[-2:]
+    k = builtins.min(m, n)
+    v, gv = swapaxes(vh, -1, -2), swapaxes(gvh, -1, -2)
+    ut, vt = swapaxes(u, -1, -2), vh
+    s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
+    off = 1 - np.eye(k)
+    f = off / (s2 + (1 - off))
+    s_mat = s[..., :, None] * np.eye(k)
+    s_inv = (1 / s)[..., :, None] * np.eye(k)
+    utgu, vtgv = matmul(ut, gu), matmul(vt, gv)
+    j = f * (utgu - swapaxes(utgu, -1, -2))
+    kk = f * (vtgv - swapaxes(vtgv, -1, -2))
+    core = matmul(matmul(u, matmul(j, s_mat) + gs[..., :, None] * np.eye(k) + matmul(s_mat, kk)), vt)
+    if m > k:
+        core = core + matmul(matmul(np.eye(m) - matmul(u, ut), gu), matmul(s_inv, vt))
+    if n > k:
+        core = core + matmul(matmul(u, s_inv), matmul(swapaxes(gv, -1, -2), np.eye(n) - matmul(v, vt)))
+    return core
+
+
+svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x).linalg.svd(x, full_matrices=False)),
+              _svd_vjp, n_outputs=3)
+
+
+def _svdvals_vjp(g, ans, x):
+    u, _, vh = svd(x)
+    return matmul(u * g[..., None, :], vh)
+
+
+svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp)
+
+
+def swapaxes(x, axis1, axis2):
+    """Swap two axes (differentiable; a transpose)."""
+    n = ndim_of(x)
+    axes = list(range(n))
+    a1, a2 = axis1 % n, axis2 % n
+    axes[a1], axes[a2] = axes[a2], axes[a1]
+    return transpose(x, tuple(axes))

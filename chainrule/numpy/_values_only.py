@@ -1,0 +1,35 @@
+"""NumPy functions whose results carry no gradient (indices, tests, shapes, constant-valued arrays).
+
+They run on the Tensors' values; an array result comes back as a Tensor without a graph, which is the
+right derivative for them: their results are integers or booleans, or do not depend on the input values.
+"""
+
+import functools
+
+import numpy as np
+
+from .._composite import _holds_tensor, _values
+from .._tensor import Tensor
+
+NAMES = (
+    "all", "any", "allclose", "argmax", "argmin", "argpartition", "argsort", "argwhere", "array_equal",
+    "array_equiv", "bincount", "count_nonzero", "digitize", "empty_like", "flatnonzero", "full_like",
+    "isclose", "iscomplexobj", "isreal", "isscalar", "ndim", "nonzero", "ones_like", "result_type",
+    "searchsorted", "shape", "signbit", "size", "unique", "unravel_index", "zeros_like",
+)
+
+
+def values_only(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        tensors = any(isinstance(a, Tensor) or (isinstance(a, list | tuple) and _holds_tensor(a)) for a in args)
+        result = function(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()})
+        return Tensor(result) if tensors and isinstance(result, np.ndarray) else result
+
+    return wrapper
+
+
+for _name in NAMES:
+    globals()[_name] = values_only(getattr(np, _name))
+
+__all__ = list(NAMES)
