@@ -81,13 +81,13 @@ class TrainConfig:
     dataset: str = "digits"
     target: str | None = None
     data_dir: str | None = None
-    hidden: list[int] = field(default_factory=lambda: [64])
+    hidden: list[int] = field(default_factory=lambda: [128])
     activation: str = "relu"
     loss: str | None = None            # None: cross-entropy for class labels, squared-error otherwise
     optimizer: str = "adam"
     lr: float | None = None            # None: 1e-3 for adam, 0.1 for sgd
     momentum: float = 0.9
-    l2: float = 0.0
+    l2: float = 1e-3
     epochs: int = 30
     batch_size: int = 32
     seed: int = 0
@@ -126,7 +126,7 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--momentum", type=_float_in(0, 0.999999, False, "a momentum in [0, 1)"),
                    help=f"SGD momentum (default {DEFAULTS.momentum})")
     p.add_argument("--l2", type=_float_in(0, math.inf, False, "a non-negative L2 strength"),
-                   help="L2 regularisation λ: adds λ·½Σ‖W‖² to the loss (default 0)")
+                   help=f"L2 regularisation λ: adds λ·½Σ‖W‖² to the loss (default {DEFAULTS.l2})")
     p.add_argument("--epochs", type=_positive_int, help=f"default {DEFAULTS.epochs}")
     p.add_argument("--batch-size", type=_positive_int, help=f"default {DEFAULTS.batch_size}")
     p.add_argument("--seed", type=int, help=f"seed for the split, the initial weights and shuffling "
@@ -423,7 +423,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         width = max(4, *(len(n) for n in names), len(str(int(np.max(output["confusion"], initial=0)))) + 1)
         print("confusion matrix (rows: true class, columns: predicted class):")
         print(" " * width + "".join(f"{n:>{width}}" for n in names))
-        for name, row in zip(names, output["confusion"]):
+        for name, row in zip(names, output["confusion"], strict=True):
             print(f"{name:>{width}}" + "".join(f"{v:>{width}}" for v in row))
     return 0
 
@@ -497,8 +497,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         predictions = outputs if outputs.shape[1] > 1 else outputs[:, 0]
     if args.out and args.out.lower().endswith(".npy"):
-        from .checkpoint import atomic_write
         import io
+
+        from .checkpoint import atomic_write
 
         buffer = io.BytesIO()
         np.save(buffer, predictions, allow_pickle=False)

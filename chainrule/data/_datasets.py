@@ -209,7 +209,7 @@ def _csv(path: str, target: str | None, seed: int, test_fraction: float) -> Data
         if len(row) != len(header):
             raise DataError(f"{path}, line {line}: {len(row)} fields, but the header has {len(header)}")
         values = []
-        for name, text in zip(header, row):
+        for name, text in zip(header, row, strict=True):
             if name == target:
                 continue
             try:

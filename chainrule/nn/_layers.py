@@ -253,7 +253,7 @@ class MLP(Sequential):
                 raise ValueError(f"mlp: unknown activation '{name}'; expected one of {sorted(ACTIVATIONS)}")
         generator = _init.as_rng(rng)
         layers: list[Module] = []
-        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             last = i == len(sizes) - 2
             act = (output_activation or "identity") if last else activation
             layers.append(Linear(fan_in, fan_out, init=_init.DEFAULT_FOR_ACTIVATION[act], rng=generator))

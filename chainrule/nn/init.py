@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     """A Generator from a seed, a Generator (returned as is) or None (fresh OS entropy)."""
     if isinstance(rng, np.random.Generator):
