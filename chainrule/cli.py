@@ -308,10 +308,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             return None
 
     started = time.perf_counter()
-    history = fit(model, config.loss, optimizer, (split.x_train, split.y_train), (split.x_test, split.y_test),
-                  epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
-                  callbacks=[keep, _HistoryWriter()], start_epoch=start_epoch, history=history,
-                  on_epoch=on_epoch)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
+        history = fit(model, config.loss, optimizer, (split.x_train, split.y_train),
+                      (split.x_test, split.y_test),
+                      epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
+                      callbacks=[keep, _HistoryWriter()], start_epoch=start_epoch, history=history,
+                      on_epoch=on_epoch)
     elapsed = time.perf_counter() - started
     if history.epochs:
         write_history(out, config_dict, history.epochs)

@@ -9,7 +9,7 @@ import chainrule.nn as nn
 import chainrule.optim as optim
 from chainrule import checkpoint
 from chainrule.data import load_dataset
-from chainrule.train import CheckpointCallback, EarlyStopping, History, evaluate, fit, set_rng_states
+from chainrule.train import Callback, CheckpointCallback, EarlyStopping, History, evaluate, fit, set_rng_states
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,26 @@ def test_divergence_stops_with_a_message():
                   epochs=5, progress=False)
     assert history.stop_reason == "diverged" and "smaller learning rate" in history.message
     assert all(math.isfinite(r["train_loss"]) for r in history.epochs)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
+    split = load_dataset("blobs", seed=0)
+    net = nn.mlp([2, 8, 3], "relu", rng=0)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+
+    class Explode(Callback):
+        def on_epoch_end(self, state):
+            if state.epoch == 2:
+                state.optimizer.lr = 1e12
+
+    path = tmp_path / "m.safetensors"
+    history = fit(net, "squared-error", opt, (split.x_train, split.y_train), epochs=10, progress=False,
+                  callbacks=[CheckpointCallback(str(path)), Explode()])
+    assert history.stop_reason == "diverged"
+    saved = checkpoint.load(path)
+    assert saved.info["epoch"] >= 2
+    assert all(np.isfinite(v).all() for v in saved.model_state.values())
 
 
 def test_keyboard_interrupt_stops_cleanly():
