@@ -138,7 +138,10 @@ def vjp(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
         for x, g in zip(inputs, grads, strict=True):
             if g is None:
                 g = np.zeros_like(x.data)
-            results.append(g if (outer and isinstance(g, Tensor)) else _to_output(g, False))
+            if outer and isinstance(g, Tensor):
+                results.append(g)
+            else:
+                results.append(np.asarray(_to_output(g, False), dtype=x.dtype))
         return tree_unflatten(spec, results)
 
     return tree_unflatten(out_spec, [_to_output(o, outer) for o in out_tensors]), vjp_fn

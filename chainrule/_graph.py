@@ -99,10 +99,9 @@ def user_site() -> str:
 
 
 def _check_finite(what: str, value: Any, site: str | None) -> None:
-    raw = getattr(value, "data", value)
-    values = raw if isinstance(raw, tuple) else (raw,)
+    values = value if isinstance(value, tuple) else (value,)
     for item in values:
-        item = getattr(item, "data", item)
+        item = item.data if isinstance(item, Tensor) else item
         if isinstance(item, np.ndarray) and item.dtype.kind in "fc" and not np.isfinite(item).all():
             bad = "NaN" if np.isnan(item).any() else "inf"
             raise AnomalyError(f"chainrule.detect_anomaly: {what} produced {bad}"
@@ -224,7 +223,8 @@ class Node:
     def release(self) -> None:
         """Free what the backward pass needed (after a backward without ``retain_graph``)."""
         self._unlock()
-        self.args = self.kwargs = None
+        self.args = self.kwargs = self.value = None
+        self.parents = self.positions = self.versions = ()
         self.released = True
 
     __del__ = _unlock  # a dead graph protects nothing: give the arrays back to their owners

@@ -300,18 +300,18 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         index = _unwrap_index(index)
         if self._recording_with(value):
-            self._rebind(_r.setitem(self, index, value))
+            self._rebind(_r.setitem(self, value, index=index))
             return
         self._write(index, value.data if isinstance(value, Tensor) else value)
 
     def _write(self, index, value) -> None:
         if self.data.flags.writeable:
             self.data[index] = value
+            self._version += 1  # graphs that saved this array (and unlocked it since) must not use it
         else:  # the array is saved by a live graph: copy on write, so the graph keeps its values
             data = self.data.copy()
             data[index] = value
             self.data = data
-        self._version += 1
 
     def _rebind(self, result: Tensor) -> None:
         if result.data.dtype != self.data.dtype:

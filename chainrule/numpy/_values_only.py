@@ -4,6 +4,7 @@ They run on the Tensors' values; an array result comes back as a Tensor without 
 right derivative for them: their results are integers or booleans, or do not depend on the input values.
 """
 
+import builtins
 import functools
 
 import numpy as np
@@ -22,7 +23,7 @@ NAMES = (
 def values_only(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        tensors = any(isinstance(a, Tensor) or (isinstance(a, list | tuple) and _holds_tensor(a)) for a in args)
+        tensors = builtins.any(isinstance(a, Tensor) or (isinstance(a, list | tuple) and _holds_tensor(a)) for a in args)
         result = function(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()})
         return Tensor(result) if tensors and isinstance(result, np.ndarray) else result
 

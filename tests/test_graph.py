@@ -1,0 +1,293 @@
+"""The engine: recording, the backward walk, accumulation, release, mutation safety, grad modes."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+
+def test_fan_out_sums_error_signals():
+    x = cr.tensor(3.0, requires_grad=True)
+    y = x * x + 2 * x  # x feeds three children
+    y.backward()
+    assert x.grad == pytest.approx(2 * 3.0 + 2)
+
+
+def test_leaf_grads_accumulate_across_backward_calls():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, [4.0, 8.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_grad_has_shape_and_dtype_of_data():
+    w = cr.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    b = cr.tensor(np.zeros(2, np.float32), requires_grad=True)
+    out = cnp.tanh(np.ones((5, 3), np.float32) @ w + b).sum()
+    assert out.dtype == np.float32
+    out.backward()
+    assert w.grad.dtype == np.float32 and w.grad.shape == (3, 2)
+    assert b.grad.dtype == np.float32 and b.grad.shape == (2,)
+
+
+def test_each_leaf_gets_its_own_grad_array():
+    a, b = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad is not b.grad
+    a.grad += 1
+    np.testing.assert_allclose(b.grad, [1.0, 1.0])
+
+
+def test_non_scalar_backward_needs_grad():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"non-scalar.*shape \(2,\).*grad="):
+        (x * 2).backward()
+    (x * 2).backward(np.array([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad, [2.0, 20.0])
+    with pytest.raises(ValueError, match="shape"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_second_backward_names_retain_graph():
+    x = cr.tensor(2.0, requires_grad=True)
+    y = cnp.exp(x) * x
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    z = cnp.exp(x) * x
+    z.backward(retain_graph=True)
+    z.backward()
+    assert x.grad == pytest.approx(np.exp(2.0) * 3 * 3)
+
+
+def test_backward_on_tensor_without_grad_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        cr.tensor(1.0).backward()
+
+
+def test_deep_chain_of_200k_operations_has_no_recursion_limit():
+    x = cr.tensor(np.full(4, 0.5), requires_grad=True)
+    y = x
+    for _ in range(200_000):
+        y = y * 1.000001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, np.full(4, 1.000001**200_000))
+
+
+def test_intermediates_are_released_after_backward():
+    x = cr.tensor(np.ones(1000), requires_grad=True)
+    h = cnp.tanh(x * 2.0)
+    watcher = weakref.ref(h.data)
+    loss = (h * h).sum()
+    del h
+    gc.collect()
+    assert watcher() is not None  # the graph holds it for the backward pass
+    loss.backward()
+    gc.collect()
+    assert watcher() is None  # released by the backward pass, though `loss` is still alive
+    assert loss._node.released
+
+
+def test_graph_is_freed_with_its_result():
+    x = cr.tensor(np.ones(10), requires_grad=True)
+    y = cnp.exp(x) * 3
+    node = weakref.ref(y._node)
+    del y
+    gc.collect()
+    assert node() is None
+
+
+def test_integer_and_bool_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating-point.*int64"):
+        cr.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="bool"):
+        cr.tensor([True], requires_grad=True)
+    with pytest.raises(TypeError):
+        cr.tensor([1, 2]).requires_grad_()
+
+
+def test_comparisons_give_bool_tensors_without_graph():
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    mask = x > 0
+    assert mask.dtype == bool and not mask.requires_grad
+    (x * mask).sum().backward()
+    np.testing.assert_allclose(x.grad, [1.0, 0.0])
+
+
+def test_no_grad_and_enable_grad_as_context_and_decorator():
+    x = cr.tensor(1.0, requires_grad=True)
+    with cr.no_grad():
+        assert not (x * 2).requires_grad
+        with cr.enable_grad():
+            assert (x * 2).requires_grad
+    assert cr.is_grad_enabled()
+
+    @cr.no_grad()
+    def f(v):
+        return v * 2
+
+    assert not f(x).requires_grad and cr.is_grad_enabled()
+
+
+def test_nothing_recorded_when_no_input_requires_grad():
+    y = cr.tensor([1.0]) * 2
+    assert y._node is None and not y.requires_grad
+
+
+def test_detach_cuts_the_graph():
+    x = cr.tensor(2.0, requires_grad=True)
+    y = x * x.detach()
+    y.backward()
+    assert x.grad == pytest.approx(2.0)
+
+
+def test_setitem_sends_gradient_to_old_value_and_new_value():
+    a = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    v = cr.tensor(5.0, requires_grad=True)
+    c = a * 2
+    c[0] = v * v
+    c.sum().backward()
+    np.testing.assert_allclose(a.grad, [0.0, 2.0, 2.0])
+    assert v.grad == pytest.approx(10.0)
+
+
+def test_inplace_add_records_a_node():
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    v = cr.tensor(3.0, requires_grad=True)
+    c = a * a
+    before = c._node
+    c += v
+    assert c._node is not before
+    c.sum().backward()
+    np.testing.assert_allclose(a.grad, [2.0, 4.0])
+    assert v.grad == pytest.approx(2.0)
+
+
+def test_rebinding_a_tensor_does_not_change_what_was_recorded():
+    a = cr.tensor(2.0, requires_grad=True)
+    c = a * 1.0
+    d = c * c  # saved c = 2
+    c += 100.0  # c is rebound; d's record is untouched
+    d.backward()
+    assert a.grad == pytest.approx(4.0)  # d = (a·1)², whatever c became afterwards
+
+
+def test_inplace_on_leaf_requiring_grad_is_refused_while_recording():
+    w = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w += 1
+    with cr.no_grad():
+        w -= 0.5
+    np.testing.assert_allclose(w.data, [0.5])
+
+
+def test_writing_into_saved_data_fails_loudly():
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = a * a
+    with pytest.raises(ValueError, match="read-only"):
+        a.data[0] = 10.0
+    b.sum().backward()
+    np.testing.assert_allclose(a.grad, [2.0, 4.0])
+    a.data[0] = 10.0  # writable again once the graph is released
+
+
+def test_update_under_no_grad_copies_on_write_while_a_graph_holds_the_array():
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = (a * a).sum()
+    with cr.no_grad():
+        a -= 1.0  # the graph keeps the old values
+    b.backward()
+    np.testing.assert_allclose(a.grad, [2.0, 4.0])
+    np.testing.assert_allclose(a.data, [0.0, 1.0])
+
+
+def test_mutation_seen_by_a_second_live_graph_is_an_error_naming_the_operation():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    first, second = (x * x).sum(), (x * x * x).sum()
+    first.backward()
+    with cr.no_grad():
+        x *= 2
+    with pytest.raises(RuntimeError, match="`multiply` was modified in place"):
+        second.backward()
+
+
+def test_create_graph_gives_higher_order_derivatives():
+    x = cr.tensor(1.3, requires_grad=True)
+    y = cnp.sin(x) * x**3
+    y.backward(create_graph=True)
+    first = x.grad
+    assert isinstance(first, cr.Tensor)
+    x.grad = None
+    first.backward()
+    expected = -np.sin(1.3) * 1.3**3 + 2 * np.cos(1.3) * 3 * 1.3**2 + np.sin(1.3) * 6 * 1.3
+    assert x.grad == pytest.approx(expected, rel=1e-12)
+
+
+def test_third_derivative_through_nested_grad():
+    d3 = cr.grad(cr.grad(cr.grad(lambda x: cnp.exp(2 * x) * x)))(0.4)
+    assert d3 == pytest.approx(np.exp(0.8) * (8 * 0.4 + 12), rel=1e-10)
+
+
+def test_detect_anomaly_names_operation_and_source_line():
+    x = cr.tensor([1.0, -1.0], requires_grad=True)
+    np.seterr(all="ignore")  # reset by conftest; the point here is our error, not NumPy's warning
+    with cr.detect_anomaly(), pytest.raises(cr.AnomalyError, match=r"forward of log.*test_graph.py:\d+"):
+        cnp.log(x)
+    y = cr.tensor([0.0], requires_grad=True)
+    with cr.detect_anomaly():
+        z = cnp.sqrt(y).sum()  # forward is finite (0); backward divides by zero
+        with pytest.raises(cr.AnomalyError, match="backward of sqrt"):
+            z.backward()
+
+
+def test_numpy_conversion_of_a_requires_grad_tensor_refuses_to_drop_the_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="drop its gradient"):
+        np.asarray(x)
+    with cr.no_grad():
+        np.testing.assert_allclose(np.asarray(x), [1.0, 2.0])
+    np.testing.assert_allclose(x.detach().numpy(), [1.0, 2.0])
+    with pytest.raises(TypeError, match="stack"):
+        cr.tensor([x, x])
+
+
+def test_tensor_api_basics():
+    t = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True, name="t")
+    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and t.dtype == np.float64
+    assert len(t) == 2 and [r.shape for r in t] == [(3,), (3,)]
+    assert t.T.shape == (3, 2) and t[0, 1].item() == 2.0
+    assert "requires_grad=True" in repr(t) and "name='t'" in repr(t)
+    assert "grad_fn=multiply" in repr(t * 2)
+    assert float(cr.tensor(2.5)) == 2.5 and int(cr.tensor(3)) == 3
+    assert t.is_leaf and not (t * 1).is_leaf
+    assert repr(cr.tensor(np.float32(2))) == "tensor(2., dtype=float32)"
+
+
+def test_tensors_are_hashable_by_identity():
+    a, b = cr.tensor(1.0), cr.tensor(1.0)
+    assert len({a, b}) == 2
+
+
+def test_missing_rule_fails_at_record_time_with_the_argument_named():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="where: no derivative rule for argument 0"):
+        cr._rules.where(x, 1.0, 2.0)  # the condition of `where` has no derivative
+
+
+def test_custom_primitive_with_wrong_shape_rule_is_reported():
+    from chainrule.extend import defvjp, primitive
+
+    @primitive
+    def double(x):
+        return 2 * x
+
+    defvjp(double, lambda g, ans, x: g.sum())
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="`double` for argument 0 returned shape"):
+        double(x).sum().backward()
