@@ -101,10 +101,11 @@ DEFAULTS = TrainConfig()
 
 
 # ---- sub-command: train ---------------------------------------------------------------------------------------
-def _add_data_flags(parser: argparse.ArgumentParser, default: str | None) -> None:
-    parser.add_argument("--dataset", default=default, metavar="NAME|PATH",
+def _add_data_flags(parser: argparse.ArgumentParser, training: bool) -> None:
+    parser.add_argument("--dataset", metavar="NAME|PATH",
                         help="digits (default), mnist, fashion-mnist, xor, spirals, circles, blobs, or a "
-                             ".csv / .npz file" if default else "data set to use instead of the training one")
+                             ".csv / .npz file" if training else
+                             "evaluate on all examples of this data set instead of the training test split")
     parser.add_argument("--target", metavar="COL", help="target column of a CSV file (default: 'target', "
                                                         "'label', 'class', 'y' or the last column)")
     parser.add_argument("--data-dir", metavar="DIR", help="folder with the IDX files for mnist/fashion-mnist")
@@ -114,7 +115,7 @@ def _add_train(subparsers: Any) -> None:
     p = subparsers.add_parser("train", help="train an MLP on a data set", description=(
         "Train a multilayer perceptron with minibatch gradient descent and backprop; print a per-epoch "
         "table and write model.safetensors, history.json, history.csv and curves.png to the run folder."))
-    _add_data_flags(p, None)
+    _add_data_flags(p, training=True)
     p.add_argument("--hidden", type=_hidden, metavar="SIZES", help="hidden layer sizes, e.g. 64,32 "
                    f"(default {','.join(map(str, DEFAULTS.hidden))}; 'none' for no hidden layer)")
     p.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), help=f"default {DEFAULTS.activation}")
@@ -377,7 +378,7 @@ def _add_evaluate(subparsers: Any) -> None:
                               description="Evaluate a trained model on the test split of its data set (or, "
                                           "with --dataset, on all examples of another one).")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .safetensors checkpoint")
-    _add_data_flags(p, None)
+    _add_data_flags(p, training=False)
     p.add_argument("--json", action="store_true", help='print {"loss", "accuracy", "confusion"} as JSON')
     p.set_defaults(func=cmd_evaluate)
 
@@ -389,7 +390,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     saved, model, config, scaler = _restore(args.run)
     other = args.dataset is not None and args.dataset != config.dataset
-    split = _load_split(config, args.dataset if other else None, args.target, args.data_dir, standardize=False)
+    target = args.target or (config.target if other and args.dataset.lower().endswith(".csv") else None)
+    split = _load_split(config, args.dataset if other else None, target, args.data_dir, standardize=False)
     if other:
         x = np.concatenate([split.x_train, split.x_test])
         y = np.concatenate([split.y_train, split.y_test])

@@ -168,3 +168,23 @@ def test_divergence_is_one_line(tmp_path, capsys):
     code = main(["train", "--dataset", "digits", "--optimizer", "sgd", "--lr", "50", "--momentum", "0.99",
                  "--loss", "squared-error", "--epochs", "10", "--out", str(tmp_path / "r"), "--no-plot"])
     _one_line_error(capsys, code, "the loss became inf at epoch 1")
+
+
+def test_evaluate_on_another_csv_uses_the_training_target(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+
+    def write(name, n):
+        x = rng.normal(size=(n, 2))
+        rows = ["u,v,kind"] + [f"{a},{b},{'pos' if a + b > 0 else 'neg'}" for a, b in x]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+
+    write("train.csv", 80)
+    write("other.csv", 30)
+    assert main(["train", "--dataset", str(tmp_path / "train.csv"), "--target", "kind", "--epochs", "5",
+                 "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r"), "--dataset", str(tmp_path / "other.csv"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sum(map(sum, result["confusion"])) == 30 and result["accuracy"] > 0.7
+    _one_line_error(capsys, main(["evaluate", str(tmp_path / "r"), "--dataset", "digits"]),
+                    "expected inputs with (2,) features")
