@@ -399,13 +399,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         x, y = split.x_test, split.y_test
         where = f"the test split of {split.name} ({len(x)} examples)"
+    x = scaler.transform(x)
     task = saved.info.get("task", "classification")
     classes = saved.info.get("classes", [])
     if task == "classification":
         if split.task != "classification":
             raise CLIError(f"the model is a classifier, but the target of {split.name} is continuous")
         y = _align_classes(y, split.classes, classes, split.name)
-    x = scaler.transform(x)
     result = evaluate(model, get_loss(config.loss or "cross-entropy"), x, y)
     output: dict[str, Any] = {"loss": result["loss"], "accuracy": result.get("accuracy")}
     if "predictions" in result:
