@@ -176,11 +176,15 @@ def _make_optimizer(config: TrainConfig, params: list) -> Any:
     return optim.SGD(params, lr=config.resolved_lr(), momentum=config.momentum)
 
 
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.3g}"
+
+
 def _format_row(record: dict[str, Any]) -> str:
     accuracy = record.get("test_accuracy")
-    test_loss = record.get("test_loss")
-    return (f"{record['epoch']:>5}  {record['train_loss']:>10.4f}  "
-            f"{(f'{test_loss:.4f}' if test_loss is not None else '-'):>9}  "
+    return (f"{record['epoch']:>5}  {_number(record['train_loss']):>10}  {_number(record.get('test_loss')):>9}  "
             f"{(f'{100 * accuracy:.2f}%' if accuracy is not None else '-'):>8}  {record['seconds']:>6.2f}s")
 
 
