@@ -14,6 +14,15 @@ from ._rules import ndim_of, shape_of
 from ._tensor import Tensor
 
 
+def _no_extras(name: str, extras: dict) -> None:
+    """NumPy keywords we do not implement (``where=``, ``initial=``, ``casting=``, ...) fail loudly, never
+    silently: a masked sum computed as a full sum would be a wrong answer."""
+    given = builtins.sorted(k for k, v in extras.items() if v is not None and v is not np._NoValue)
+    if given:
+        raise TypeError(f"chainrule.{name}: keyword argument{'s' if len(given) > 1 else ''} "
+                        f"{', '.join(k + '=' for k in given)} not supported")
+
+
 def _no_out(name: str, out) -> None:
     if out is not None:
         raise TypeError(f"chainrule.{name}: out= is not supported (results are new arrays)")
@@ -24,32 +33,37 @@ def _cast(x, dtype):
 
 
 # ---- reductions with NumPy's signatures -------------------------------------------------------------
-def sum(a, axis=None, dtype=None, out=None, keepdims=False, **unused):
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
     """Sum of elements over the given axes (``numpy.sum``)."""
+    _no_extras("sum", extras)
     _no_out("sum", out)
     return P.sum(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, **unused):
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
     """Arithmetic mean over the given axes (``numpy.mean``)."""
+    _no_extras("mean", extras)
     _no_out("mean", out)
     return P.mean(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
 
 
-def prod(a, axis=None, dtype=None, out=None, keepdims=False, **unused):
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
     """Product over the given axes; the gradient is exact also where elements are zero."""
+    _no_extras("prod", extras)
     _no_out("prod", out)
     return P.prod(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
 
 
-def max(a, axis=None, out=None, keepdims=False, **unused):
+def max(a, axis=None, out=None, keepdims=False, **extras):
     """Maximum over the given axes; tied maxima share the gradient evenly."""
+    _no_extras("max", extras)
     _no_out("max", out)
     return P.max(a, axis=_axis(axis), keepdims=keepdims)
 
 
-def min(a, axis=None, out=None, keepdims=False, **unused):
+def min(a, axis=None, out=None, keepdims=False, **extras):
     """Minimum over the given axes; tied minima share the gradient evenly."""
+    _no_extras("min", extras)
     _no_out("min", out)
     return P.min(a, axis=_axis(axis), keepdims=keepdims)
 
@@ -57,8 +71,9 @@ def min(a, axis=None, out=None, keepdims=False, **unused):
 amax, amin = max, min
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
     """Variance (``numpy.var``), with ``ddof``."""
+    _no_extras("var", extras)
     _no_out("var", out)
     a = _cast(a, dtype)
     axis = _axis(axis)
@@ -67,9 +82,13 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
     return P.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins.max(n - ddof, 0)
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
     """Standard deviation (``numpy.std``), with ``ddof``."""
-    return P.sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
+    _no_extras("std", extras)
+    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    if P._count(a, _axis(axis)) <= 1:  # a variance of single elements is identically 0: so is its gradient
+        return v
+    return P.sqrt(v)
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -99,6 +118,97 @@ def softmax(a, axis=-1):
 def log_softmax(a, axis=-1):
     """a − logsumexp(a) along ``axis``, computed stably."""
     return P.log_softmax(a, axis=axis)
+
+
+def ptp(a, axis=None, out=None, keepdims=False):
+    """Peak to peak, max − min (``numpy.ptp``)."""
+    _no_out("ptp", out)
+    return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
+
+
+def _nan_mask(a):
+    return np.isnan(_values(a))
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
+    """Sum treating NaNs as zero; NaN entries get a zero gradient."""
+    _no_extras("nansum", extras)
+    return sum(P.where(_nan_mask(a), 0, a), axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
+    """Mean over the non-NaN entries."""
+    _no_extras("nanmean", extras)
+    count = np.sum(~_nan_mask(a), axis=_axis(axis), keepdims=keepdims)
+    return nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims) / count
+
+
+def nanmax(a, axis=None, out=None, keepdims=False, **extras):
+    """Maximum ignoring NaNs."""
+    _no_extras("nanmax", extras)
+    return max(P.where(_nan_mask(a), -np.inf, a), axis=axis, out=out, keepdims=keepdims)
+
+
+def nanmin(a, axis=None, out=None, keepdims=False, **extras):
+    """Minimum ignoring NaNs."""
+    _no_extras("nanmin", extras)
+    return min(P.where(_nan_mask(a), np.inf, a), axis=axis, out=out, keepdims=keepdims)
+
+
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """Weighted average (``numpy.average``): differentiable in ``a`` and in ``weights``."""
+    axis = _axis(axis)
+    if weights is None:
+        result = mean(a, axis=axis, keepdims=keepdims)
+        total = P._count(a, axis) * np.ones(shape_of(result))
+    else:
+        if shape_of(weights) != shape_of(a):
+            if axis is None or ndim_of(weights) != 1:
+                raise ValueError(f"chainrule.average: weights of shape {shape_of(weights)} need axis= and "
+                                 f"must be 1-D, or have the shape of a {shape_of(a)}")
+            view = [1] * ndim_of(a)
+            view[axis % ndim_of(a)] = -1
+            weights = P.reshape(weights, tuple(view))
+        total = sum(P.broadcast_to(weights, shape_of(a)), axis=axis, keepdims=keepdims)
+        result = sum(a * weights, axis=axis, keepdims=keepdims) / total
+    return (result, total) if returned else result
+
+
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **extras):
+    """``numpy.quantile`` (linear interpolation), from a sort: the gradient goes to the one or two order
+    statistics each quantile interpolates between."""
+    _no_extras("quantile", extras)
+    _no_out("quantile", out)
+    if method != "linear":
+        raise ValueError(f"chainrule.quantile: method={method!r} is not supported; only 'linear'")
+    q = np.asarray(_values(q), dtype=np.float64)
+    shape = shape_of(a)
+    axes = tuple(range(len(shape))) if axis is None else tuple(
+        x % len(shape) for x in (axis if isinstance(axis, tuple | list) else (axis,)))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    n = math.prod(shape[i] for i in axes)
+    flat = P.reshape(P.transpose(a, tuple(kept + list(axes))), tuple(shape[i] for i in kept) + (n,))
+    ordered = sort(flat, axis=-1)
+    position = q * (n - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, n - 1)
+    frac = position - low
+    values = ordered[..., low] * (1 - frac) + ordered[..., high] * frac  # kept shape + q shape
+    k = len(kept)
+    values = P.transpose(values, tuple(range(k, k + q.ndim)) + tuple(range(k)))  # q shape first, like NumPy
+    if keepdims:
+        values = P.reshape(values, q.shape + tuple(1 if i in axes else n_ for i, n_ in enumerate(shape)))
+    return values
+
+
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **extras):
+    """``numpy.percentile``: :func:`quantile` with ``q`` in percent."""
+    return quantile(a, np.asarray(_values(q)) / 100, axis, out, overwrite_input, method, keepdims, **extras)
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """``numpy.median``: the middle order statistic (the mean of the two middle ones for an even count)."""
+    return quantile(a, 0.5, axis, out, overwrite_input, keepdims=keepdims)
 
 
 def _axis(axis):
@@ -132,6 +242,26 @@ def moveaxis(a, source, destination):
 
 
 swapaxes = P.swapaxes
+
+
+def permute_dims(a, axes=None):
+    return transpose(a, axes)
+
+
+def matrix_transpose(x):
+    """Transpose of the last two axes (``numpy.matrix_transpose``)."""
+    return P.swapaxes(x, -1, -2)
+
+
+def rollaxis(a, axis, start=0):
+    """Roll ``axis`` backwards until it lies before ``start`` (``numpy.rollaxis``)."""
+    n = ndim_of(a)
+    axis, start = axis % n, start + n if start < 0 else start
+    if axis < start:
+        start -= 1
+    order = [i for i in range(n) if i != axis]
+    order.insert(start, axis)
+    return P.transpose(a, tuple(order))
 
 
 def squeeze(a, axis=None):
@@ -187,8 +317,9 @@ def atleast_3d(*arrays):
     return out[0] if len(out) == 1 else out
 
 
-def concatenate(arrays, axis=0, out=None, dtype=None, **unused):
+def concatenate(arrays, axis=0, out=None, dtype=None, **extras):
     """Join a sequence of arrays along an existing axis."""
+    _no_extras("concatenate", extras)
     _no_out("concatenate", out)
     arrays = [_cast(a, dtype) for a in arrays]
     if not arrays:
@@ -199,8 +330,9 @@ def concatenate(arrays, axis=0, out=None, dtype=None, **unused):
     return P.concatenate(*arrays, axis=axis)
 
 
-def stack(arrays, axis=0, out=None, **unused):
+def stack(arrays, axis=0, out=None, **extras):
     """Join a sequence of arrays along a new axis."""
+    _no_extras("stack", extras)
     _no_out("stack", out)
     arrays = list(arrays)
     if not arrays:
@@ -211,14 +343,42 @@ def stack(arrays, axis=0, out=None, **unused):
     return P.concatenate(*(expand_dims(a, axis) for a in arrays), axis=axis)
 
 
-def vstack(tup, **unused):
+def concat(arrays, /, *, axis=0, out=None, dtype=None, **extras):
+    """``numpy.concat``, the array-API name of :func:`concatenate`."""
+    return concatenate(arrays, axis=axis, out=out, dtype=dtype, **extras)
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate grids from 1-D arrays (``numpy.meshgrid``), as broadcasts: differentiable in each input."""
+    if not _holds_tensor(xi):
+        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+    n = len(xi)
+    lengths = [math.prod(shape_of(x)) for x in xi]
+    places = list(range(n))
+    if indexing == "xy" and n > 1:
+        places[0], places[1] = 1, 0
+    shape = [0] * n
+    for place, length in zip(places, lengths, strict=True):
+        shape[place] = length
+    grids = []
+    for place, x in zip(places, xi, strict=True):
+        view = [1] * n
+        view[place] = -1
+        grid = P.reshape(x, tuple(view))
+        grids.append(grid if sparse else P.broadcast_to(grid, tuple(shape)))
+    return grids
+
+
+def vstack(tup, **extras):
+    _no_extras("vstack", extras)
     return concatenate([atleast_2d(a) for a in tup], axis=0)
 
 
 row_stack = vstack
 
 
-def hstack(tup, **unused):
+def hstack(tup, **extras):
+    _no_extras("hstack", extras)
     arrays = [atleast_1d(a) for a in tup]
     return concatenate(arrays, axis=0 if ndim_of(arrays[0]) == 1 else 1)
 
@@ -356,8 +516,9 @@ def take_along_axis(arr, indices, axis):
     return P.getitem(arr, tuple(index))
 
 
-def pad(array, pad_width, mode="constant", constant_values=0, **unused):
+def pad(array, pad_width, mode="constant", constant_values=0, **extras):
     """Pad an array (``numpy.pad``): constant, edge, reflect, symmetric and wrap modes."""
+    _no_extras("pad", extras)
     shape = shape_of(array)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
     if mode == "constant":
@@ -432,7 +593,8 @@ def triu(m, k=0):
     return P.multiply(m, ~np.tri(shape[-2], shape[-1], k - 1, dtype=bool))
 
 
-def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **unused):
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **extras):
+    _no_extras("clip", extras)
     _no_out("clip", out)
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
@@ -472,7 +634,8 @@ def outer(a, b, out=None):
     return P.multiply(P.reshape(a, (-1, 1)), P.reshape(b, (1, -1)))
 
 
-def matmul(x1, x2, out=None, **unused):
+def matmul(x1, x2, out=None, **extras):
+    _no_extras("matmul", extras)
     _no_out("matmul", out)
     if ndim_of(x1) == 0 or ndim_of(x2) == 0:
         raise ValueError(f"chainrule.matmul: operands must be at least 1-D; got shapes {shape_of(x1)} and "
@@ -486,12 +649,31 @@ def matmul(x1, x2, out=None, **unused):
     return P.matmul(x1, x2)
 
 
+def vecdot(x1, x2, /, *, axis=-1, **extras):
+    """Dot product of vectors along ``axis``, broadcasting over the rest (``numpy.vecdot``)."""
+    _no_extras("vecdot", extras)
+    return P.sum(P.multiply(x1, x2), axis=axis)
+
+
+def matvec(x1, x2, /, **extras):
+    """Matrix–vector product over stacks (``numpy.matvec``)."""
+    _no_extras("matvec", extras)
+    return P.matmul(x1, expand_dims(x2, -1))[..., 0]
+
+
+def vecmat(x1, x2, /, **extras):
+    """Vector–matrix product over stacks (``numpy.vecmat``)."""
+    _no_extras("vecmat", extras)
+    return P.matmul(expand_dims(x1, -2), x2)[..., 0, :]
+
+
 def tensordot(a, b, axes=2):
     return P.tensordot(a, b, axes=axes)
 
 
-def einsum(subscripts, *operands, out=None, optimize=False, **unused):
+def einsum(subscripts, *operands, out=None, optimize=False, **extras):
     """Einstein summation (``numpy.einsum``), any number of operands, ellipses included."""
+    _no_extras("einsum", extras)
     _no_out("einsum", out)
     if not isinstance(subscripts, str):
         raise TypeError("chainrule.einsum: only the subscripts-string form is supported, e.g. 'ij,jk->ik'")
@@ -543,19 +725,24 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     return moveaxis(stack(broadcast_arrays(a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, z), axis=-1), -1, axisc)
 
 
-def array(obj, dtype=None, copy=True, **unused):
+def array(obj, dtype=None, copy=True, **extras):
     """Like ``numpy.array``; nested lists holding Tensors are stacked (keeping their gradients)."""
     if isinstance(obj, Tensor):
+        _no_extras("array", extras)
         return P.copy(_cast(obj, dtype))
     if isinstance(obj, list | tuple) and _holds_tensor(obj):
+        _no_extras("array", extras)
         return _cast(stack([array(item) for item in obj]), dtype)
-    return np.array(obj, dtype=dtype, copy=copy)
+    return np.array(obj, dtype=dtype, copy=copy, **extras)
 
 
-def asarray(a, dtype=None, **unused):
+def asarray(a, dtype=None, **extras):
     if isinstance(a, Tensor):
+        _no_extras("asarray", extras)
         return _cast(a, dtype) if dtype is not None and np.dtype(dtype) != a.dtype else a
-    return array(a, dtype=dtype, copy=False) if isinstance(a, list | tuple) else np.asarray(a, dtype=dtype)
+    if isinstance(a, list | tuple) and _holds_tensor(a):
+        return array(a, dtype=dtype, **extras)
+    return np.asarray(a, dtype=dtype, **extras)
 
 
 def _holds_tensor(items) -> bool:
@@ -619,6 +806,75 @@ def slogdet(a):
     return (Tensor(sign) if isinstance(a, Tensor) else sign), P.logabsdet(a)
 
 
+def eig(a):
+    """Eigenvalues and right eigenvectors of a general square matrix (``numpy.linalg.eig``).
+
+    Differentiable when the eigenvalues are real and distinct (NumPy then returns real arrays); complex
+    eigenvalues compute, but their gradient raises. The eigenvectors have unit norm, defined up to sign.
+    """
+    return P.eig(a)
+
+
+def eigvals(a):
+    """Eigenvalues of a general square matrix (see :func:`eig` for when it is differentiable)."""
+    return P.eig(a)[0]
+
+
+def eigvalsh(a, UPLO="L"):
+    """Eigenvalues of a symmetric matrix."""
+    return P.eigh(a, UPLO=UPLO)[0]
+
+
+def svdvals(x):
+    """Singular values (``numpy.linalg.svdvals``)."""
+    return P.svdvals(x)
+
+
+def vector_norm(x, axis=None, keepdims=False, ord=2):
+    """``numpy.linalg.vector_norm``: the input is flattened when ``axis`` is None."""
+    if axis is None:
+        result = norm(P.reshape(x, (-1,)), ord=ord)
+        return P.reshape(result, (1,) * ndim_of(x)) if keepdims else result
+    return norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def matrix_norm(x, keepdims=False, ord="fro"):
+    """``numpy.linalg.matrix_norm`` over the last two axes."""
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def multi_dot(arrays, *, out=None):
+    """``numpy.linalg.multi_dot``: a chain of matrix products (first/last argument may be 1-D)."""
+    _no_out("multi_dot", out)
+    arrays = list(arrays)
+    result = arrays[0]
+    for b in arrays[1:]:
+        result = matmul(result, b)
+    return result
+
+
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    """``numpy.linalg.trace``: the trace over the last two axes."""
+    return trace(x, offset, -2, -1, dtype)
+
+
+def linalg_diagonal(x, /, *, offset=0):
+    """``numpy.linalg.diagonal``: the diagonal over the last two axes."""
+    return P.diagonal(x, offset, -2, -1)
+
+
+def linalg_outer(x1, x2, /):
+    """``numpy.linalg.outer`` of two vectors."""
+    if ndim_of(x1) != 1 or ndim_of(x2) != 1:
+        raise ValueError(f"chainrule.linalg.outer: both inputs must be 1-D; got {shape_of(x1)}, {shape_of(x2)}")
+    return outer(x1, x2)
+
+
+def linalg_cross(x1, x2, /, *, axis=-1):
+    """``numpy.linalg.cross`` of 3-vectors along ``axis``."""
+    return cross(x1, x2, axis=axis)
+
+
 def eigh(a, UPLO="L"):
     """Eigenvalues and eigenvectors of a symmetric matrix (gradient w.r.t. the symmetric input)."""
     return P.eigh(a, UPLO=UPLO)
@@ -634,8 +890,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     return P.svd(a)
 
 
-def pinv(a, rcond=1e-15, hermitian=False, **unused):
+def pinv(a, rcond=1e-15, hermitian=False, **extras):
     """Moore–Penrose pseudo-inverse via the SVD (differentiable where the rank is constant)."""
+    _no_extras("pinv", extras)
     u, s, vh = P.svd(a)
     cutoff = rcond * np.max(_values(s), axis=-1, keepdims=True)
     keep = _values(s) > cutoff

@@ -50,8 +50,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         if unsupported:
             raise TypeError(f"chainrule: numpy.{name}: keyword arguments {sorted(unsupported)} are not "
                             f"supported on Tensors")
-        if function is not None:
-            return function(*inputs)
+        if function is not None:  # gufuncs such as vecdot take axis=
+            return function(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
     elif (name, method) in _REDUCTIONS:
         function = getattr(cnp, _REDUCTIONS[name, method])
         axis = kwargs.pop("axis", 0)

@@ -54,8 +54,9 @@ def ndim_of(x) -> int:
 
 
 def unbroadcast(g, target):
-    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``target``'s shape."""
-    shape, gshape = shape_of(target), shape_of(g)
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``target``'s shape (``target``:
+    an array, or a shape tuple)."""
+    shape, gshape = (target if isinstance(target, tuple) else shape_of(target)), shape_of(g)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
@@ -152,6 +153,10 @@ copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g,
 real = defprim("real", _ufunc("real"), lambda g, ans, x: g, formulas=("{g}",))
 astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(g, x.dtype), formulas=("{g}",))
 
+nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
+    x, copy=True, nan=nan, posinf=posinf, neginf=neginf), lambda g, ans, x, **kw: g * isfinite(x),
+    formulas=("{g} · [{0} finite]",))
+
 sign = nondiff("sign", _ufunc("sign"))
 floor = nondiff("floor", _ufunc("floor"))
 ceil = nondiff("ceil", _ufunc("ceil"))
@@ -189,29 +194,36 @@ minimum = defprim("minimum", _ufunc("minimum"),
                   formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"))
 fmax = defprim("fmax", _ufunc("fmax"),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y))
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
+               formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
 fmin = defprim("fmin", _ufunc("fmin"),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y))
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y),
+               formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
 arctan2 = defprim("arctan2", _ufunc("arctan2"),
                   lambda g, ans, y, x: unbroadcast(g * x / (x * x + y * y), y),
                   lambda g, ans, y, x: unbroadcast(-g * y / (x * x + y * y), x),
                   formulas=("{g} · {1} / ({0}² + {1}²)", "-{g} · {0} / ({0}² + {1}²)"))
 hypot = defprim("hypot", _ufunc("hypot"),
                 lambda g, ans, x, y: unbroadcast(g * x / ans, x),
-                lambda g, ans, x, y: unbroadcast(g * y / ans, y))
+                lambda g, ans, x, y: unbroadcast(g * y / ans, y),
+                formulas=("{g} · {0} / {ans}", "{g} · {1} / {ans}"))
 logaddexp = defprim("logaddexp", _ufunc("logaddexp"),
                     lambda g, ans, x, y: unbroadcast(g * exp(x - ans), x),
-                    lambda g, ans, x, y: unbroadcast(g * exp(y - ans), y))
+                    lambda g, ans, x, y: unbroadcast(g * exp(y - ans), y),
+                    formulas=("{g} · exp({0} - {ans})", "{g} · exp({1} - {ans})"))
 logaddexp2 = defprim("logaddexp2", _ufunc("logaddexp2"),
                      lambda g, ans, x, y: unbroadcast(g * exp2(x - ans), x),
-                     lambda g, ans, x, y: unbroadcast(g * exp2(y - ans), y))
+                     lambda g, ans, x, y: unbroadcast(g * exp2(y - ans), y),
+                     formulas=("{g} · 2^({0} - {ans})", "{g} · 2^({1} - {ans})"))
 mod = defprim("mod", _ufunc("mod"),
               lambda g, ans, x, y: unbroadcast(g, x),
-              lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y))
+              lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y),
+              formulas=("{g}", "-{g} · floor({0} / {1})"))
 fmod = defprim("fmod", _ufunc("fmod"),
                lambda g, ans, x, y: unbroadcast(g, x),
-               lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y))
+               lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y),
+               formulas=("{g}", "-{g} · trunc({0} / {1})"))
 floor_divide = nondiff("floor_divide", _ufunc("floor_divide"))
 equal = nondiff("equal", _ufunc("equal"))
 not_equal = nondiff("not_equal", _ufunc("not_equal"))
@@ -249,23 +261,31 @@ min = defprim("min", lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis
               formulas=("{g} · [{0} = min]",))
 
 
-def _prod_of_others(x, axis=None):
-    """Product of all other elements along the axes: exclusive products from both sides, safe at zeros."""
-    m = xp(x)
-    axes = _axes(axis, x.ndim)
-    moved = m.moveaxis(x, axes, tuple(range(-len(axes), 0))).reshape(x.shape[:0] + tuple(
-        n for i, n in enumerate(x.shape) if i not in axes) + (-1,))
-    ones = m.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
-    left = m.cumprod(m.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
-    right = m.flip(m.cumprod(m.concatenate([ones, m.flip(moved, -1)[..., :-1]], axis=-1), axis=-1), -1)
-    kept = [n for i, n in enumerate(x.shape) if i not in axes]
-    others = (left * right).reshape(kept + [x.shape[a] for a in axes])
-    return m.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+def _has_zero(x) -> bool:
+    return bool((x == 0).any())
 
 
-prod_of_others = defprim("prod_of_others", _prod_of_others)  # first-order helper of prod's rule
-prod = defprim("prod", lambda x, axis=None, keepdims=False: xp(x).prod(x, axis=axis, keepdims=keepdims),
-               lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) * prod_of_others(x, axis),
+def _prod_of_others(x, axis):
+    """Product of all the other elements along the reduced axes: exclusive products from both sides,
+    written with differentiable operations (exact at zeros, also for second derivatives)."""
+    n, axes = ndim_of(x), _axes(axis, ndim_of(x))
+    kept = [i for i in range(n) if i not in axes]
+    moved = transpose(x, tuple(kept + list(axes)))
+    flat = reshape(moved, tuple(shape_of(x)[i] for i in kept) + (math.prod(shape_of(x)[a] for a in axes),))
+    ones = np.ones(shape_of(flat)[:-1] + (1,), dtype=x.dtype)
+    left = cumprod(concatenate(ones, flat[..., :-1], axis=-1), -1)
+    right = flip(cumprod(concatenate(ones, flip(flat, -1)[..., :-1], axis=-1), -1), -1)
+    return transpose(reshape(left * right, shape_of(moved)), tuple(np.argsort(kept + list(axes))))
+
+
+def _prod_vjp(g, ans, x, axis=None, keepdims=False):
+    g = _expand(g, x, axis, keepdims)
+    if not _has_zero(x):
+        return g * _expand(ans, x, axis, keepdims) / x
+    return g * _prod_of_others(x, axis)
+
+
+prod = defprim("prod", lambda x, axis=None, keepdims=False: xp(x).prod(x, axis=axis, keepdims=keepdims), _prod_vjp,
                formulas=("{g} · ∏ of the others",))
 logsumexp = defprim("logsumexp", lambda x, axis=None, keepdims=False: _logsumexp(x, axis, keepdims),
                     lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) * exp(x - _expand(ans, x, axis, keepdims)),
@@ -299,11 +319,20 @@ cumsum = defprim("cumsum", lambda x, axis: xp(x).cumsum(x, axis=axis),
 
 
 def _cumprod_vjp(g, ans, x, axis):
-    # d ans_j / d x_i = ans_j / x_i for j >= i (x_i != 0); zeros fall back to the exclusive product
-    return flip(cumsum(flip(g * ans, axis), axis), axis) / x
+    # ∂ans_j/∂x_i = ans_j / x_i for j ≥ i; with zeros, ∏_{k<i} x_k · ∏_{i<k≤j} x_k, from an (i, j) triangle
+    if not _has_zero(x):
+        return flip(cumsum(flip(g * ans, axis), axis), axis) / x
+    xm, gm = swapaxes(x, axis, -1), swapaxes(g, axis, -1)
+    n = shape_of(xm)[-1]
+    after = np.arange(n)[None, :] > np.arange(n)[:, None]  # [i, k]: k > i
+    between = cumprod(where(after, xm[..., None, :], 1), -1)  # [i, j]: ∏_{i<k≤j} x_k
+    left = cumprod(concatenate(np.ones(shape_of(xm)[:-1] + (1,), dtype=x.dtype), xm[..., :-1], axis=-1), -1)
+    inner = sum(where(after | np.eye(n, dtype=bool), gm[..., None, :] * between, 0), axis=-1)
+    return swapaxes(left * inner, axis, -1)
 
 
-cumprod = defprim("cumprod", lambda x, axis: xp(x).cumprod(x, axis=axis), _cumprod_vjp)
+cumprod = defprim("cumprod", lambda x, axis: xp(x).cumprod(x, axis=axis), _cumprod_vjp,
+                  formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",))
 
 # ---- shapes and copies ---------------------------------------------------------------------------------
 reshape = defprim("reshape", lambda x, shape, order="C": xp(x).reshape(x, shape, order=order),
@@ -316,7 +345,7 @@ broadcast_to = defprim("broadcast_to", lambda x, shape: xp(x).broadcast_to(x, sh
 flip = defprim("flip", lambda x, axis=None: xp(x).flip(x, axis), lambda g, ans, x, axis=None: flip(g, axis),
                formulas=("flip({g})",))
 roll = defprim("roll", lambda x, shift, axis=None: xp(x).roll(x, shift, axis),
-               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis))
+               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis), formulas=("roll({g}, -shift)",))
 
 
 def _negate(shift):
@@ -354,7 +383,7 @@ def _scatter_forward(g, index, shape, dtype):
     return out
 
 
-def _setitem_forward(x, value, index):
+def _setitem_forward(x, index, value):  # the order of operator.setitem
     out = x.copy()
     out[index] = value
     return out
@@ -363,10 +392,11 @@ def _setitem_forward(x, value, index):
 getitem = defprim("getitem", lambda x, index: x[index],
                   lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), formulas=("{g} scattered",))
 scatter = defprim("scatter", _scatter_forward,
-                  lambda g, ans, values, index, shape, dtype: getitem(g, index))
+                  lambda g, ans, values, index, shape, dtype: getitem(g, index), formulas=("{g} gathered",))
 setitem = defprim("setitem", _setitem_forward,
-                  lambda g, ans, x, value, index: setitem(g, 0, index),
-                  lambda g, ans, x, value, index: unbroadcast(getitem(g, index), value))
+                  lambda g, ans, x, index, value: setitem(g, index, 0), None,
+                  lambda g, ans, x, index, value: unbroadcast(getitem(g, index), value),
+                  formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"))
 
 # ---- linear algebra ------------------------------------------------------------------------------------
 
@@ -435,53 +465,43 @@ def _einsum_parse(subscripts: str, shapes):
 
 
 def _einsum_vjp(position, g, ans, subscripts, *operands):
+    """Contract ``g`` with the other operands back to this operand's subscripts. A repeated letter (a
+    diagonal, 'ii') gets a fresh name tied to the first by an identity; a letter summed in this operand
+    alone is broadcast back by a vector of ones; ellipsis dimensions are computed in front, unbroadcast,
+    then moved to their place."""
     k = position - 1
     terms, output = _einsum_parse(subscripts, [shape_of(o) for o in operands])
-    target, others = terms[k], [t for i, t in enumerate(terms) if i != k]
+    target, x = terms[k], operands[k]
+    others = [t for i, t in enumerate(terms) if i != k]
     other_ops = [o for i, o in enumerate(operands) if i != k]
-    used = set(subscripts)
-    fresh = iter(c for c in _LETTERS if c not in used)
-    shape = shape_of(operands[k])
-    # a letter repeated in the target (a diagonal) gets a fresh name tied to the first by an identity matrix
-    sizes, seen, result, extra_terms, extra_ops = {}, set(), [], [], []
-    plain = target.replace("...", "")
-    dims = iter(shape[:target.index("...")] + shape[len(shape) - len(target.split("...")[1]):] if "..." in target else shape)
-    for c in target.replace("...", "\0"):
-        if c == "\0":
-            result.append("...")
-            continue
-        size = next(dims)
-        if c in seen:
+    fresh = iter(c for c in _LETTERS if c not in subscripts)
+    head, has_ellipsis, tail = target.partition("...")
+    shape = shape_of(x)
+    n_ellipsis = len(shape) - len(head) - len(tail)
+    sizes = shape[:len(head)] + shape[len(shape) - len(tail):]
+    ellipsis_shape = shape[len(head):len(head) + n_ellipsis]
+    dtype = getattr(g, "dtype", None)
+    result, extra_terms, extra_ops = "", [], []
+    for c, size in zip(head + tail, sizes, strict=True):
+        if c in result:
             new = next(fresh)
             extra_terms.append(c + new)
-            extra_ops.append(xp(g).eye(size, dtype=getattr(g, "dtype", None)))
-            result.append(new)
-        else:
-            seen.add(c)
-            sizes[c] = size
-            result.append(c)
-    result = "".join(result)
-    # letters summed inside the target alone cannot come out of einsum: compute without them, broadcast after
-    available = set(output) | set("".join(others))
-    missing = [c for c in plain if c not in available and c in sizes]
-    kept = "".join(c for c in result if c not in missing)
-    spec = ",".join([output] + others + extra_terms) + "->" + kept
-    grad = einsum(spec, g, *other_ops, *extra_ops)
-    if missing:
-        expanded_shape, j = [], 0
-        grad_shape = shape_of(grad)
-        for c in result.replace("...", "\0"):
-            if c == "\0":
-                n = len(grad_shape) - len(kept.replace("...", ""))
-                expanded_shape.extend(grad_shape[j:j + n])
-                j += n
-            elif c in missing:
-                expanded_shape.append(1)
-            else:
-                expanded_shape.append(grad_shape[j])
-                j += 1
-        grad = broadcast_to(reshape(grad, tuple(expanded_shape)), np.broadcast_shapes(tuple(expanded_shape), shape))
-    return unbroadcast(grad, operands[k])
+            extra_ops.append(xp(g).eye(size, dtype=dtype))
+            c = new
+        result += c
+    inputs = [output] + others + extra_terms
+    for c, size in zip(result, sizes, strict=True):
+        if c not in "".join(inputs):
+            inputs.append(c)
+            extra_ops.append(xp(g).ones(size, dtype=dtype))
+    lead = "..." if "..." in "".join(inputs) else ""
+    grad = einsum(",".join(inputs) + "->" + lead + result, g, *other_ops, *extra_ops)
+    grad = unbroadcast(grad, ellipsis_shape + sizes)
+    if n_ellipsis and head:  # ellipsis dimensions back between head and tail
+        order = list(range(n_ellipsis, n_ellipsis + len(head))) + list(range(n_ellipsis)) + \
+            list(range(n_ellipsis + len(head), len(shape)))
+        grad = transpose(grad, tuple(order))
+    return grad
 
 
 einsum = Primitive("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, *ops), (_einsum_vjp,),
@@ -499,9 +519,11 @@ def _diagonal_embed(g, shape, offset, axis1, axis2):
 
 
 diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
-                   lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2))
+                   lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2),
+                   formulas=("{g} placed on the diagonal",))
 diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
-                         lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2))
+                         lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2),
+                         formulas=("diagonal of {g}",))
 
 
 def _inv_t(x):
@@ -547,7 +569,8 @@ def _cholesky_vjp(g, ans, x):
     return 0.5 * (middle + swapaxes(middle, -1, -2))
 
 
-cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp)
+cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp,
+                   formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",))
 
 
 def _eigh_vjp(g, ans, x, UPLO="L"):
@@ -561,7 +584,32 @@ def _eigh_vjp(g, ans, x, UPLO="L"):
     return 0.5 * (result + swapaxes(result, -1, -2))
 
 
-eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2)
+eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2,
+               formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",))
+
+
+def _eig_forward(x):
+    w, v = xp(x).linalg.eig(x)
+    return w, v  # NumPy gives real arrays when every eigenvalue is real
+
+
+def _eig_vjp(g, ans, x):
+    # A = V diag(w) V⁻¹ with unit-norm columns of V:  Ā = V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ,
+    # F_ij = 1/(w_j − w_i) off the diagonal
+    (gw, gv), (w, v) = g, ans
+    if np.iscomplexobj(getattr(w, "data", w)):
+        raise TypeError("chainrule.linalg.eig: no gradient for complex eigenvalues (only real ones are supported)")
+    n = shape_of(w)[-1]
+    eye = np.eye(n)
+    f = (1 - eye) / (w[..., None, :] - w[..., :, None] + eye)
+    vt = swapaxes(v, -1, -2)
+    vtgv = matmul(vt, gv)
+    inner = gw[..., :, None] * eye + f * (vtgv - matmul(matmul(vt, v), vtgv * eye))
+    return matmul(matmul(inv(vt), inner), vt)
+
+
+eig = defprim("eig", _eig_forward, _eig_vjp, n_outputs=2,
+              formulas=("V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ",))
 
 
 def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
@@ -587,7 +635,8 @@ def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
 
 
 svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x).linalg.svd(x, full_matrices=False)),
-              _svd_vjp, n_outputs=3)
+              _svd_vjp, n_outputs=3,
+              formulas=("U (F∘(UᵀŪ − ŪᵀU) S + diag(s̄) + S F∘(VᵀV̄ − V̄ᵀV)) Vᵀ + projections",))
 
 
 def _svdvals_vjp(g, ans, x):
@@ -595,7 +644,8 @@ def _svdvals_vjp(g, ans, x):
     return matmul(u * g[..., None, :], vh)
 
 
-svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp)
+svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
+                  formulas=("U diag({g}) Vᵀ",))
 
 
 def swapaxes(x, axis1, axis2):

@@ -300,7 +300,7 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         index = _unwrap_index(index)
         if self._recording_with(value):
-            self._rebind(_r.setitem(self, value, index=index))
+            self._rebind(_r.setitem(self, index, value))
             return
         self._write(index, value.data if isinstance(value, Tensor) else value)
 

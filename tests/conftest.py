@@ -1,16 +1,18 @@
-"""Shared test settings: seeded randomness for every test."""
+"""Shared test fixtures. Randomness is seeded here, and only here."""
 
 import numpy as np
 import pytest
 
 
 @pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(0)
+def rng():
+    """A fresh, seeded generator per test: every test sees the same numbers on every run."""
+    return np.random.default_rng(20240601)
 
 
 @pytest.fixture(autouse=True)
-def _seed_numpy():
+def _seeded_and_restored():
+    """Seed NumPy's legacy global generator and restore its error settings after each test."""
     np.random.seed(0)
     saved = np.geterr()
     yield

@@ -23,7 +23,8 @@ NAMES = (
 def values_only(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        tensors = builtins.any(isinstance(a, Tensor) or (isinstance(a, list | tuple) and _holds_tensor(a)) for a in args)
+        tensors = builtins.any(  # this module's own `any` is numpy.any's wrapper
+            isinstance(a, Tensor) or (isinstance(a, list | tuple) and _holds_tensor(a)) for a in args)
         result = function(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()})
         return Tensor(result) if tensors and isinstance(result, np.ndarray) else result
 

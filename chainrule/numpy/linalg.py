@@ -3,12 +3,29 @@
 from numpy.linalg import LinAlgError  # noqa: F401
 
 from .._composite import (  # noqa: F401
+    eig,
     eigh,
-    matmul,  # noqa: F401
+    eigvals,
+    eigvalsh,
+    linalg_cross,
+    linalg_diagonal,
+    linalg_outer,
+    linalg_trace,
+    matmul,
+    matrix_norm,
     matrix_power,
+    matrix_transpose,
+    multi_dot,
     norm,
     pinv,
     slogdet,
     svd,
+    svdvals,
+    tensordot,
+    vecdot,
+    vector_norm,
 )
 from .._rules import cholesky, det, inv, solve  # noqa: F401
+
+cross, diagonal, outer, trace = linalg_cross, linalg_diagonal, linalg_outer, linalg_trace
+del linalg_cross, linalg_diagonal, linalg_outer, linalg_trace

@@ -1,0 +1,329 @@
+"""The test table: one spec per differentiable function of ``chainrule.numpy`` and ``chainrule.numpy.linalg``.
+
+It mirrors the rule table (``chainrule/_rules.py``) and the compositions (``chainrule/_composite.py``);
+``test_specs.py::test_every_function_has_a_spec`` fails when a function is exported without a spec here.
+
+A spec says how to call the function (``call(f, *arrays, **kwargs)``), which input shapes to try (each
+case is a tuple of shapes, one per array argument, plus keyword arguments), where the inputs are drawn
+from (``domain``, one per argument), whether second derivatives are checked, and the tolerances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+# ---- input domains ------------------------------------------------------------------------------------
+
+
+def _spd(rng, shape):
+    a = rng.standard_normal(shape)
+    n = shape[-1]
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+def _distinct(rng, shape):
+    """Well-separated values in random order (sort, max, median: no ties, no kinks nearby)."""
+    size = int(np.prod(shape))
+    return (rng.permutation(size) * 0.5 + rng.uniform(0, 0.1, size) - size / 4).reshape(shape)
+
+
+def _nonzero(rng, shape):
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
+
+
+DOMAINS: dict[str, Callable] = {
+    "real": lambda rng, shape: rng.standard_normal(shape),
+    "positive": lambda rng, shape: rng.uniform(0.5, 2.0, shape),
+    "nonzero": _nonzero,
+    "unit": lambda rng, shape: rng.uniform(-0.9, 0.9, shape),  # inside (-1, 1)
+    "above1": lambda rng, shape: rng.uniform(1.2, 3.0, shape),
+    "distinct": _distinct,
+    "spd": _spd,  # symmetric positive-definite matrices (..., n, n)
+    "square": lambda rng, shape: rng.standard_normal(shape) + 2 * np.eye(shape[-1]),  # well-conditioned
+    # Gershgorin discs around 1, 2, 3, ... that do not overlap: real, distinct eigenvalues
+    "real_eig": lambda rng, shape: 0.05 * rng.standard_normal(shape) + np.diag(np.arange(1.0, shape[-1] + 1)),
+    "mod_x": lambda rng, shape: rng.choice([-1.0, 1.0], shape) * rng.uniform(2.2, 2.9, shape),
+    "mod_y": lambda rng, shape: rng.uniform(1.0, 1.05, shape),  # x / y stays away from integers
+}
+
+
+def draw(domain: str, rng, shape) -> np.ndarray:
+    return np.asarray(DOMAINS[domain](rng, shape), dtype=np.float64)
+
+
+# ---- specs ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    shapes: tuple
+    kwargs: dict
+
+    def __repr__(self) -> str:
+        extra = "".join(f",{k}={v}" for k, v in self.kwargs.items())
+        return "&".join(str(s).replace(" ", "") for s in self.shapes) + extra
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str  # "tanh", or "linalg.det"
+    cases: tuple[Case, ...]
+    domain: tuple[str, ...] = ("real",)  # one per array argument (the last one repeats)
+    call: Callable | None = None  # call(f, *arrays, **kwargs); default f(*arrays, **kwargs)
+    order: int = 1  # 2: second derivatives checked too
+    rtol: float = 1e-5
+    atol: float = 1e-6
+
+    def domain_of(self, i: int) -> str:
+        return self.domain[min(i, len(self.domain) - 1)]
+
+    def run(self, f, *arrays, **kwargs):
+        return self.call(f, *arrays, **kwargs) if self.call else f(*arrays, **kwargs)
+
+
+def cases(*items) -> tuple[Case, ...]:
+    """Each item: a shape (one argument), a tuple of shapes (several), optionally followed by kwargs."""
+    out = []
+    for item in items:
+        kwargs = {}
+        if isinstance(item, list):  # [shapes, kwargs]
+            item, kwargs = item
+        shapes = (item,) if not item or isinstance(item[0], int) else item
+        out.append(Case(tuple(shapes), kwargs))
+    return tuple(out)
+
+
+UNARY = cases((), (4,), (2, 3), (1, 3), (0, 3))
+BINARY = cases(((), ()), ((4,), (4,)), ((2, 3), (2, 3)), ((3, 1), (1, 4)), ((2, 3), (3,)), ((), (2, 3)),
+               ((1, 3), (2, 1)), ((2, 1, 3), (4, 1)), ((0, 3), (3,)), ((2, 0), (1, 1)))
+REDUCE = cases([(2, 3, 4), {}], [(2, 3, 4), {"axis": 1}], [(2, 3, 4), {"axis": -1}],
+               [(2, 3, 4), {"axis": (0, 2)}], [(2, 3, 4), {"axis": 1, "keepdims": True}],
+               [(2, 3, 4), {"axis": (0, -1), "keepdims": True}], [(2, 3, 4), {"axis": None, "keepdims": True}],
+               (), [(1, 3), {"axis": 0}], [(0, 3), {"axis": 1}])
+ALONG_AXIS = cases([(5,), {}], [(2, 3), {"axis": 0}], [(2, 3), {"axis": -1}], [(2, 1, 3), {"axis": 1}],
+                   [(0, 3), {"axis": 1}])
+MATRICES = cases((3, 3), (2, 3, 3), (1, 1))
+
+
+def unary(name, domain="real", order=2, shapes=UNARY, **kw) -> Spec:
+    return Spec(name, shapes, (domain,), order=order, **kw)
+
+
+def binary(name, domain=("real",), order=2, shapes=BINARY, **kw) -> Spec:
+    return Spec(name, shapes, domain, order=order, **kw)
+
+
+def _sym(x):
+    return (x + np.swapaxes(x, -1, -2)) / 2
+
+
+def _where_mask(*arrays):
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    return np.indices(shape).sum(axis=0) % 2 == 0 if shape else np.array(True)
+
+
+def _stack_call(f, *xs, **kw):
+    return f(list(xs), **kw)
+
+
+_EMPTY_SAFE_PERM = np.array([2, 0, 0, 1])  # with a repeat: gradients must accumulate
+
+SPECS: list[Spec] = [
+    # ---- elementwise, one input (second order) -----------------------------------------------------------
+    unary("negative"), unary("positive"), unary("copy"), unary("conj"), unary("conjugate"), unary("real"),
+    unary("abs", "nonzero"), unary("absolute", "nonzero"), unary("fabs", "nonzero"),
+    unary("exp"), unary("exp2"), unary("expm1"),
+    unary("log", "positive"), unary("log2", "positive"), unary("log10", "positive"), unary("log1p", "positive"),
+    unary("sqrt", "positive"), unary("cbrt", "nonzero"), unary("square"), unary("reciprocal", "nonzero"),
+    unary("sin"), unary("cos"), unary("tan", "unit"),
+    unary("arcsin", "unit"), unary("arccos", "unit"), unary("arctan"),
+    unary("sinh"), unary("cosh"), unary("tanh"),
+    unary("arcsinh"), unary("arccosh", "above1"), unary("arctanh", "unit"),
+    unary("deg2rad"), unary("rad2deg"), unary("degrees"), unary("radians"),
+    unary("sinc"), unary("sigmoid"), unary("relu", "nonzero"), unary("softplus"),
+    unary("nan_to_num"),
+    Spec("astype", UNARY, call=lambda f, x: f(x, np.float64), order=2),
+    Spec("clip", UNARY + cases([(2, 3), {"a_min": None}], [(2, 3), {"a_max": None}]),
+         call=lambda f, x, **kw: f(x, **({"a_min": -0.5, "a_max": 0.5} | kw)), order=2),
+    # ---- elementwise, two inputs (broadcasting, second order) ------------------------------------------
+    binary("add"), binary("subtract"), binary("multiply"),
+    binary("divide", ("real", "nonzero")), binary("true_divide", ("real", "nonzero")),
+    binary("power", ("positive", "real")),
+    binary("maximum", ("distinct",)), binary("minimum", ("distinct",)),
+    binary("fmax", ("distinct",)), binary("fmin", ("distinct",)),
+    binary("arctan2", ("nonzero",)), binary("hypot", ("nonzero",)),
+    binary("logaddexp"), binary("logaddexp2"),
+    binary("mod", ("mod_x", "mod_y")), binary("remainder", ("mod_x", "mod_y")), binary("fmod", ("mod_x", "mod_y")),
+    Spec("where", BINARY, call=lambda f, x, y: f(_where_mask(x, y), x, y), order=2),
+    # ---- reductions ----------------------------------------------------------------------------------
+    Spec("sum", REDUCE, order=2), Spec("mean", REDUCE, order=2),
+    Spec("prod", REDUCE, ("nonzero",), order=2),
+    Spec("max", REDUCE, ("distinct",)), Spec("min", REDUCE, ("distinct",)),
+    Spec("amax", REDUCE, ("distinct",)), Spec("amin", REDUCE, ("distinct",)),
+    Spec("ptp", REDUCE[:-1], ("distinct",)),
+    Spec("var", REDUCE[:-2] + cases([(2, 3, 4), {"axis": 1, "ddof": 1}], [(5,), {"ddof": 1}]), order=2),
+    Spec("std", REDUCE[:-2] + cases([(2, 3, 4), {"axis": 1, "ddof": 1}], [(5,), {"ddof": 1}])),
+    Spec("logsumexp", REDUCE, order=2),
+    Spec("nansum", REDUCE, order=2), Spec("nanmean", REDUCE[:-1], order=2),
+    Spec("nanmax", REDUCE[:-1], ("distinct",)), Spec("nanmin", REDUCE[:-1], ("distinct",)),
+    Spec("average", REDUCE[:-1] + cases([((2, 3), (2, 3)), {"axis": None}], [((2, 3), (3,)), {"axis": 1}]),
+         ("real", "positive"), call=lambda f, x, w=None, **kw: f(x, weights=w, **kw)),
+    Spec("median", cases((5,), (4,), [(2, 3, 4), {"axis": 1}], [(2, 3, 4), {"axis": (0, 2)}],
+                         [(2, 4), {"axis": -1, "keepdims": True}]), ("distinct",)),
+    Spec("percentile", cases([(5,), {"q": 30}], [(2, 6), {"q": [10, 50, 90], "axis": 1}],
+                             [(2, 3, 4), {"q": 75, "axis": (0, 2), "keepdims": True}]), ("distinct",)),
+    Spec("quantile", cases([(5,), {"q": 0.3}], [(2, 6), {"q": [0.1, 0.5], "axis": 0}]), ("distinct",)),
+    Spec("cumsum", ALONG_AXIS + cases([(2, 3), {"axis": None}]), order=2),
+    Spec("cumprod", ALONG_AXIS + cases([(2, 3), {"axis": None}]), ("nonzero",), order=2),
+    Spec("softmax", ALONG_AXIS[:3] + cases([(2, 3, 4), {"axis": 1}]), order=2),
+    Spec("log_softmax", ALONG_AXIS[:3] + cases([(2, 3, 4), {"axis": 1}]), order=2),
+    Spec("diff", cases((5,), [(2, 4), {"axis": 0}], [(3, 4), {"n": 2}],
+                       [(3, 4), {"prepend": 0.5, "append": np.ones((3, 1))}], (0, 3))),
+    # ---- shapes and copies ---------------------------------------------------------------------------
+    Spec("reshape", cases([(2, 3), {"shape": (3, 2)}], [(2, 3), {"shape": (-1,)}], [(), {"shape": (1, 1)}],
+                          [(0, 3), {"shape": (3, 0)}], [(2, 3), {"shape": (3, 2), "order": "F"}])),
+    Spec("ravel", cases((), (2, 3), (0, 3))),
+    Spec("transpose", cases((2, 3), [(2, 3, 4), {"axes": (1, 2, 0)}], (), (0, 3))),
+    Spec("permute_dims", cases([(2, 3, 4), {"axes": (2, 0, 1)}])),
+    Spec("matrix_transpose", cases((2, 3), (4, 2, 3))),
+    Spec("moveaxis", cases([(2, 3, 4), {"source": 0, "destination": -1}],
+                           [(2, 3, 4), {"source": (0, 1), "destination": (2, 0)}])),
+    Spec("rollaxis", cases([(2, 3, 4), {"axis": 2}], [(2, 3, 4), {"axis": 0, "start": 2}])),
+    Spec("swapaxes", cases([(2, 3, 4), {"axis1": 0, "axis2": 2}], [(2, 3), {"axis1": -1, "axis2": 0}])),
+    Spec("squeeze", cases((1, 3, 1), [(1, 3, 1), {"axis": 0}], [(1, 3, 1), {"axis": (0, 2)}], (0, 1))),
+    Spec("expand_dims", cases([(2, 3), {"axis": 0}], [(2, 3), {"axis": -1}], [(2, 3), {"axis": (0, 2)}],
+                              [(), {"axis": 0}])),
+    Spec("broadcast_to", cases([(3, 1), {"shape": (2, 3, 4)}], [(), {"shape": (2,)}], [(1, 3), {"shape": (0, 3)}])),
+    Spec("broadcast_arrays", cases(((3, 1), (1, 4)), ((2, 3), ()), ((0, 3), (3,)))),
+    Spec("atleast_1d", cases((), (3,), ((), (2, 3)))),
+    Spec("atleast_2d", cases((), (3,), (2, 3))),
+    Spec("atleast_3d", cases((), (3,), (2, 3), (2, 3, 4))),
+    Spec("concatenate", cases(((2, 3), (1, 3)), [((2, 3), (2, 1)), {"axis": 1}], [((2, 3), (4,)), {"axis": None}],
+                              ((0, 3), (2, 3))), call=_stack_call),
+    Spec("concat", cases(((2, 3), (1, 3))), call=_stack_call),
+    Spec("stack", cases(((2, 3), (2, 3)), [((2, 3), (2, 3)), {"axis": -1}], ((), ()), ((0, 3), (0, 3))),
+         call=_stack_call),
+    Spec("vstack", cases(((3,), (3,)), ((2, 3), (3,))), call=_stack_call),
+    Spec("row_stack", cases(((3,), (3,))), call=_stack_call),
+    Spec("hstack", cases(((3,), (2,)), ((2, 3), (2, 1)), ((), ())), call=_stack_call),
+    Spec("dstack", cases(((3,), (3,)), ((2, 3), (2, 3, 2))), call=_stack_call),
+    Spec("column_stack", cases(((3,), (3,)), ((3, 2), (3,))), call=_stack_call),
+    Spec("append", cases(((2, 3), (4,)), [((2, 3), (1, 3)), {"axis": 0}])),
+    Spec("split", cases([(6,), {"indices_or_sections": 3}], [(2, 6), {"indices_or_sections": [1, 4], "axis": 1}])),
+    Spec("array_split", cases([(7,), {"indices_or_sections": 3}], [(5, 2), {"indices_or_sections": 2}])),
+    Spec("hsplit", cases([(2, 4), {"indices_or_sections": 2}])),
+    Spec("vsplit", cases([(4, 2), {"indices_or_sections": 2}])),
+    Spec("dsplit", cases([(2, 2, 4), {"indices_or_sections": [1]}])),
+    Spec("flip", cases((4,), [(2, 3), {"axis": 0}], [(2, 3, 4), {"axis": (0, 2)}], (0, 3))),
+    Spec("fliplr", cases((2, 3))), Spec("flipud", cases((2, 3), (3,))),
+    Spec("roll", cases([(5,), {"shift": 2}], [(2, 3), {"shift": -1, "axis": 1}],
+                       [(2, 3), {"shift": (1, 2), "axis": (0, 1)}], [(2, 3), {"shift": 4}])),
+    Spec("rot90", cases((2, 3), [(2, 3), {"k": 2}], [(2, 3), {"k": -1}], [(2, 3, 4), {"k": 3, "axes": (1, 2)}])),
+    Spec("tile", cases([(3,), {"reps": 2}], [(2, 3), {"reps": (2, 1, 2)}], [(), {"reps": 3}])),
+    Spec("repeat", cases([(3,), {"repeats": 2}], [(2, 3), {"repeats": [1, 0, 2], "axis": 1}],
+                         [(2, 3), {"repeats": 2}])),
+    Spec("take", cases([(5,), {"indices": [0, 3, 3]}], [(2, 3), {"indices": [[0, 2]], "axis": 1}],
+                       [(2, 3), {"indices": 4}], [(2, 3), {"indices": [-1, 0], "axis": 0}])),
+    Spec("take_along_axis", cases([(2, 3), {"indices": np.array([[0, 2], [1, 1]]), "axis": 1}],
+                                  [(3,), {"indices": _EMPTY_SAFE_PERM % 3, "axis": 0}])),
+    Spec("pad", cases([(3,), {"pad_width": 2}], [(2, 3), {"pad_width": ((1, 0), (2, 1))}],
+                      [(3, 4), {"pad_width": 2, "mode": "edge"}], [(3, 4), {"pad_width": (1, 2), "mode": "reflect"}],
+                      [(3, 4), {"pad_width": 2, "mode": "wrap"}], [(3,), {"pad_width": 2, "mode": "symmetric"}],
+                      [(2, 2), {"pad_width": 1, "constant_values": 3.0}])),
+    Spec("sort", cases((5,), [(2, 3), {"axis": 0}], (2, 3), [(2, 3), {"axis": None}], (0,)), ("distinct",)),
+    Spec("partition", cases([(5,), {"kth": 2}], [(2, 4), {"kth": 1, "axis": 0}]), ("distinct",)),
+    Spec("tril", cases((3, 3), [(3, 4), {"k": 1}], [(2, 3, 3), {"k": -1}])),
+    Spec("triu", cases((3, 3), [(4, 3), {"k": -1}], [(2, 3, 3), {"k": 1}])),
+    Spec("getitem", cases([(4, 3), {"index": (slice(1, None), [0, 0, 2])}], [(3,), {"index": -1}],
+                          [(2, 3), {"index": (Ellipsis, None, 1)}]),
+         call=lambda f, x, index: f(x, index)),
+    Spec("setitem", cases(((4, 3), (3,)), ((4, 3), ())),
+         call=lambda f, x, v: f(x, (slice(1, 3),), v)),
+    Spec("diag", cases((3,), [(3,), {"k": 1}], (3, 3), [(3, 4), {"k": -1}])),
+    Spec("diagonal", cases((3, 3), [(3, 4), {"offset": 1}], [(2, 3, 4), {"axis1": 1, "axis2": 2}],
+                           [(3, 2, 3), {"offset": -1, "axis1": 0, "axis2": -1}])),
+    Spec("trace", cases((3, 3), [(3, 4), {"offset": 1}], [(2, 3, 3), {"axis1": 1, "axis2": 2}],
+                        [(3, 3), {"offset": -2}])),
+    Spec("array", cases((2, 3)), call=lambda f, x: f([[x, 2 * x], [x * x, x]])),
+    Spec("asarray", cases((2, 3)), call=lambda f, x: f([x, x])),
+    Spec("meshgrid", cases(((3,), (2,)), [((3,), (2,)), {"indexing": "ij"}])),
+    # ---- products (second order) -----------------------------------------------------------------------
+    Spec("dot", cases(((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((), (2, 3)),
+                      ((2, 2, 3), (4, 3, 2)), ((0, 3), (3, 2))), order=2),
+    Spec("vdot", cases(((3,), (3,)), ((2, 3), (6,))), order=2),
+    Spec("inner", cases(((3,), (3,)), ((2, 3), (4, 3)), ((), (3,)), ((2, 2, 3), (3,))), order=2),
+    Spec("outer", cases(((3,), (4,)), ((2, 2), (3,)), ((), (2,))), order=2),
+    Spec("matmul", cases(((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)),
+                         ((2, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2)), ((3,), (2, 3, 4)), ((0, 3), (3, 2))),
+         order=2),
+    Spec("tensordot", cases(((2, 3, 4), (3, 4, 2)), [((2, 3), (3, 2)), {"axes": 1}], [((2, 3), (4,)), {"axes": 0}],
+                            [((2, 3, 4), (4, 2, 3)), {"axes": ([1, 2], [2, 0])}],
+                            [((2, 3), (3, 2)), {"axes": (0, 1)}]), order=2),
+    Spec("einsum", cases([((2, 3), (3, 4)), {"subscripts": "ij,jk->ik"}],
+                         [((2, 3), (2, 3)), {"subscripts": "ij,ij->"}],
+                         [((2, 3), (3,), (3, 4)), {"subscripts": "ij,j,jk->ik"}],
+                         [((5, 2, 3), (5, 3, 4)), {"subscripts": "...ij,...jk->...ik"}],
+                         [((2, 3, 3),), {"subscripts": "...ii->...i"}],
+                         [((3, 3),), {"subscripts": "ii->i"}], [((3, 3),), {"subscripts": "ii->"}],
+                         [((3, 4),), {"subscripts": "ij->"}], [((3, 4),), {"subscripts": "ij->j"}],
+                         [((3, 4),), {"subscripts": "ij"}], [((2, 3), (4, 3)), {"subscripts": "ij,kj"}],
+                         [((3,), (2, 1, 3)), {"subscripts": "i,...i->..."}],
+                         [((3, 3), (3,)), {"subscripts": "ii,i->i"}]),
+         call=lambda f, *xs, subscripts: f(subscripts, *xs), order=2),
+    Spec("vecdot", cases(((3,), (3,)), ((2, 3), (3,)), [((3, 2), (3, 2)), {"axis": 0}]), order=2),
+    Spec("matvec", cases(((2, 3), (3,)), ((4, 2, 3), (1, 3))), order=2),
+    Spec("vecmat", cases(((2,), (2, 3)), ((4, 2), (4, 2, 3))), order=2),
+    Spec("kron", cases(((2, 2), (2, 3)), ((3,), (2,)), ((), (2, 2)), ((2, 3), (3,))), order=2),
+    Spec("cross", cases(((3,), (3,)), ((4, 3), (3,)), ((2,), (2,)), ((2, 3), (2,)),
+                        [((3, 2), (3, 2)), {"axis": 0}]), order=2),
+    # ---- linear algebra --------------------------------------------------------------------------------
+    Spec("linalg.matmul", cases(((2, 3), (3, 4)))),
+    Spec("linalg.inv", MATRICES, ("square",), order=2),
+    Spec("linalg.det", MATRICES, ("square",), order=2),
+    Spec("linalg.slogdet", MATRICES, ("square",), call=lambda f, x: f(x)[1], order=2),
+    Spec("linalg.solve", cases(((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 1)), ((2, 3, 3), (3, 1)),
+                               ((1, 1), (1, 4))), ("square", "real"), order=2),
+    Spec("linalg.cholesky", MATRICES, ("spd",), call=lambda f, x: f(_sym(x)), order=2),
+    Spec("linalg.eigh", cases((3, 3), (2, 3, 3), [(3, 3), {"UPLO": "U"}]), ("spd",),
+         call=lambda f, x, **kw: f(_sym(x), **kw)),
+    Spec("linalg.eigvalsh", cases((3, 3), (2, 3, 3)), ("spd",), call=lambda f, x: f(_sym(x))),
+    Spec("linalg.eig", cases((3, 3), (2, 3, 3)), ("real_eig",), call=lambda f, x: _eig_invariant(f(x))),
+    Spec("linalg.eigvals", cases((3, 3), (2, 3, 3)), ("real_eig",)),
+    Spec("linalg.svd", cases((3, 3), (4, 2), (2, 4), (2, 3, 2)), ("distinct",),
+         call=lambda f, x: _svd_invariant(f(x, full_matrices=False))),
+    Spec("linalg.svdvals", cases((3, 3), (4, 2), (2, 2, 3)), ("distinct",)),
+    Spec("linalg.pinv", cases((3, 3), (4, 2), (2, 4), (2, 3, 2)), ("distinct",)),
+    Spec("linalg.norm", cases((4,), [(4,), {"ord": 1}], [(4,), {"ord": 3}], [(4,), {"ord": np.inf}],
+                              [(4,), {"ord": -np.inf}], [(4,), {"ord": 0.5}], (2, 3), [(2, 3), {"ord": "fro"}],
+                              [(2, 3), {"ord": 1}], [(2, 3), {"ord": np.inf}], [(2, 3), {"ord": -1}],
+                              [(2, 3), {"ord": 2}], [(3, 2), {"ord": -2}], [(2, 3), {"ord": "nuc"}],
+                              [(2, 3, 4), {"axis": -1}], [(2, 3, 4), {"axis": (0, 2), "ord": "nuc"}],
+                              [(2, 3), {"axis": 1, "keepdims": True}]), ("distinct",)),
+    Spec("linalg.vector_norm", cases((4,), [(2, 3), {"ord": 1, "axis": 0}])),
+    Spec("linalg.matrix_norm", cases((2, 3), [(2, 3, 3), {"ord": "nuc"}]), ("distinct",)),
+    Spec("linalg.vecdot", cases(((2, 3), (3,)))),
+    Spec("linalg.outer", cases(((3,), (2,)))),
+    Spec("linalg.cross", cases(((2, 3), (3,)))),
+    Spec("linalg.trace", cases((3, 3), [(2, 3, 4), {"offset": 1}])),
+    Spec("linalg.diagonal", cases((3, 3), [(2, 3, 4), {"offset": -1}])),
+    Spec("linalg.tensordot", cases([((2, 3), (3, 2)), {"axes": 1}])),
+    Spec("linalg.matrix_transpose", cases((2, 3, 4),)),
+    Spec("linalg.matrix_power", cases([(3, 3), {"n": 3}], [(2, 2, 2), {"n": 0}], [(3, 3), {"n": -2}]), ("square",)),
+    Spec("linalg.multi_dot", cases(((2, 3), (3, 4), (4,)), ((3,), (3, 2), (2, 2))), call=_stack_call),
+]
+
+
+def _eig_invariant(wv):
+    """Sign-invariant functions of the eigendecomposition."""
+    w, v = wv
+    return w, v * v, v[..., :, :1] * v[..., :1, :]
+
+
+def _svd_invariant(usv):
+    """Sign-invariant functions of the SVD (the singular vectors are defined up to sign)."""
+    u, s, vh = usv
+    return s, u * u, vh * vh, (u[..., :, :1] * vh[..., :1, :])
+
