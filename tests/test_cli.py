@@ -180,8 +180,8 @@ def test_evaluate_on_another_csv_uses_the_training_target(tmp_path, capsys):
 
     write("train.csv", 80)
     write("other.csv", 30)
-    assert main(["train", "--dataset", str(tmp_path / "train.csv"), "--target", "kind", "--epochs", "20", "--lr", "0.02",
-                 "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    assert main(["train", "--dataset", str(tmp_path / "train.csv"), "--target", "kind", "--epochs", "20",
+                 "--lr", "0.02", "--out", str(tmp_path / "r"), "--no-plot"]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "r"), "--dataset", str(tmp_path / "other.csv"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
