@@ -2,7 +2,7 @@
 
 Each sub-command lives in its own pair of functions: ``_add_<name>(subparsers)`` declares its flags and
 ``cmd_<name>(args) -> int`` runs it. To add a sub-command, write such a pair and list the ``_add_`` function
-in `SUBCOMMANDS` (or call ``register`` on the parser from `build_parser`).
+in the `SUBCOMMANDS` tuple.
 
 Every error is reported as one line, ``chainrule: error: ...``, with a non-zero exit status; ``--debug``
 shows the traceback instead.
@@ -525,7 +525,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 # ---- the parser and main ---------------------------------------------------------------------------------------
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_train, _add_evaluate, _add_predict]
+SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (_add_train, _add_evaluate, _add_predict)
 
 
 def build_parser() -> argparse.ArgumentParser:

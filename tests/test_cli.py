@@ -188,3 +188,9 @@ def test_evaluate_on_another_csv_uses_the_training_target(tmp_path, capsys):
     assert sum(map(sum, result["confusion"])) == 30 and result["accuracy"] > 0.7
     _one_line_error(capsys, main(["evaluate", str(tmp_path / "r"), "--dataset", "digits"]),
                     "expected inputs with (2,) features")
+
+
+def test_default_train_command_reaches_97_percent(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    history = json.loads((tmp_path / "r" / "history.json").read_text())
+    assert history["config"]["dataset"] == "digits" and history["epochs"][-1]["test_accuracy"] >= 0.97

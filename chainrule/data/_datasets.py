@@ -74,6 +74,8 @@ def _classify(name: str, y: np.ndarray, y_test: np.ndarray | None = None
     integral = numeric and (both.dtype.kind in "iub" or bool(np.all(both == np.round(both))))
     single = both.ndim == 1 or both.shape[1] == 1
     if single and (not numeric or (integral and len(np.unique(both)) <= MAX_CLASSES)):
+        if integral and both.dtype.kind == "f":
+            both = both.astype(np.int64)  # labels read as 0.0, 1.0 ... are the classes 0, 1 ...
         classes, codes = np.unique(both.reshape(-1), return_inverse=True)
         codes = codes.reshape(-1).astype(np.int64)
         labels = [c.item() if hasattr(c, "item") else c for c in classes]
