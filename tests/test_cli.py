@@ -194,3 +194,22 @@ def test_default_train_command_reaches_97_percent(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "r"), "--no-plot"]) == 0
     history = json.loads((tmp_path / "r" / "history.json").read_text())
     assert history["config"]["dataset"] == "digits" and history["epochs"][-1]["test_accuracy"] >= 0.97
+
+
+def test_mnist_from_a_data_dir(tmp_path, capsys):
+    import gzip
+    import struct
+
+    rng = np.random.default_rng(0)
+
+    def idx(array):
+        return bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+    for prefix, n in (("train", 60), ("t10k", 20)):
+        labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        images = (rng.integers(0, 50, size=(n, 28, 28)) + 20 * labels[:, None, None]).astype(np.uint8)
+        (tmp_path / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(images)))
+        (tmp_path / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(labels))
+    assert main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path), "--epochs", "2",
+                 "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    assert "60 train / 20 test examples, 784 features, 10 classes" in capsys.readouterr().out

@@ -131,8 +131,8 @@ class Linear(Module):
     ``(in_features, out_features)`` and ``bias`` ``(out_features,)`` (zeros at start).
 
     ``init`` names the weight initialiser (see `chainrule.nn.init`): ``"xavier"`` (Glorot uniform, for
-    sigmoid/tanh and linear outputs, the default) or ``"he"`` (for ReLU); `mlp` picks it from the
-    activation. ``rng`` is a seed or a numpy Generator: the same seed gives the same weights.
+    sigmoid/tanh and linear outputs, the default) or ``"he"`` (for ReLU), or the activation that follows
+    the layer (``init="relu"`` picks He, ``init="tanh"`` Glorot); `mlp` picks it from the activation. ``rng`` is a seed or a numpy Generator: the same seed gives the same weights.
 
     >>> layer = Linear(3, 2, rng=0)
     >>> layer(chainrule.tensor(np.ones((5, 3)))).shape
@@ -144,8 +144,10 @@ class Linear(Module):
         super().__init__()
         if int(in_features) < 1 or int(out_features) < 1:
             raise ValueError(f"Linear: sizes must be positive integers; got ({in_features}, {out_features})")
+        init = _init.DEFAULT_FOR_ACTIVATION.get(init, init)  # an activation name picks its initialiser
         if init not in _init.INITIALISERS:
-            raise ValueError(f"Linear: unknown init '{init}'; expected one of {sorted(_init.INITIALISERS)}")
+            raise ValueError(f"Linear: unknown init '{init}'; expected one of {sorted(_init.INITIALISERS)} "
+                             f"or an activation name ({', '.join(sorted(_init.DEFAULT_FOR_ACTIVATION))})")
         self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
         make = _init.INITIALISERS[init]
         self.weight = Parameter(make((self.in_features, self.out_features), rng=_init.as_rng(rng), dtype=dtype))

@@ -37,6 +37,13 @@ def test_linear_init_is_seedable_and_scaled():
     assert he.std() == pytest.approx(np.sqrt(2 / 1000), rel=0.05)
 
 
+def test_linear_init_by_activation_name():
+    assert nn.Linear(3, 2, init="relu", rng=0).init == "he"
+    assert nn.Linear(3, 2, init="sigmoid", rng=0).init == "xavier"
+    with pytest.raises(ValueError, match="unknown init 'orthogonal'"):
+        nn.Linear(3, 2, init="orthogonal")
+
+
 def test_mlp_picks_init_per_activation():
     relu_net = nn.mlp([4, 8, 2], "relu", rng=0)
     tanh_net = nn.mlp([4, 8, 2], "tanh", rng=0)
