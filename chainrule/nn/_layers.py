@@ -132,7 +132,8 @@ class Linear(Module):
 
     ``init`` names the weight initialiser (see `chainrule.nn.init`): ``"xavier"`` (Glorot uniform, for
     sigmoid/tanh and linear outputs, the default) or ``"he"`` (for ReLU), or the activation that follows
-    the layer (``init="relu"`` picks He, ``init="tanh"`` Glorot); `mlp` picks it from the activation. ``rng`` is a seed or a numpy Generator: the same seed gives the same weights.
+    the layer (``init="relu"`` picks He, ``init="tanh"`` Glorot); `mlp` picks it from the activation.
+    ``rng`` is a seed or a numpy Generator: the same seed gives the same weights.
 
     >>> layer = Linear(3, 2, rng=0)
     >>> layer(chainrule.tensor(np.ones((5, 3)))).shape
