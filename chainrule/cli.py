@@ -238,38 +238,58 @@ def _default_out(dataset: str) -> str:
     return os.path.join("runs", f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
+def _resume_setup(args: argparse.Namespace) -> tuple[TrainConfig, str, Any]:
+    """(config, run folder, checkpoint) for ``train --resume``; only ``--epochs`` may change."""
+    from . import checkpoint
+
+    path = _checkpoint_path(args.resume)
+    saved = checkpoint.load(path)
+    if "config" not in saved.info or "epoch" not in saved.info:
+        raise CLIError(f"{path}: the checkpoint holds no training configuration; cannot resume")
+    config = TrainConfig(**saved.info["config"])
+    changed = [key for key in _TRAIN_KEYS if key != "epochs" and getattr(args, key) is not None]
+    if changed:
+        raise CLIError(f"--resume continues the stored configuration; only --epochs may be changed "
+                       f"(got --{changed[0].replace('_', '-')})")
+    if args.epochs is not None:
+        config.epochs = args.epochs
+    out = os.path.dirname(os.path.abspath(path))
+    if args.out and os.path.abspath(args.out) != out:
+        raise CLIError("--out cannot be combined with --resume (the run continues in its own folder)")
+    done = int(saved.info["epoch"])
+    if done >= config.epochs:
+        raise CLIError(f"the run already has {done} epochs; pass --epochs N with N > {done} to continue it")
+    return config, out, saved
+
+
+class _HistoryWriter:
+    """Callback: rewrite history.json / history.csv after every epoch (so an interrupted run keeps them)."""
+
+    def __init__(self, folder: str, config: dict[str, Any]) -> None:
+        self.folder, self.config = folder, config
+
+    def on_epoch_end(self, state: Any) -> None:
+        write_history(self.folder, self.config, state.history.epochs)
+
+    def on_train_end(self, state: Any) -> None:
+        return None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``chainrule train``: train, printing a per-epoch table; write the run folder."""
-    from . import checkpoint, nn
+    from . import nn
     from .train import CheckpointCallback, History, fit, set_rng_states
 
-    info: dict[str, Any]
+    # 1. configuration: from the flags, or from the checkpoint of the run being resumed
+    saved = None
     if args.resume:
-        path = _checkpoint_path(args.resume)
-        saved = checkpoint.load(path)
-        info = saved.info
-        if "config" not in info:
-            raise CLIError(f"{path}: the checkpoint holds no training configuration; cannot resume")
-        config = TrainConfig(**info["config"])
-        ignored = [key for key in _TRAIN_KEYS if key != "epochs" and getattr(args, key) is not None]
-        if ignored:
-            raise CLIError(f"--resume continues the stored configuration; only --epochs may be changed "
-                           f"(got --{ignored[0].replace('_', '-')})")
-        if args.epochs is not None:
-            config.epochs = args.epochs
-        out = os.path.dirname(os.path.abspath(path))
-        if args.out and os.path.abspath(args.out) != out:
-            raise CLIError("--out cannot be combined with --resume (the run continues in its own folder)")
-        start_epoch = int(info["epoch"])
-        if start_epoch >= config.epochs:
-            raise CLIError(f"the run already has {start_epoch} epochs; pass --epochs N with N > {start_epoch} "
-                           f"to continue it")
+        config, out, saved = _resume_setup(args)
     else:
         config = _config_from_args(args)
         out = args.out or _default_out(config.dataset)
         if os.path.exists(os.path.join(out, "model.safetensors")):
             raise CLIError(f"{out} already holds a run; use --resume {out} to continue it or another --out")
-        start_epoch = 0
+    # 2. data, model, optimiser (restored when resuming)
     split = _load_split(config)
     if config.loss is None:
         config.loss = "cross-entropy" if split.task == "classification" else "squared-error"
@@ -279,13 +299,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     sizes = [split.n_features, *config.hidden, split.n_outputs]
     model = nn.mlp(sizes, config.activation, rng=config.seed)
     optimizer = _make_optimizer(config, model.parameters())
-    history = History()
-    if args.resume:
+    history, start_epoch = History(), 0
+    if saved is not None:
+        start_epoch = int(saved.info["epoch"])
         model.load_state_dict(saved.model_state)
         if saved.optimizer_state is not None:
             optimizer.load_state_dict(saved.optimizer_state)
-        set_rng_states(model, info.get("rng_states", {}))
-        history.epochs = list(info.get("history", []))[:start_epoch]
+        set_rng_states(model, saved.info.get("rng_states", {}))
+        history.epochs = list(saved.info.get("history", []))[:start_epoch]
     os.makedirs(out, exist_ok=True)
     config_dict = asdict(config)
     print(f"data: {split.name}, {len(split.x_train)} train / {len(split.x_test)} test examples, "
@@ -298,6 +319,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(TABLE_HEADER)
     for record in history.epochs:
         print(_format_row(record))
+    # 3. train: a checkpoint and the history files after every epoch
     keep = CheckpointCallback(os.path.join(out, "model.safetensors"), info={
         "config": config_dict, "task": split.task, "classes": split.classes, "n_features": split.n_features,
         "dataset": split.name}, arrays={"data/mean": split.scaler.mean, "data/std": split.scaler.std})
@@ -305,21 +327,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     def on_epoch(record: dict[str, Any]) -> None:
         print(_format_row(record), flush=True)
 
-    class _HistoryWriter:
-        def on_epoch_end(self, state) -> None:
-            write_history(out, config_dict, state.history.epochs)
-
-        def on_train_end(self, state) -> None:
-            return None
-
     started = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
         history = fit(model, config.loss, optimizer, (split.x_train, split.y_train),
                       (split.x_test, split.y_test),
                       epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
-                      callbacks=[keep, _HistoryWriter()], start_epoch=start_epoch, history=history,
+                      callbacks=[keep, _HistoryWriter(out, config_dict)], start_epoch=start_epoch, history=history,
                       on_epoch=on_epoch)
     elapsed = time.perf_counter() - started
+    # 4. the final history files, the curves, and how it ended
     if history.epochs:
         write_history(out, config_dict, history.epochs)
         if not args.no_plot:
