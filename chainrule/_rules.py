@@ -23,13 +23,15 @@ import math
 
 import numpy as np
 
-from ._graph import Primitive
+from ._graph import Primitive, Tensor
 
 
 def xp(*arrays):
-    """The array module (numpy, cupy, ...) the arrays belong to."""
+    """The array module (numpy, cupy, ...) the arrays (or Tensors' arrays) belong to.
+
+    Rules create arrays only through it (``xp(x).eye(n)``), never through a hard-coded ``numpy``."""
     for a in arrays:
-        module = type(a).__module__
+        module = type(a.data if isinstance(a, Tensor) else a).__module__
         if module.startswith("cupy"):
             import cupy
 
@@ -272,7 +274,7 @@ def _prod_of_others(x, axis):
     kept = [i for i in range(n) if i not in axes]
     moved = transpose(x, tuple(kept + list(axes)))
     flat = reshape(moved, tuple(shape_of(x)[i] for i in kept) + (math.prod(shape_of(x)[a] for a in axes),))
-    ones = np.ones(shape_of(flat)[:-1] + (1,), dtype=x.dtype)
+    ones = xp(x).ones(shape_of(flat)[:-1] + (1,), dtype=x.dtype)
     left = cumprod(concatenate(ones, flat[..., :-1], axis=-1), -1)
     right = flip(cumprod(concatenate(ones, flip(flat, -1)[..., :-1], axis=-1), -1), -1)
     return transpose(reshape(left * right, shape_of(moved)), tuple(np.argsort(kept + list(axes))))
@@ -324,10 +326,11 @@ def _cumprod_vjp(g, ans, x, axis):
         return flip(cumsum(flip(g * ans, axis), axis), axis) / x
     xm, gm = swapaxes(x, axis, -1), swapaxes(g, axis, -1)
     n = shape_of(xm)[-1]
-    after = np.arange(n)[None, :] > np.arange(n)[:, None]  # [i, k]: k > i
+    m = xp(x)
+    after = m.arange(n)[None, :] > m.arange(n)[:, None]  # [i, k]: k > i
     between = cumprod(where(after, xm[..., None, :], 1), -1)  # [i, j]: ∏_{i<k≤j} x_k
-    left = cumprod(concatenate(np.ones(shape_of(xm)[:-1] + (1,), dtype=x.dtype), xm[..., :-1], axis=-1), -1)
-    inner = sum(where(after | np.eye(n, dtype=bool), gm[..., None, :] * between, 0), axis=-1)
+    left = cumprod(concatenate(m.ones(shape_of(xm)[:-1] + (1,), dtype=x.dtype), xm[..., :-1], axis=-1), -1)
+    inner = sum(where(after | m.eye(n, dtype=bool), gm[..., None, :] * between, 0), axis=-1)
     return swapaxes(left * inner, axis, -1)
 
 
@@ -562,7 +565,8 @@ solve = defprim("solve", _solve_forward,
 def _cholesky_vjp(g, ans, x):
     # Murray (2016): Ā = ½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹, Φ = lower triangle with the diagonal halved
     n = shape_of(x)[-1]
-    lower = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+    m = xp(x)
+    lower = m.tril(m.ones((n, n))) - 0.5 * m.eye(n)
     phi = matmul(swapaxes(ans, -1, -2), g) * lower
     l_inv = inv(ans)
     middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), l_inv)
@@ -577,9 +581,9 @@ def _eigh_vjp(g, ans, x, UPLO="L"):
     (gw, gv), (w, v) = g, ans
     vt = swapaxes(v, -1, -2)
     differences = w[..., None, :] - w[..., :, None]
-    off = 1 - np.eye(shape_of(w)[-1])
-    f = off / (differences + (1 - off))  # 1/(w_j - w_i) off the diagonal, 0 on it
-    inner = gw[..., :, None] * np.eye(shape_of(w)[-1]) + f * matmul(vt, gv)
+    eye = xp(x).eye(shape_of(w)[-1])
+    f = (1 - eye) / (differences + eye)  # 1/(w_j - w_i) off the diagonal, 0 on it
+    inner = gw[..., :, None] * eye + f * matmul(vt, gv)
     result = matmul(matmul(v, inner), vt)
     return 0.5 * (result + swapaxes(result, -1, -2))
 
@@ -597,10 +601,10 @@ def _eig_vjp(g, ans, x):
     # A = V diag(w) V⁻¹ with unit-norm columns of V:  Ā = V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ,
     # F_ij = 1/(w_j − w_i) off the diagonal
     (gw, gv), (w, v) = g, ans
-    if np.iscomplexobj(getattr(w, "data", w)):
+    if getattr(w, "dtype", None) is not None and w.dtype.kind == "c":
         raise TypeError("chainrule.linalg.eig: no gradient for complex eigenvalues (only real ones are supported)")
     n = shape_of(w)[-1]
-    eye = np.eye(n)
+    eye = xp(x).eye(n)
     f = (1 - eye) / (w[..., None, :] - w[..., :, None] + eye)
     vt = swapaxes(v, -1, -2)
     vtgv = matmul(vt, gv)
@@ -619,18 +623,18 @@ def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
     v, gv = swapaxes(vh, -1, -2), swapaxes(gvh, -1, -2)
     ut, vt = swapaxes(u, -1, -2), vh
     s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
-    off = 1 - np.eye(k)
-    f = off / (s2 + (1 - off))
-    s_mat = s[..., :, None] * np.eye(k)
-    s_inv = (1 / s)[..., :, None] * np.eye(k)
+    eye = xp(x).eye
+    f = (1 - eye(k)) / (s2 + eye(k))
+    s_mat = s[..., :, None] * eye(k)
+    s_inv = (1 / s)[..., :, None] * eye(k)
     utgu, vtgv = matmul(ut, gu), matmul(vt, gv)
     j = f * (utgu - swapaxes(utgu, -1, -2))
     kk = f * (vtgv - swapaxes(vtgv, -1, -2))
-    core = matmul(matmul(u, matmul(j, s_mat) + gs[..., :, None] * np.eye(k) + matmul(s_mat, kk)), vt)
+    core = matmul(matmul(u, matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)), vt)
     if m > k:
-        core = core + matmul(matmul(np.eye(m) - matmul(u, ut), gu), matmul(s_inv, vt))
+        core = core + matmul(matmul(eye(m) - matmul(u, ut), gu), matmul(s_inv, vt))
     if n > k:
-        core = core + matmul(matmul(u, s_inv), matmul(swapaxes(gv, -1, -2), np.eye(n) - matmul(v, vt)))
+        core = core + matmul(matmul(u, s_inv), matmul(swapaxes(gv, -1, -2), eye(n) - matmul(v, vt)))
     return core
 
 
