@@ -1,0 +1,601 @@
+"""The ``chainrule`` command: ``train``, ``evaluate`` and ``predict`` sub-commands.
+
+Each sub-command lives in its own pair of functions: ``_add_<name>(subparsers)`` declares its flags and
+``cmd_<name>(args) -> int`` runs it. To add a sub-command, write such a pair and list the ``_add_`` function
+in the `SUBCOMMANDS` tuple.
+
+Every error is reported as one line, ``chainrule: error: ...``, with a non-zero exit status; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, NoReturn
+
+import numpy as np
+
+PROG = "chainrule"
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors raise `CLIError` (one line, no usage dump) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+# ---- argument types -----------------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _float_in(low: float, high: float, low_open: bool = False, what: str = "a number"):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _hidden(text: str) -> list[int]:
+    if text.strip() in ("", "none", "0"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 64,32; got {text!r}") from None
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive; got {text!r}")
+    return sizes
+
+
+# ---- configuration ------------------------------------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (stored in the checkpoint and history.json)."""
+
+    dataset: str = "digits"
+    target: str | None = None
+    data_dir: str | None = None
+    hidden: list[int] = field(default_factory=lambda: [128])
+    activation: str = "relu"
+    loss: str | None = None            # None: cross-entropy for class labels, squared-error otherwise
+    optimizer: str = "adam"
+    lr: float | None = None            # None: 1e-3 for adam, 0.1 for sgd
+    momentum: float = 0.9
+    l2: float = 1e-3
+    epochs: int = 30
+    batch_size: int = 32
+    seed: int = 0
+    test_fraction: float = 0.2
+
+    def resolved_lr(self) -> float:
+        return self.lr if self.lr is not None else (1e-3 if self.optimizer == "adam" else 0.1)
+
+
+DEFAULTS = TrainConfig()
+
+
+# ---- sub-command: train ---------------------------------------------------------------------------------------
+def _add_data_flags(parser: argparse.ArgumentParser, training: bool) -> None:
+    parser.add_argument("--dataset", metavar="NAME|PATH",
+                        help="digits (default), mnist, fashion-mnist, xor, spirals, circles, blobs, or a "
+                             ".csv / .npz file" if training else
+                             "evaluate on all examples of this data set instead of the training test split")
+    parser.add_argument("--target", metavar="COL", help="target column of a CSV file (default: 'target', "
+                                                        "'label', 'class', 'y' or the last column)")
+    parser.add_argument("--data-dir", metavar="DIR", help="folder with the IDX files for mnist/fashion-mnist")
+
+
+def _add_train(subparsers: Any) -> None:
+    p = subparsers.add_parser("train", help="train an MLP on a data set", description=(
+        "Train a multilayer perceptron with minibatch gradient descent and backprop; print a per-epoch "
+        "table and write model.safetensors, history.json, history.csv and curves.png to the run folder."))
+    _add_data_flags(p, training=True)
+    p.add_argument("--hidden", type=_hidden, metavar="SIZES", help="hidden layer sizes, e.g. 64,32 "
+                   f"(default {','.join(map(str, DEFAULTS.hidden))}; 'none' for no hidden layer)")
+    p.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), help=f"default {DEFAULTS.activation}")
+    p.add_argument("--loss", choices=("cross-entropy", "squared-error"),
+                   help="default: cross-entropy for class labels, squared-error for numeric targets")
+    p.add_argument("--optimizer", choices=("sgd", "adam"), help=f"default {DEFAULTS.optimizer}")
+    p.add_argument("--lr", type=_float_in(0, math.inf, True, "a positive learning rate"),
+                   help="learning rate (default 0.001 for adam, 0.1 for sgd)")
+    p.add_argument("--momentum", type=_float_in(0, 0.999999, False, "a momentum in [0, 1)"),
+                   help=f"SGD momentum (default {DEFAULTS.momentum})")
+    p.add_argument("--l2", type=_float_in(0, math.inf, False, "a non-negative L2 strength"),
+                   help=f"L2 regularisation λ: adds λ·½Σ‖W‖² to the loss (default {DEFAULTS.l2})")
+    p.add_argument("--epochs", type=_positive_int, help=f"default {DEFAULTS.epochs}")
+    p.add_argument("--batch-size", type=_positive_int, help=f"default {DEFAULTS.batch_size}")
+    p.add_argument("--seed", type=int, help=f"seed for the split, the initial weights and shuffling "
+                                            f"(default {DEFAULTS.seed})")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<dataset>-<timestamp>)")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file) "
+                                                   "up to --epochs")
+    p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
+    p.set_defaults(func=cmd_train)
+
+
+_TRAIN_KEYS = ("dataset", "target", "data_dir", "hidden", "activation", "loss", "optimizer", "lr", "momentum",
+               "l2", "epochs", "batch_size", "seed")
+
+
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    given = {key: getattr(args, key) for key in _TRAIN_KEYS if getattr(args, key) is not None}
+    return TrainConfig(**given)
+
+
+def _checkpoint_path(run: str) -> str:
+    if os.path.isdir(run):
+        path = os.path.join(run, "model.safetensors")
+        if not os.path.isfile(path):
+            raise CLIError(f"no model.safetensors in the run folder {run}")
+        return path
+    if not os.path.exists(run):
+        raise CLIError(f"run folder or checkpoint not found: {run}")
+    return run
+
+
+def _load_split(config: TrainConfig, dataset: str | None = None, target: str | None = None,
+                data_dir: str | None = None, standardize: bool = True):
+    from .data import load_dataset
+
+    return load_dataset(dataset or config.dataset, target=target if dataset else config.target,
+                        data_dir=data_dir or config.data_dir, seed=config.seed,
+                        test_fraction=config.test_fraction, standardize=standardize)
+
+
+def _make_optimizer(config: TrainConfig, params: list) -> Any:
+    from . import optim
+
+    if config.optimizer == "adam":
+        return optim.Adam(params, lr=config.resolved_lr())
+    return optim.SGD(params, lr=config.resolved_lr(), momentum=config.momentum)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.3g}"
+
+
+def _format_row(record: dict[str, Any]) -> str:
+    accuracy = record.get("test_accuracy")
+    return (f"{record['epoch']:>5}  {_number(record['train_loss']):>10}  {_number(record.get('test_loss')):>9}  "
+            f"{(f'{100 * accuracy:.2f}%' if accuracy is not None else '-'):>8}  {record['seconds']:>6.2f}s")
+
+
+TABLE_HEADER = f"{'epoch':>5}  {'train loss':>10}  {'test loss':>9}  {'test acc':>8}  {'time':>7}"
+
+
+def write_history(folder: str, config: dict[str, Any], epochs: list[dict[str, Any]]) -> None:
+    """history.json (``{"config", "epochs"}``) and history.csv, each written atomically."""
+    from .checkpoint import atomic_write
+    from .train import COLUMNS
+
+    rows = [{key: record.get(key) for key in COLUMNS} for record in epochs]
+    atomic_write(os.path.join(folder, "history.json"),
+                 (json.dumps({"config": config, "epochs": rows}, indent=2) + "\n").encode())
+    lines = [",".join(COLUMNS)]
+    lines += [",".join("" if row[key] is None else repr(row[key]) for key in COLUMNS) for row in rows]
+    atomic_write(os.path.join(folder, "history.csv"), ("\n".join(lines) + "\n").encode())
+
+
+def plot_curves(folder: str, epochs: list[dict[str, Any]], title: str) -> str | None:
+    """Write curves.png (losses and test accuracy per epoch); returns a note if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: skipped curves.png (pip install matplotlib)"
+    xs = [r["epoch"] for r in epochs]
+    has_accuracy = any(r.get("test_accuracy") is not None for r in epochs)
+    fig, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(10 if has_accuracy else 5.5, 4))
+    axes = np.atleast_1d(axes)
+    axes[0].plot(xs, [r["train_loss"] for r in epochs], label="train loss")
+    if any(r.get("test_loss") is not None for r in epochs):
+        axes[0].plot(xs, [r["test_loss"] for r in epochs], label="test loss")
+    axes[0].set(xlabel="epoch", ylabel="mean loss", title=f"{title}: loss", yscale="log")
+    axes[0].legend()
+    if has_accuracy:
+        axes[1].plot(xs, [100 * r["test_accuracy"] for r in epochs], color="C2")
+        axes[1].set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{title}: test accuracy")
+    for axis in axes:
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(folder, "curves.png"), dpi=110)
+    plt.close(fig)
+    return None
+
+
+def _default_out(dataset: str) -> str:
+    stem = os.path.splitext(os.path.basename(dataset))[0] or "run"
+    return os.path.join("runs", f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _resume_setup(args: argparse.Namespace) -> tuple[TrainConfig, str, Any]:
+    """(config, run folder, checkpoint) for ``train --resume``; only ``--epochs`` may change."""
+    from . import checkpoint
+
+    path = _checkpoint_path(args.resume)
+    saved = checkpoint.load(path)
+    if "config" not in saved.info or "epoch" not in saved.info:
+        raise CLIError(f"{path}: the checkpoint holds no training configuration; cannot resume")
+    config = TrainConfig(**saved.info["config"])
+    changed = [key for key in _TRAIN_KEYS if key != "epochs" and getattr(args, key) is not None]
+    if changed:
+        raise CLIError(f"--resume continues the stored configuration; only --epochs may be changed "
+                       f"(got --{changed[0].replace('_', '-')})")
+    if args.epochs is not None:
+        config.epochs = args.epochs
+    out = os.path.dirname(os.path.abspath(path))
+    if args.out and os.path.abspath(args.out) != out:
+        raise CLIError("--out cannot be combined with --resume (the run continues in its own folder)")
+    done = int(saved.info["epoch"])
+    if done >= config.epochs:
+        raise CLIError(f"the run already has {done} epochs; pass --epochs N with N > {done} to continue it")
+    return config, out, saved
+
+
+class _HistoryWriter:
+    """Callback: rewrite history.json / history.csv after every epoch (so an interrupted run keeps them)."""
+
+    def __init__(self, folder: str, config: dict[str, Any]) -> None:
+        self.folder, self.config = folder, config
+
+    def on_epoch_end(self, state: Any) -> None:
+        write_history(self.folder, self.config, state.history.epochs)
+
+    def on_train_end(self, state: Any) -> None:
+        return None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``chainrule train``: train, printing a per-epoch table; write the run folder."""
+    from . import nn
+    from .train import CheckpointCallback, History, fit, set_rng_states
+
+    # 1. configuration: from the flags, or from the checkpoint of the run being resumed
+    saved = None
+    if args.resume:
+        config, out, saved = _resume_setup(args)
+    else:
+        config = _config_from_args(args)
+        out = args.out or _default_out(config.dataset)
+        if os.path.exists(os.path.join(out, "model.safetensors")):
+            raise CLIError(f"{out} already holds a run; use --resume {out} to continue it or another --out")
+    # 2. data, model, optimiser (restored when resuming)
+    split = _load_split(config)
+    if config.loss is None:
+        config.loss = "cross-entropy" if split.task == "classification" else "squared-error"
+    if config.loss == "cross-entropy" and split.task != "classification":
+        raise CLIError(f"cross-entropy needs class labels, but the target of {config.dataset} is continuous; "
+                       f"use --loss squared-error")
+    sizes = [split.n_features, *config.hidden, split.n_outputs]
+    model = nn.mlp(sizes, config.activation, rng=config.seed)
+    optimizer = _make_optimizer(config, model.parameters())
+    history, start_epoch = History(), 0
+    if saved is not None:
+        start_epoch = int(saved.info["epoch"])
+        model.load_state_dict(saved.model_state)
+        if saved.optimizer_state is not None:
+            optimizer.load_state_dict(saved.optimizer_state)
+        set_rng_states(model, saved.info.get("rng_states", {}))
+        history.epochs = list(saved.info.get("history", []))[:start_epoch]
+    os.makedirs(out, exist_ok=True)
+    config_dict = asdict(config)
+    print(f"data: {split.name}, {len(split.x_train)} train / {len(split.x_test)} test examples, "
+          f"{split.n_features} features, " + (f"{len(split.classes)} classes" if split.task == "classification"
+                                              else f"{split.n_outputs} numeric target(s)"))
+    print(f"model: MLP {' -> '.join(map(str, sizes))}, {config.activation}, {model.num_parameters():,} "
+          f"parameters; loss {config.loss}" + (f" + L2 {config.l2}" if config.l2 else "") +
+          f"; {config.optimizer} lr={config.resolved_lr()}, batch {config.batch_size}, seed {config.seed}")
+    print(f"run folder: {out}" + (f" (resuming after epoch {start_epoch})" if args.resume else ""))
+    print(TABLE_HEADER)
+    for record in history.epochs:
+        print(_format_row(record))
+    # 3. train: a checkpoint and the history files after every epoch
+    keep = CheckpointCallback(os.path.join(out, "model.safetensors"), info={
+        "config": config_dict, "task": split.task, "classes": split.classes, "n_features": split.n_features,
+        "dataset": split.name}, arrays={"data/mean": split.scaler.mean, "data/std": split.scaler.std})
+
+    def on_epoch(record: dict[str, Any]) -> None:
+        print(_format_row(record), flush=True)
+
+    started = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
+        history = fit(model, config.loss, optimizer, (split.x_train, split.y_train),
+                      (split.x_test, split.y_test),
+                      epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
+                      callbacks=[keep, _HistoryWriter(out, config_dict)], start_epoch=start_epoch, history=history,
+                      on_epoch=on_epoch)
+    elapsed = time.perf_counter() - started
+    # 4. the final history files, the curves, and how it ended
+    if history.epochs:
+        write_history(out, config_dict, history.epochs)
+        if not args.no_plot:
+            note = plot_curves(out, history.epochs, split.name)
+            if note:
+                print(f"note: {note}", file=sys.stderr)
+    if history.stop_reason == "interrupted":
+        done = len(history.epochs)
+        print(f"interrupted: the run folder holds the state after epoch {done}; continue with "
+              f"'chainrule train --resume {out}'", file=sys.stderr)
+        return 130
+    if history.stop_reason == "diverged":
+        kept = (f"the last good checkpoint (epoch {len(history.epochs)}) is kept in {out}"
+                if history.epochs else "no checkpoint was written")
+        raise CLIError(f"{history.message}; {kept}")
+    if history.message:
+        print(history.message)
+    last = history.epochs[-1] if history.epochs else None
+    summary = f"done in {elapsed:.1f}s"
+    if last and last.get("test_accuracy") is not None:
+        summary += f": test accuracy {100 * last['test_accuracy']:.2f}%, test loss {last['test_loss']:.4f}"
+    elif last and last.get("test_loss") is not None:
+        summary += f": test loss {last['test_loss']:.4f}"
+    print(f"{summary}; wrote {out}/model.safetensors, history.json, history.csv"
+          + ("" if args.no_plot else ", curves.png"))
+    return 0
+
+
+# ---- shared by evaluate and predict -------------------------------------------------------------------------
+def _restore(run: str):
+    """(checkpoint, model, config, scaler) from a run folder or checkpoint file."""
+    from . import checkpoint
+    from .data import Standardizer
+
+    saved = checkpoint.load(_checkpoint_path(run))
+    info = saved.info
+    if "config" not in info or "data/mean" not in saved.arrays:
+        raise CLIError(f"{saved.path}: not a checkpoint written by 'chainrule train' (no configuration or "
+                       f"feature scaler stored)")
+    config = TrainConfig(**info["config"])
+    scaler = Standardizer(saved.arrays["data/mean"], saved.arrays["data/std"])
+    return saved, saved.build_model(), config, scaler
+
+
+def _align_classes(labels: np.ndarray, split_classes: list[Any], model_classes: list[Any], source: str
+                   ) -> np.ndarray:
+    """Re-code class indices of ``split_classes`` into indices of the model's classes."""
+    position = {label: i for i, label in enumerate(model_classes)}
+    unknown = [c for c in split_classes if c not in position]
+    if unknown:
+        raise CLIError(f"{source} has class labels the model was not trained on: "
+                       f"{', '.join(map(str, unknown[:5]))}")
+    mapping = np.array([position[c] for c in split_classes], dtype=np.int64)
+    return mapping[labels]
+
+
+# ---- sub-command: evaluate ----------------------------------------------------------------------------------
+def _add_evaluate(subparsers: Any) -> None:
+    p = subparsers.add_parser("evaluate", help="loss, accuracy and confusion matrix of a trained model",
+                              description="Evaluate a trained model on the test split of its data set (or, "
+                                          "with --dataset, on all examples of another one).")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .safetensors checkpoint")
+    _add_data_flags(p, training=False)
+    p.add_argument("--json", action="store_true", help='print {"loss", "accuracy", "confusion"} as JSON')
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``chainrule evaluate``: loss, accuracy and confusion matrix."""
+    from .nn import get_loss
+    from .train import evaluate
+
+    saved, model, config, scaler = _restore(args.run)
+    other = args.dataset is not None and args.dataset != config.dataset
+    target = args.target or (config.target if other and args.dataset.lower().endswith(".csv") else None)
+    split = _load_split(config, args.dataset if other else None, target, args.data_dir, standardize=False)
+    if other:
+        x = np.concatenate([split.x_train, split.x_test])
+        y = np.concatenate([split.y_train, split.y_test])
+        where = f"all {len(x)} examples of {split.name}"
+    else:
+        x, y = split.x_test, split.y_test
+        where = f"the test split of {split.name} ({len(x)} examples)"
+    x = scaler.transform(x)
+    task = saved.info.get("task", "classification")
+    classes = saved.info.get("classes", [])
+    if task == "classification":
+        if split.task != "classification":
+            raise CLIError(f"the model is a classifier, but the target of {split.name} is continuous")
+        y = _align_classes(y, split.classes, classes, split.name)
+    result = evaluate(model, get_loss(config.loss or "cross-entropy"), x, y)
+    output: dict[str, Any] = {"loss": result["loss"], "accuracy": result.get("accuracy")}
+    if "predictions" in result:
+        k = len(classes)
+        confusion = np.zeros((k, k), dtype=np.int64)
+        np.add.at(confusion, (y, result["predictions"]), 1)
+        output["confusion"] = confusion.tolist()
+    if args.json:
+        print(json.dumps(output))
+        return 0
+    print(f"checkpoint: {saved.path} (epoch {saved.info.get('epoch', '?')})")
+    print(f"data: {where}")
+    line = f"loss: {output['loss']:.4f}"
+    if output["accuracy"] is not None:
+        line += f"   accuracy: {100 * output['accuracy']:.2f}%"
+    print(line)
+    if "confusion" in output:
+        names = [str(c) for c in classes]
+        width = max(4, *(len(n) for n in names), len(str(int(np.max(output["confusion"], initial=0)))) + 1)
+        print("confusion matrix (rows: true class, columns: predicted class):")
+        print(" " * width + "".join(f"{n:>{width}}" for n in names))
+        for name, row in zip(names, output["confusion"], strict=True):
+            print(f"{name:>{width}}" + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+# ---- sub-command: predict ------------------------------------------------------------------------------------
+def _add_predict(subparsers: Any) -> None:
+    p = subparsers.add_parser("predict", help="predict with a trained model",
+                              description="Predict class labels (or values) for the examples in a .npy "
+                                          "array (n, features) or a .csv file (one example per row; a header "
+                                          "row and the training target column are allowed).")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .safetensors checkpoint")
+    p.add_argument("input", metavar="INPUT", help="a .npy or .csv file of examples")
+    p.add_argument("--out", metavar="FILE", help="write the predictions here (.npy, or text one per line) "
+                                                  "instead of stdout")
+    p.set_defaults(func=cmd_predict)
+
+
+def _read_inputs(path: str, n_features: int, target: str | None) -> np.ndarray:
+    if not os.path.isfile(path):
+        raise CLIError(f"input file not found: {path}")
+    if path.lower().endswith(".npy"):
+        try:
+            x = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise CLIError(f"{path}: not a readable .npy array ({error})") from None
+        if x.dtype.kind not in "iufb":
+            raise CLIError(f"{path}: expected a numeric array; got dtype {x.dtype}")
+        x = x.reshape(1, -1) if x.ndim == 1 else x.reshape(len(x), -1)
+    elif path.lower().endswith(".csv"):
+        with open(path, newline="") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+        if not rows:
+            raise CLIError(f"{path}: the file is empty")
+        try:
+            [float(v) for v in rows[0]]
+            header = None
+        except ValueError:
+            header, rows = [h.strip() for h in rows[0]], rows[1:]
+        keep = list(range(len(header))) if header else None
+        if header and target in header and len(header) == n_features + 1:
+            keep = [i for i, h in enumerate(header) if h != target]
+        try:
+            x = np.array([[float(row[i]) for i in (keep or range(len(row)))] for row in rows])
+        except (ValueError, IndexError):
+            raise CLIError(f"{path}: expected numeric feature values in every row") from None
+    else:
+        raise CLIError(f"{path}: unsupported input; expected a .npy or .csv file")
+    if x.ndim != 2 or x.shape[1] != n_features:
+        raise CLIError(f"{path}: expected {n_features} features per example; got shape {x.shape}")
+    return x.astype(np.float64)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``chainrule predict``: one prediction per input example."""
+    import chainrule as cr
+
+    from .train import predict_labels
+
+    saved, model, config, scaler = _restore(args.run)
+    target = config.target or "target"
+    x = scaler.transform(_read_inputs(args.input, int(saved.info.get("n_features", scaler.mean.size)), target))
+    model.eval()
+    with cr.no_grad():
+        outputs = model(cr.tensor(x)).data
+    if saved.info.get("task", "classification") == "classification":
+        from .nn import get_loss
+
+        classes = saved.info.get("classes", [])
+        labels = predict_labels(outputs, get_loss(config.loss or "cross-entropy"))
+        predictions = np.array([classes[i] for i in labels]) if classes else labels
+    else:
+        predictions = outputs if outputs.shape[1] > 1 else outputs[:, 0]
+    if args.out and args.out.lower().endswith(".npy"):
+        import io
+
+        from .checkpoint import atomic_write
+
+        buffer = io.BytesIO()
+        np.save(buffer, predictions, allow_pickle=False)
+        atomic_write(args.out, buffer.getvalue())
+        return 0
+    lines = [" ".join(map(str, np.atleast_1d(p))) for p in predictions]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        from .checkpoint import atomic_write
+
+        atomic_write(args.out, text.encode())
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# ---- the parser and main ---------------------------------------------------------------------------------------
+SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (_add_train, _add_evaluate, _add_predict)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``chainrule`` parser. Sub-commands are registered from `SUBCOMMANDS`; each sets ``func``."""
+    parser = _Parser(prog=PROG, description="chainrule: reverse-mode autodiff for NumPy, and a small "
+                                            "training stack. Run 'chainrule train' to train an MLP on digits.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(subparsers)
+    for sub in subparsers.choices.values():
+        if not any("--debug" in action.option_strings for action in sub._actions):
+            sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on errors")
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .checkpoint import CheckpointError
+    from .data import DataError
+
+    return (CLIError, CheckpointError, DataError, OSError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chainrule`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        debug = debug or bool(getattr(args, "debug", False))
+        if getattr(args, "func", None) is None:
+            build_parser().print_help()
+            return 2
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except _user_errors() as error:
+        if debug:
+            raise
+        text = str(error) if not isinstance(error, OSError) or not error.filename else (
+            f"{error.strerror}: {error.filename}")
+        print(f"{PROG}: error: {' '.join(text.split())}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a bug, or an error from a layer below: still one line
+        if debug:
+            raise
+        print(f"{PROG}: error: {type(error).__name__}: {' '.join(str(error).split())} "
+              f"(run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Named data sets and files, loaded into a train/test `DataSplit`.
+
+``load_dataset(name_or_path)`` accepts:
+
+- ``digits``: scikit-learn's bundled 8×8 handwritten digits (1,797 images, 10 classes; offline);
+- ``mnist`` / ``fashion-mnist``: the four IDX files (``train-images-idx3-ubyte`` ... ``.gz`` or raw) in
+  ``data_dir``;
+- ``xor``, ``spirals``, ``circles``, ``blobs``: small synthetic sets (2 features);
+- a ``.csv`` file with a header row; the target column is ``target`` (or the last column);
+- a ``.npz`` file with arrays ``x``, ``y`` (and optionally ``x_test``, ``y_test``).
+
+Without a given test set, a seeded split holds out ``test_fraction`` of the examples.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._core import DataError, Standardizer, train_test_split
+
+SYNTHETIC = ("xor", "spirals", "circles", "blobs")
+NAMED = ("digits", "mnist", "fashion-mnist", *SYNTHETIC)
+#: integer targets with at most this many distinct values are treated as class labels
+MAX_CLASSES = 100
+
+
+@dataclass
+class DataSplit:
+    """Train and test arrays plus what a model needs to know about them.
+
+    ``task`` is ``"classification"`` (``y`` holds class indices 0..k−1, ``classes`` their original labels)
+    or ``"regression"`` (``y`` holds float targets of shape ``(n, outputs)``).
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str = "classification"
+    classes: list[Any] = field(default_factory=list)
+    scaler: Standardizer | None = None
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.x_train.shape[1:]))
+
+    @property
+    def n_outputs(self) -> int:
+        if self.task == "classification":
+            return len(self.classes)
+        return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+
+    def standardize(self) -> DataSplit:
+        """Fit a `Standardizer` on the training features and apply it to both splits (returns self)."""
+        self.scaler = Standardizer().fit(self.x_train)
+        self.x_train, self.x_test = self.scaler.transform(self.x_train), self.scaler.transform(self.x_test)
+        return self
+
+
+def _classify(name: str, y: np.ndarray, y_test: np.ndarray | None = None
+              ) -> tuple[str, list[Any], np.ndarray, np.ndarray | None]:
+    """Decide the task from the targets and encode class labels as 0..k−1."""
+    both = y if y_test is None else np.concatenate([y.reshape(len(y), -1), y_test.reshape(len(y_test), -1)])
+    numeric = both.dtype.kind in "iufb"
+    if numeric and both.dtype.kind == "f" and (not np.all(np.isfinite(both))):
+        raise DataError(f"{name}: the targets contain NaN or infinite values")
+    integral = numeric and (both.dtype.kind in "iub" or bool(np.all(both == np.round(both))))
+    single = both.ndim == 1 or both.shape[1] == 1
+    if single and (not numeric or (integral and len(np.unique(both)) <= MAX_CLASSES)):
+        if integral and both.dtype.kind == "f":
+            both = both.astype(np.int64)  # labels read as 0.0, 1.0 ... are the classes 0, 1 ...
+        classes, codes = np.unique(both.reshape(-1), return_inverse=True)
+        codes = codes.reshape(-1).astype(np.int64)
+        labels = [c.item() if hasattr(c, "item") else c for c in classes]
+        return "classification", labels, codes[:len(y)], (None if y_test is None else codes[len(y):])
+    y_float = y.astype(np.float64).reshape(len(y), -1)
+    yt_float = None if y_test is None else y_test.astype(np.float64).reshape(len(y_test), -1)
+    return "regression", [], y_float, yt_float
+
+
+def _split(name: str, x: np.ndarray, y: np.ndarray, seed: int, test_fraction: float,
+           x_test: np.ndarray | None = None, y_test: np.ndarray | None = None) -> DataSplit:
+    task, classes, y, y_test = _classify(name, y, y_test)
+    if x_test is None:
+        x, y, x_test, y_test = train_test_split(x, y, test_fraction, seed)
+    return DataSplit(name, x.astype(np.float64), y, x_test.astype(np.float64), y_test, task, classes)
+
+
+# ---- synthetic sets -------------------------------------------------------------------------------------
+def synthetic(name: str, n: int = 400, seed: int = 0, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (n, 2) and integer labels ``y`` for ``xor`` (the four corners, label = a XOR b, plus noise),
+    ``spirals`` (two interleaved spirals), ``circles`` (a disc inside a ring) or ``blobs`` (three
+    Gaussian clusters)."""
+    rng = np.random.default_rng(seed)
+    if name == "xor":
+        bits = rng.integers(0, 2, size=(n, 2))
+        return bits + noise * rng.normal(size=(n, 2)), (bits[:, 0] ^ bits[:, 1]).astype(np.int64)
+    if name == "spirals":
+        y = rng.integers(0, 2, size=n)
+        r = rng.uniform(0.1, 1.0, size=n)
+        angle = 3.0 * np.pi * r + np.pi * y
+        x = np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)
+        return x + 0.5 * noise * rng.normal(size=(n, 2)), y.astype(np.int64)
+    if name == "circles":
+        y = rng.integers(0, 2, size=n)
+        r = np.where(y == 0, rng.uniform(0.0, 0.5, size=n), rng.uniform(0.8, 1.2, size=n))
+        angle = rng.uniform(0, 2 * np.pi, size=n)
+        x = np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)
+        return x + 0.5 * noise * rng.normal(size=(n, 2)), y.astype(np.int64)
+    if name == "blobs":
+        centres = np.array([[0.0, 2.0], [-1.8, -1.0], [1.8, -1.0]])
+        y = rng.integers(0, 3, size=n)
+        return centres[y] + 5 * noise * rng.normal(size=(n, 2)), y.astype(np.int64)
+    raise DataError(f"unknown synthetic data set '{name}'; expected one of {', '.join(SYNTHETIC)}")
+
+
+# ---- digits and MNIST -----------------------------------------------------------------------------------
+def _digits(seed: int, test_fraction: float) -> DataSplit:
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise DataError("the 'digits' data set needs scikit-learn (pip install scikit-learn, or "
+                        "pip install 'chainrule[train]')") from None
+    bunch = load_digits()
+    return _split("digits", bunch.data.astype(np.float64), bunch.target, seed, test_fraction)
+
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzip-compressed or raw."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as error:
+        raise DataError(f"cannot read IDX file {path}: {error.strerror}") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise DataError(f"{path}: not a valid gzip file ({error})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path}: not an IDX file (expected the magic bytes 00 00 <type> <ndim>)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: IDX header is truncated")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DataError(f"{path}: IDX payload has {len(raw) - header} bytes; shape {shape} needs {expected}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+_MNIST_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+                "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+
+
+def _mnist(name: str, data_dir: str | None) -> DataSplit:
+    if not data_dir:
+        raise DataError(f"'{name}' needs --data-dir DIR: a folder holding the four IDX files "
+                        f"({', '.join(_MNIST_FILES.values())}, optionally .gz)")
+    arrays = {}
+    for key, stem in _MNIST_FILES.items():
+        candidates = [os.path.join(data_dir, stem + suffix) for suffix in (".gz", "")]
+        candidates += [os.path.join(data_dir, stem.replace("-idx", ".idx") + suffix) for suffix in (".gz", "")]
+        found = next((c for c in candidates if os.path.isfile(c)), None)
+        if found is None:
+            raise DataError(f"{name}: missing {stem}(.gz) in {data_dir} (expected the four IDX files "
+                            f"{', '.join(_MNIST_FILES.values())})")
+        arrays[key] = read_idx(found)
+    for part in ("train", "test"):
+        if len(arrays[f"x_{part}"]) != len(arrays[f"y_{part}"]):
+            raise DataError(f"{name}: {part} images and labels differ in count "
+                            f"({len(arrays[f'x_{part}'])} vs {len(arrays[f'y_{part}'])})")
+    x_train = arrays["x_train"].reshape(len(arrays["x_train"]), -1).astype(np.float64) / 255.0
+    x_test = arrays["x_test"].reshape(len(arrays["x_test"]), -1).astype(np.float64) / 255.0
+    return DataSplit(name, x_train, arrays["y_train"].astype(np.int64), x_test,
+                     arrays["y_test"].astype(np.int64), "classification", list(range(10)))
+
+
+# ---- files ----------------------------------------------------------------------------------------------
+def _csv(path: str, target: str | None, seed: int, test_fraction: float) -> DataSplit:
+    try:
+        with open(path, newline="") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+    except OSError as error:
+        raise DataError(f"cannot read CSV file {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable CSV text file ({error})") from None
+    if len(rows) < 3:
+        raise DataError(f"{path}: expected a header row and at least two data rows")
+    header = [h.strip() for h in rows[0]]
+    if target is None:
+        target = next((h for h in ("target", "label", "class", "y") if h in header), header[-1])
+    if target not in header:
+        raise DataError(f"{path}: no column named '{target}' (--target); the columns are: {', '.join(header)}")
+    column = header.index(target)
+    features: list[list[float]] = []
+    labels: list[str] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path}, line {line}: {len(row)} fields, but the header has {len(header)}")
+        values = []
+        for name, text in zip(header, row, strict=True):
+            if name == target:
+                continue
+            try:
+                values.append(float(text))
+            except ValueError:
+                raise DataError(f"{path}, line {line}: column '{name}' holds {text!r}, expected a number "
+                                f"(only the target column may hold text)") from None
+        features.append(values)
+        labels.append(row[column].strip())
+    if not features[0]:
+        raise DataError(f"{path}: no feature columns besides the target '{target}'")
+    try:
+        y: np.ndarray = np.array([float(v) for v in labels])
+    except ValueError:
+        y = np.array(labels)
+    return _split(os.path.basename(path), np.array(features), y, seed, test_fraction)
+
+
+def _npz(path: str, seed: int, test_fraction: float) -> DataSplit:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read NPZ file {path}: {error}") from None
+    if "x" not in arrays or "y" not in arrays:
+        raise DataError(f"{path}: expected arrays 'x' and 'y' (and optionally 'x_test', 'y_test'); "
+                        f"found: {', '.join(sorted(arrays)) or 'none'}")
+    if ("x_test" in arrays) != ("y_test" in arrays):
+        raise DataError(f"{path}: 'x_test' and 'y_test' must be given together")
+    x, y = arrays["x"], arrays["y"]
+    if x.ndim < 2 or x.dtype.kind not in "iufb" or len(x) != len(y):
+        raise DataError(f"{path}: expected numeric 'x' of shape (n, features) and 'y' with n rows; "
+                        f"got x {x.shape} {x.dtype}, y {y.shape}")
+    x = x.reshape(len(x), -1)
+    x_test = arrays.get("x_test")
+    if x_test is not None:
+        x_test = x_test.reshape(len(x_test), -1)
+        if x_test.shape[1] != x.shape[1] or len(x_test) != len(arrays["y_test"]):
+            raise DataError(f"{path}: 'x_test' {x_test.shape} / 'y_test' {arrays['y_test'].shape} do not match "
+                            f"'x' {x.shape}")
+    return _split(os.path.basename(path), x, y, seed, test_fraction, x_test, arrays.get("y_test"))
+
+
+def load_dataset(name_or_path: str, *, target: str | None = None, data_dir: str | None = None,
+                 seed: int = 0, test_fraction: float = 0.2, standardize: bool = True) -> DataSplit:
+    """Load a named data set or a ``.csv`` / ``.npz`` file as a `DataSplit` (features standardised with
+    statistics of the training split unless ``standardize=False``).
+
+    >>> split = load_dataset("xor", seed=0)
+    >>> split.task, split.n_features, split.n_outputs
+    ('classification', 2, 2)
+    """
+    key = name_or_path.lower()
+    if target is not None and not key.endswith(".csv"):
+        raise DataError(f"--target applies to CSV files only; '{name_or_path}' is not one")
+    if key == "digits":
+        split = _digits(seed, test_fraction)
+    elif key in ("mnist", "fashion-mnist", "fashion_mnist"):
+        split = _mnist(key.replace("_", "-"), data_dir)
+    elif key in SYNTHETIC:
+        x, y = synthetic(key, seed=seed)
+        split = _split(key, x, y, seed, test_fraction)
+    elif key.endswith(".csv") or key.endswith(".npz"):
+        if not os.path.isfile(name_or_path):
+            raise DataError(f"data file not found: {name_or_path}")
+        split = (_csv(name_or_path, target, seed, test_fraction) if key.endswith(".csv")
+                 else _npz(name_or_path, seed, test_fraction))
+    elif os.path.exists(name_or_path):
+        raise DataError(f"{name_or_path}: unsupported data file; expected a .csv or .npz file")
+    else:
+        raise DataError(f"unknown data set '{name_or_path}': expected one of {', '.join(NAMED)}, or a path "
+                        f"to a .csv or .npz file")
+    return split.standardize() if standardize else split

@@ -1,0 +1,51 @@
+"""Neural-network building blocks: modules, layers, activations, losses.
+
+>>> import chainrule.nn as nn
+>>> net = nn.mlp([64, 64, 10], activation="relu", rng=0)
+>>> net.spec()
+{'type': 'mlp', 'sizes': [64, 64, 10], 'activation': 'relu'}
+"""
+
+from . import init
+from ._layers import (
+    ACTIVATIONS,
+    MLP,
+    Dropout,
+    Identity,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    build_model,
+    identity,
+    log_softmax,
+    mlp,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from ._module import Module, Parameter
+from .losses import (
+    LOSSES,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    get_loss,
+    l2_penalty,
+    one_hot,
+    softmax_cross_entropy,
+    squared_error,
+    weights,
+)
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "MLP", "Dropout", "Identity", "Linear", "LogSoftmax", "Module", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "build_model", "cross_entropy", "get_loss", "identity", "init",
+    "l2_penalty", "log_softmax", "mlp", "one_hot", "relu", "sigmoid", "softmax", "softmax_cross_entropy",
+    "squared_error", "tanh", "weights",
+]

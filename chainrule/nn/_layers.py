@@ -1,0 +1,336 @@
+"""Layers: `Linear`, `Sequential`, activations as modules, `Dropout`; and `mlp` / `build_model`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+from . import init as _init
+from ._module import Module, Parameter
+
+
+# ---- activations as functions -------------------------------------------------------------------------
+def sigmoid(x: cr.Tensor) -> cr.Tensor:
+    """σ(x) = 1 / (1 + e^(−x)), elementwise."""
+    return cnp.sigmoid(x)
+
+
+def tanh(x: cr.Tensor) -> cr.Tensor:
+    """tanh(x), elementwise."""
+    return cnp.tanh(x)
+
+
+def relu(x: cr.Tensor) -> cr.Tensor:
+    """max(x, 0), elementwise."""
+    return cnp.relu(x)
+
+
+def softmax(x: cr.Tensor, axis: int = -1) -> cr.Tensor:
+    """exp(x) / Σ exp(x) along ``axis``."""
+    return cnp.softmax(x, axis=axis)
+
+
+def log_softmax(x: cr.Tensor, axis: int = -1) -> cr.Tensor:
+    """x − logsumexp(x) along ``axis`` (computed stably)."""
+    return cnp.log_softmax(x, axis=axis)
+
+
+def identity(x: cr.Tensor) -> cr.Tensor:
+    """x unchanged."""
+    return x
+
+
+# ---- activations as modules ---------------------------------------------------------------------------
+class _Activation(Module):
+    kind = ""
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": self.kind}
+
+
+class Sigmoid(_Activation):
+    """Elementwise logistic sigmoid; any shape in, same shape out."""
+
+    kind = "sigmoid"
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        return cnp.sigmoid(x)
+
+
+class Tanh(_Activation):
+    """Elementwise tanh; any shape in, same shape out."""
+
+    kind = "tanh"
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        return cnp.tanh(x)
+
+
+class ReLU(_Activation):
+    """Elementwise max(x, 0); any shape in, same shape out."""
+
+    kind = "relu"
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        return cnp.relu(x)
+
+
+class Identity(_Activation):
+    """Returns its input."""
+
+    kind = "identity"
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        return x
+
+
+class Softmax(_Activation):
+    """Softmax along ``axis`` (default the last: class scores of shape ``(batch, classes)``)."""
+
+    kind = "softmax"
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        return cnp.softmax(x, axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": self.kind, "axis": self.axis}
+
+
+class LogSoftmax(Softmax):
+    """log softmax along ``axis``, computed stably."""
+
+    kind = "log_softmax"
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        return cnp.log_softmax(x, axis=self.axis)
+
+
+ACTIVATIONS: dict[str, type[Module]] = {
+    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "identity": Identity,
+    "softmax": Softmax, "log_softmax": LogSoftmax,
+}
+
+
+# ---- Linear ---------------------------------------------------------------------------------------------
+class Linear(Module):
+    """Affine map ``y = x @ W + b``.
+
+    Shapes: input ``(..., in_features)``, output ``(..., out_features)``; ``weight`` is
+    ``(in_features, out_features)`` and ``bias`` ``(out_features,)`` (zeros at start).
+
+    ``init`` names the weight initialiser (see `chainrule.nn.init`): ``"xavier"`` (Glorot uniform, for
+    sigmoid/tanh and linear outputs, the default) or ``"he"`` (for ReLU), or the activation that follows
+    the layer (``init="relu"`` picks He, ``init="tanh"`` Glorot); `mlp` picks it from the activation.
+    ``rng`` is a seed or a numpy Generator: the same seed gives the same weights.
+
+    >>> layer = Linear(3, 2, rng=0)
+    >>> layer(chainrule.tensor(np.ones((5, 3)))).shape
+    (5, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, init: str = "xavier",
+                 rng: int | np.random.Generator | None = None, dtype: Any = np.float64) -> None:
+        super().__init__()
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ValueError(f"Linear: sizes must be positive integers; got ({in_features}, {out_features})")
+        init = _init.DEFAULT_FOR_ACTIVATION.get(init, init)  # an activation name picks its initialiser
+        if init not in _init.INITIALISERS:
+            raise ValueError(f"Linear: unknown init '{init}'; expected one of {sorted(_init.INITIALISERS)} "
+                             f"or an activation name ({', '.join(sorted(_init.DEFAULT_FOR_ACTIVATION))})")
+        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        make = _init.INITIALISERS[init]
+        self.weight = Parameter(make((self.in_features, self.out_features), rng=_init.as_rng(rng), dtype=dtype))
+        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        y = x @ self.weight
+        return y + self.bias if self.bias is not None else y
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.out_features}, init={self.init}" + (
+            "" if self.bias is not None else ", bias=False")
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": "linear", "in": self.in_features, "out": self.out_features,
+                "bias": self.bias is not None, "init": self.init}
+
+
+# ---- Dropout --------------------------------------------------------------------------------------------
+class Dropout(Module):
+    """Inverted dropout: in training mode zero each element with probability ``p`` and scale the rest by
+    1/(1−p); in eval mode the identity. ``rng`` (seed or Generator) makes the masks reproducible.
+
+    >>> drop = Dropout(0.5, rng=0).eval()
+    >>> drop(chainrule.tensor(np.ones(4))).data
+    array([1., 1., 1., 1.])
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: int | np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1); got {p}")
+        self.p = float(p)
+        self.rng = _init.as_rng(rng)
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = (self.rng.random(x.shape) >= self.p).astype(x.dtype) / (1.0 - self.p)
+        return x * keep
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": "dropout", "p": self.p}
+
+
+# ---- Sequential -----------------------------------------------------------------------------------------
+class Sequential(Module):
+    """Apply layers in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``. Parameters are named
+    ``"<index>.<name>"``, e.g. ``0.weight``.
+
+    >>> net = Sequential(Linear(4, 8, rng=0), Tanh(), Linear(8, 2, rng=1))
+    >>> [name for name, _ in net.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {i} is a {type(layer).__name__}, not a Module")
+        self.layers = list(layers)
+
+    def _direct(self) -> Iterator[tuple[str, Parameter | Module]]:
+        yield from ((str(i), layer) for i, layer in enumerate(self.layers))
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": "sequential", "layers": [layer.spec() for layer in self.layers]}
+
+
+# ---- MLPs and model descriptions ------------------------------------------------------------------------
+class MLP(Sequential):
+    """A multilayer perceptron: ``Linear`` layers with ``activation`` between them (none after the last
+    unless ``output_activation``). ``sizes = [in, hidden..., out]``.
+
+    >>> net = MLP([64, 32, 10], activation="relu", rng=0)
+    >>> net(chainrule.tensor(np.zeros((7, 64)))).shape
+    (7, 10)
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", output_activation: str | None = None,
+                 *, dropout: float = 0.0, rng: int | np.random.Generator | None = None) -> None:
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"mlp: sizes must list at least an input and an output size, all positive; "
+                             f"got {sizes}")
+        for name in (activation, output_activation or "identity"):
+            if name not in ACTIVATIONS:
+                raise ValueError(f"mlp: unknown activation '{name}'; expected one of {sorted(ACTIVATIONS)}")
+        generator = _init.as_rng(rng)
+        layers: list[Module] = []
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            last = i == len(sizes) - 2
+            act = (output_activation or "identity") if last else activation
+            layers.append(Linear(fan_in, fan_out, init=_init.DEFAULT_FOR_ACTIVATION[act], rng=generator))
+            if not last:
+                layers.append(ACTIVATIONS[activation]())
+                if dropout:
+                    layers.append(Dropout(dropout, rng=generator))
+            elif output_activation and output_activation != "identity":
+                layers.append(ACTIVATIONS[output_activation]())
+        super().__init__(*layers)
+        self.sizes, self.activation, self.output_activation, self.dropout = (
+            sizes, activation, output_activation, float(dropout))
+
+    def extra_repr(self) -> str:
+        return f"sizes={self.sizes}, activation={self.activation}"
+
+    def spec(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "mlp", "sizes": list(self.sizes), "activation": self.activation}
+        if self.output_activation:
+            out["output_activation"] = self.output_activation
+        if self.dropout:
+            out["dropout"] = self.dropout
+        return out
+
+
+def mlp(sizes: Sequence[int], activation: str = "relu", output_activation: str | None = None, *,
+        dropout: float = 0.0, rng: int | np.random.Generator | None = None) -> MLP:
+    """Build an `MLP` (see there). ``mlp([64, 64, 10], "relu", rng=0)``."""
+    return MLP(sizes, activation, output_activation, dropout=dropout, rng=rng)
+
+
+def _build_one(spec: dict[str, Any], rng: np.random.Generator) -> Module:
+    kind = spec.get("type")
+    if kind == "mlp":
+        return MLP(spec["sizes"], spec.get("activation", "relu"), spec.get("output_activation"),
+                   dropout=spec.get("dropout", 0.0), rng=rng)
+    if kind == "linear":
+        return Linear(spec["in"], spec["out"], spec.get("bias", True), init=spec.get("init", "xavier"), rng=rng)
+    if kind == "dropout":
+        return Dropout(spec.get("p", 0.5), rng=rng)
+    if kind in ACTIVATIONS:
+        cls = ACTIVATIONS[kind]
+        return cls(spec.get("axis", -1)) if issubclass(cls, Softmax) else cls()
+    raise ValueError(f"build_model: unknown layer type {kind!r}; expected 'mlp', 'sequential', 'linear', "
+                     f"'dropout' or one of {sorted(ACTIVATIONS)}")
+
+
+def build_model(spec: dict[str, Any], rng: int | np.random.Generator | None = None) -> Module:
+    """Rebuild a model from its architecture description (``model.spec()``), freshly initialised.
+
+    >>> build_model({"type": "mlp", "sizes": [64, 64, 10], "activation": "relu"}, rng=0).num_parameters()
+    4810
+    """
+    if not isinstance(spec, dict):
+        raise TypeError(f"build_model: expected a dict like {{'type': 'mlp', ...}}; got {type(spec).__name__}")
+    generator = _init.as_rng(rng)
+    if spec.get("type") != "sequential":
+        return _build_one(spec, generator)
+    # Nested Sequentials are built bottom-up with an explicit stack (no recursion).
+    pending: list[tuple[dict[str, Any], list[Module], int]] = [(spec, [], 0)]
+    while True:
+        current, built, index = pending[-1]
+        layers = current.get("layers", [])
+        if index < len(layers):
+            pending[-1] = (current, built, index + 1)
+            child = layers[index]
+            if isinstance(child, dict) and child.get("type") == "sequential":
+                pending.append((child, [], 0))
+            else:
+                built.append(_build_one(child, generator))
+            continue
+        pending.pop()
+        module = Sequential(*built)
+        if not pending:
+            return module
+        pending[-1][1].append(module)
+

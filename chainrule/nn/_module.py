@@ -1,0 +1,172 @@
+"""`Module` and `Parameter`: the containers a network is made of.
+
+A module owns Parameters (Tensors that require grad) and sub-modules, found by walking its attributes
+(plain attributes, and lists/tuples of modules). Walks are iterative and follow attribute order, so
+parameter names are stable: ``0.weight``, ``0.bias``, ``2.weight`` ... for a `Sequential`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+
+
+class Parameter(cr.Tensor):
+    """A Tensor that a `Module` trains: a floating-point leaf with ``requires_grad=True``.
+
+    >>> w = Parameter(np.zeros((3, 2)))
+    >>> w.requires_grad, w.shape
+    (True, (3, 2))
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None, name: str | None = None):
+        if isinstance(data, cr.Tensor):
+            data = data.data
+        array = np.array(data, dtype=dtype, copy=True)
+        if array.dtype.kind not in "f":
+            array = array.astype(np.float64)
+        super().__init__(array, requires_grad=True, name=name)
+
+
+def _children(value: Any) -> Iterator[tuple[str, Any]]:
+    """(name, item) for the Parameters and Modules directly held by an attribute value."""
+    if isinstance(value, (Parameter, Module)):
+        yield "", value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, (Parameter, Module)):
+                yield str(i), item
+
+
+class Module:
+    """Base class of layers and models. Subclasses set Parameters and sub-modules as attributes and
+    define ``forward``; calling the module calls ``forward``.
+
+    >>> class Affine(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = Parameter(np.ones(2))
+    ...     def forward(self, x):
+    ...         return x * self.w
+    >>> [name for name, _ in Affine().named_parameters()]
+    ['w']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        self.training = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ---- walking the tree -----------------------------------------------------------------------------
+    def _direct(self) -> Iterator[tuple[str, Parameter | Module]]:
+        for attribute, value in vars(self).items():
+            for suffix, item in _children(value):
+                yield (f"{attribute}.{suffix}" if suffix else attribute), item
+
+    def named_modules(self) -> list[tuple[str, Module]]:
+        """All modules in the tree, this one first (name ``""``), in attribute order."""
+        found: list[tuple[str, Module]] = []
+        stack: list[tuple[str, Module]] = [("", self)]
+        seen: set[int] = set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            found.append((name, module))
+            subs = [(f"{name}.{n}" if name else n, m) for n, m in module._direct() if isinstance(m, Module)]
+            stack.extend(reversed(subs))
+        return found
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """``(dotted name, Parameter)`` pairs, each Parameter once, in a stable order."""
+        found: list[tuple[str, Parameter]] = []
+        seen: set[int] = set()
+        for prefix, module in self.named_modules():
+            for name, item in module._direct():
+                if isinstance(item, Parameter) and id(item) not in seen:
+                    seen.add(id(item))
+                    found.append((f"{prefix}.{name}" if prefix else name, item))
+        return found
+
+    def parameters(self) -> list[Parameter]:
+        """The Parameters of this module and its sub-modules (what an optimiser trains)."""
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """Total number of scalar parameters."""
+        return sum(p.size for p in self.parameters())
+
+    # ---- state ----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's values, by dotted name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        """Copy values from ``state`` (as made by `state_dict`) into the parameters.
+
+        With ``strict`` (default) the names must match exactly; shapes must always match.
+        """
+        params = dict(self.named_parameters())
+        missing = [n for n in params if n not in state]
+        unexpected = [n for n in state if n not in params]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: parameter names do not match the model "
+                           f"(missing: {missing or 'none'}; unexpected: {unexpected or 'none'})")
+        for name, p in params.items():
+            if name not in state:
+                continue
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(f"load_state_dict: '{name}' has shape {value.shape} in the state, "
+                                 f"but the model expects {p.shape}")
+            p.data = value.astype(p.dtype, copy=True)
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (affects e.g. `Dropout`) on this module and all sub-modules."""
+        for _, module in self.named_modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget accumulated gradients (``p.grad = None`` for every parameter)."""
+        for p in self.parameters():
+            p.grad = None
+
+    # ---- description ----------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def spec(self) -> dict[str, Any]:
+        """The architecture as a JSON-able dict, for `build_model` (checkpoints store it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no architecture description (spec)")
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, module in self.named_modules():
+            depth = name.count(".") + 1 if name else 0
+            label = f"({name.rsplit('.', 1)[-1]}): " if name else ""
+            own = sum(p.size for n, p in module._direct() if isinstance(p, Parameter))
+            count = f"  # {own:,} parameters" if own else ""
+            lines.append(f"{'  ' * depth}{label}{type(module).__name__}({module.extra_repr()}){count}")
+        total = self.num_parameters()
+        if len(lines) > 1:
+            lines.append(f"total: {total:,} parameters")
+        return "\n".join(lines)

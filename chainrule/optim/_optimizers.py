@@ -1,0 +1,204 @@
+"""Optimisers: update parameters in place from their ``.grad``.
+
+Every optimiser skips parameters whose ``.grad`` is None, and has ``state_dict()`` /
+``load_state_dict()``: hyper-parameters as JSON-able values, per-parameter buffers as ndarrays keyed by the
+parameter's position, so a checkpoint restores training exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+
+
+def _set(p: cr.Tensor, value: np.ndarray) -> None:
+    """Write ``value`` into ``p.data`` in place when possible; otherwise (a read-only array saved by a live
+    graph) rebind it."""
+    if p.data.flags.writeable:
+        np.copyto(p.data, value)
+    else:
+        p.data = value.astype(p.dtype, copy=True)
+
+
+class Optimizer:
+    """Base class. ``params``: the Tensors to train (e.g. ``model.parameters()``).
+
+    Subclasses implement ``_update(index, p, g)``; per-parameter buffers live in ``self.state[index]``.
+    """
+
+    hyper_names: tuple[str, ...] = ("lr",)
+
+    def __init__(self, params: Iterable[cr.Tensor], lr: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, cr.Tensor) or not p.requires_grad:
+                raise TypeError(f"{type(self).__name__}: parameter {i} is not a Tensor with requires_grad=True")
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive; got {lr}")
+        self.lr = float(lr)
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def zero_grad(self) -> None:
+        """Set ``.grad = None`` on every parameter."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        with cr.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                g = p.grad.data if isinstance(p.grad, cr.Tensor) else np.asarray(p.grad)
+                self._update(i, p, g)
+
+    def _update(self, index: int, p: cr.Tensor, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    # ---- state ----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"type", "hyper": {...}, "scalars": {...}, "buffers": {"<i>.<name>": ndarray}}``."""
+        hyper = {name: getattr(self, name) for name in self.hyper_names}
+        buffers: dict[str, np.ndarray] = {}
+        scalars: dict[str, Any] = {}
+        for i, entry in enumerate(self.state):
+            for key, value in entry.items():
+                if isinstance(value, np.ndarray):
+                    buffers[f"{i}.{key}"] = value.copy()
+                else:
+                    scalars[f"{i}.{key}"] = value
+        return {"type": type(self).__name__, "hyper": hyper, "scalars": scalars, "buffers": buffers}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned (same optimiser type, same parameter shapes)."""
+        if state.get("type") != type(self).__name__:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state is for {state.get('type')!r}")
+        for name, value in state.get("hyper", {}).items():
+            if name in self.hyper_names:
+                setattr(self, name, value if not isinstance(value, list) else tuple(value))
+        entries: list[dict[str, Any]] = [{} for _ in self.params]
+        merged = {**state.get("scalars", {}), **state.get("buffers", {})}
+        for key, value in merged.items():
+            index_text, _, name = key.partition(".")
+            index = int(index_text)
+            if not 0 <= index < len(self.params):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter {index}, but "
+                                 f"the optimiser has {len(self.params)} parameters")
+            if isinstance(value, np.ndarray):
+                if value.shape != self.params[index].shape:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: buffer '{key}' has shape "
+                                     f"{value.shape}; parameter {index} has shape {self.params[index].shape}")
+                value = value.copy()
+            entries[index][name] = value
+        self.state = entries
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{n}={getattr(self, n)}" for n in self.hyper_names)
+        return f"{type(self).__name__}({hyper})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, the notes' update θ ← θ − η g, with optional extras:
+
+    - ``weight_decay`` λ: g ← g + λθ (the gradient of the L2 term λ·½‖θ‖²);
+    - ``momentum`` μ: v ← μ v + g (v = g at the first step), then step along v;
+    - ``nesterov``: step along g + μ v instead.
+
+    >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    >>> w.grad = np.array([0.5, -1.0])
+    >>> SGD([w], lr=0.1).step(); w.data
+    array([0.95, 2.1 ])
+    """
+
+    hyper_names = ("lr", "momentum", "nesterov", "weight_decay")
+
+    def __init__(self, params: Iterable[cr.Tensor], lr: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1); got {momentum}")
+        if nesterov and momentum == 0.0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        if weight_decay < 0:
+            raise ValueError(f"SGD: weight_decay must be >= 0; got {weight_decay}")
+        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+
+    def _update(self, index: int, p: cr.Tensor, g: np.ndarray) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        if self.momentum:
+            state = self.state[index]
+            if "velocity" not in state:
+                state["velocity"] = np.array(g, dtype=p.dtype, copy=True)
+            else:
+                velocity = state["velocity"]
+                velocity *= self.momentum
+                velocity += g
+            g = g + self.momentum * state["velocity"] if self.nesterov else state["velocity"]
+        if p.data.flags.writeable:
+            p.data -= self.lr * g
+        else:
+            _set(p, p.data - self.lr * g)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): with t the step count,
+    m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − η · m̂ / (√v̂ + ε), m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+
+    ``weight_decay`` here is the L2 form (added to g); see `AdamW` for the decoupled form.
+    """
+
+    hyper_names = ("lr", "betas", "eps", "weight_decay")
+    decoupled = False
+
+    def __init__(self, params: Iterable[cr.Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        beta1, beta2 = betas
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1); got {betas}")
+        if weight_decay < 0:
+            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0; got {weight_decay}")
+        self.betas, self.eps, self.weight_decay = (float(beta1), float(beta2)), float(eps), float(weight_decay)
+
+    def _update(self, index: int, p: cr.Tensor, g: np.ndarray) -> None:
+        beta1, beta2 = self.betas
+        state = self.state[index]
+        if "m" not in state:
+            state["step"] = 0
+            state["m"] = np.zeros_like(p.data)
+            state["v"] = np.zeros_like(p.data)
+        if self.weight_decay and self.decoupled:
+            _set(p, p.data * (1.0 - self.lr * self.weight_decay))
+        elif self.weight_decay:
+            g = g + self.weight_decay * p.data
+        state["step"] += 1
+        t = state["step"]
+        m, v = state["m"], state["v"]
+        m *= beta1
+        m += (1.0 - beta1) * g
+        v *= beta2
+        v += (1.0 - beta2) * (g * g)
+        m_hat = m / (1.0 - beta1**t)
+        v_hat = v / (1.0 - beta2**t)
+        update = self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        if p.data.flags.writeable:
+            p.data -= update
+        else:
+            _set(p, p.data - update)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): θ ← θ(1 − ηλ) before the Adam step."""
+
+    decoupled = True
+
+    def __init__(self, params: Iterable[cr.Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)

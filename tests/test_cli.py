@@ -1,0 +1,215 @@
+"""The chainrule command: train / evaluate / predict, resume, and one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule import checkpoint
+from chainrule.cli import build_parser, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _one_line_error(capsys, code, pattern):
+    out = capsys.readouterr()
+    assert code != 0
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1, out.err
+    assert lines[0].startswith("chainrule: error: ") and pattern in lines[0], lines[0]
+    assert "Traceback" not in out.err
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "xor-run"
+    assert main(["train", "--dataset", "xor", "--epochs", "3", "--hidden", "8", "--activation", "tanh",
+                 "--lr", "0.05", "--out", str(out), "--no-plot"]) == 0
+    return out
+
+
+def test_train_writes_the_run_folder(run_dir, capsys):
+    assert sorted(os.listdir(run_dir)) == ["history.csv", "history.json", "model.safetensors"]
+    history = json.loads((run_dir / "history.json").read_text())
+    assert history["config"]["dataset"] == "xor" and history["config"]["hidden"] == [8]
+    assert [r["epoch"] for r in history["epochs"]] == [1, 2, 3]
+    assert set(history["epochs"][0]) == {"epoch", "train_loss", "test_loss", "test_accuracy", "seconds"}
+    csv_lines = (run_dir / "history.csv").read_text().splitlines()
+    assert csv_lines[0] == "epoch,train_loss,test_loss,test_accuracy,seconds" and len(csv_lines) == 4
+    assert checkpoint.load(run_dir / "model.safetensors").info["epoch"] == 3
+
+
+def test_train_prints_a_table(tmp_path, capsys):
+    assert main(["train", "--dataset", "blobs", "--epochs", "2", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "epoch  train loss  test loss  test acc" in out and "done in" in out
+    assert (tmp_path / "r" / "curves.png").exists()
+
+
+def test_evaluate_json_and_table(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"loss", "accuracy", "confusion"}
+    assert np.array(result["confusion"]).shape == (2, 2) and sum(map(sum, result["confusion"])) == 80
+    assert main(["evaluate", str(run_dir / "model.safetensors")]) == 0
+    assert "confusion matrix" in capsys.readouterr().out
+
+
+def test_predict_npy_and_csv(run_dir, tmp_path, capsys):
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    np.save(tmp_path / "x.npy", x)
+    assert main(["predict", str(run_dir), str(tmp_path / "x.npy")]) == 0
+    labels = capsys.readouterr().out.split()
+    assert len(labels) == 4 and set(labels) <= {"0", "1"}
+    (tmp_path / "x.csv").write_text("a,b\n0,0\n1,1\n")
+    assert main(["predict", str(run_dir), str(tmp_path / "x.csv"), "--out", str(tmp_path / "p.txt")]) == 0
+    assert len((tmp_path / "p.txt").read_text().split()) == 2
+
+
+def test_resume_gives_the_same_weights(tmp_path, capsys):
+    common = ["--dataset", "spirals", "--hidden", "16", "--seed", "5", "--no-plot"]
+    assert main(["train", *common, "--epochs", "4", "--out", str(tmp_path / "a")]) == 0
+    assert main(["train", *common, "--epochs", "2", "--out", str(tmp_path / "b")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "b"), "--epochs", "4", "--no-plot"]) == 0
+    a = checkpoint.load(tmp_path / "a" / "model.safetensors")
+    b = checkpoint.load(tmp_path / "b" / "model.safetensors")
+    assert b.info["epoch"] == 4
+    for name, value in a.model_state.items():
+        assert np.array_equal(value, b.model_state[name]), name
+    history = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert [r["epoch"] for r in history["epochs"]] == [1, 2, 3, 4]
+
+
+def test_csv_dataset_with_target(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    rows = ["u,v,kind"] + [f"{a},{b},{'pos' if a + b > 0 else 'neg'}" for a, b in x]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    assert main(["train", "--dataset", str(tmp_path / "d.csv"), "--target", "kind", "--epochs", "2",
+                 "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    (tmp_path / "q.csv").write_text("u,v,kind\n3,3,pos\n-3,-3,neg\n")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "r"), str(tmp_path / "q.csv")]) == 0
+    assert capsys.readouterr().out.split() in (["pos", "neg"], ["neg", "pos"], ["pos", "pos"], ["neg", "neg"])
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    (["train", "--epochs", "0"], "--epochs: expected a positive integer, got '0'"),
+    (["train", "--lr", "-1"], "--lr: expected a positive learning rate"),
+    (["train", "--hidden", "64,x"], "--hidden: expected comma-separated layer sizes"),
+    (["train", "--activation", "swish"], "invalid choice: 'swish'"),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    (["train", "--dataset", "nowhere.csv"], "data file not found: nowhere.csv"),
+    (["train", "--dataset", "cifar"], "unknown data set 'cifar'"),
+    (["train", "--dataset", "mnist"], "needs --data-dir"),
+    (["evaluate", "missing-run"], "run folder or checkpoint not found: missing-run"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_input_gives_one_line_and_no_traceback(argv, pattern, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(capsys, main(argv), pattern)
+
+
+def test_bad_csv_target_and_bad_files(tmp_path, capsys, run_dir):
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n")
+    _one_line_error(capsys, main(["train", "--dataset", str(tmp_path / "d.csv"), "--target", "label",
+                                  "--out", str(tmp_path / "r")]), "no column named 'label'")
+    (tmp_path / "broken.safetensors").write_bytes(b"\x00" * 4)
+    _one_line_error(capsys, main(["evaluate", str(tmp_path / "broken.safetensors")]), "truncated")
+    np.save(tmp_path / "wrong.npy", np.zeros((2, 5)))
+    _one_line_error(capsys, main(["predict", str(run_dir), str(tmp_path / "wrong.npy")]),
+                    "expected 2 features per example")
+    _one_line_error(capsys, main(["train", "--out", str(run_dir)]), "already holds a run")
+    _one_line_error(capsys, main(["train", "--resume", str(run_dir), "--lr", "0.1"]), "only --epochs")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="data file not found"):
+        main(["--debug", "train", "--dataset", str(tmp_path / "nowhere.csv")])
+
+
+def test_parser_has_registrable_subcommands():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    assert {"train", "evaluate", "predict"} <= set(subparsers.choices)
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "chainrule", "train", "--epochs", "0"], cwd=tmp_path,
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 2 and result.stderr.startswith("chainrule: error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_cleanly_after_saving(tmp_path, capsys, monkeypatch):
+    import chainrule.train as train_module
+
+    real_evaluate = train_module.evaluate
+    calls = []
+
+    def evaluate_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:  # during the 3rd epoch's evaluation (2 evaluations per epoch)
+            raise KeyboardInterrupt
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate_then_interrupt)
+    code = main(["train", "--dataset", "xor", "--epochs", "5", "--out", str(tmp_path / "r"), "--no-plot"])
+    assert code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert checkpoint.load(tmp_path / "r" / "model.safetensors").info["epoch"] == 2
+    assert len(json.loads((tmp_path / "r" / "history.json").read_text())["epochs"]) == 2
+
+
+def test_divergence_is_one_line(tmp_path, capsys):
+    code = main(["train", "--dataset", "digits", "--optimizer", "sgd", "--lr", "50", "--momentum", "0.99",
+                 "--loss", "squared-error", "--epochs", "10", "--out", str(tmp_path / "r"), "--no-plot"])
+    _one_line_error(capsys, code, "the loss became inf at epoch 1")
+
+
+def test_evaluate_on_another_csv_uses_the_training_target(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+
+    def write(name, n):
+        x = rng.normal(size=(n, 2))
+        rows = ["u,v,kind"] + [f"{a},{b},{'pos' if a + b > 0 else 'neg'}" for a, b in x]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+
+    write("train.csv", 80)
+    write("other.csv", 30)
+    assert main(["train", "--dataset", str(tmp_path / "train.csv"), "--target", "kind", "--epochs", "20",
+                 "--lr", "0.02", "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r"), "--dataset", str(tmp_path / "other.csv"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sum(map(sum, result["confusion"])) == 30 and result["accuracy"] > 0.7
+    _one_line_error(capsys, main(["evaluate", str(tmp_path / "r"), "--dataset", "digits"]),
+                    "expected inputs with (2,) features")
+
+
+def test_default_train_command_reaches_97_percent(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    history = json.loads((tmp_path / "r" / "history.json").read_text())
+    assert history["config"]["dataset"] == "digits" and history["epochs"][-1]["test_accuracy"] >= 0.97
+
+
+def test_mnist_from_a_data_dir(tmp_path, capsys):
+    import gzip
+    import struct
+
+    rng = np.random.default_rng(0)
+
+    def idx(array):
+        return bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+    for prefix, n in (("train", 60), ("t10k", 20)):
+        labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        images = (rng.integers(0, 50, size=(n, 28, 28)) + 20 * labels[:, None, None]).astype(np.uint8)
+        (tmp_path / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(images)))
+        (tmp_path / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(labels))
+    assert main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path), "--epochs", "2",
+                 "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    assert "60 train / 20 test examples, 784 features, 10 classes" in capsys.readouterr().out
