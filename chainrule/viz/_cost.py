@@ -123,6 +123,7 @@ COST_RULES: dict[str, str] = {
     "power": "elementwise", "maximum": "elementwise", "minimum": "elementwise", "fmax": "elementwise",
     "fmin": "elementwise", "arctan2": "elementwise", "hypot": "elementwise", "logaddexp": "elementwise",
     "logaddexp2": "elementwise", "mod": "elementwise", "fmod": "elementwise", "where": "elementwise",
+    "nan_to_num": "elementwise",
     # reductions and normalisations (one multiply-add per input element)
     "sum": "reduction", "mean": "reduction", "max": "reduction", "min": "reduction", "prod": "reduction",
     "prod_of_others": "reduction", "logsumexp": "reduction", "softmax": "reduction",
@@ -136,7 +137,7 @@ COST_RULES: dict[str, str] = {
     "matmul": "matmul", "tensordot": "contraction", "einsum": "contraction",
     # matrix factorisations and solves (n³, approximate)
     "inv": "cubic", "det": "cubic", "logabsdet": "cubic", "solve": "cubic", "cholesky": "cubic",
-    "eigh": "cubic", "svd": "cubic", "svdvals": "cubic",
+    "eigh": "cubic", "eig": "cubic", "svd": "cubic", "svdvals": "cubic",
 }
 
 
