@@ -13,11 +13,14 @@ from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_u
 from ._graph import AnomalyError, Node, Primitive, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor, tensor
 from .extend import defvjp, primitive
+from .viz import cost, trace  # light: graphviz and matplotlib load only when a picture is drawn
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "cost",
+    "trace",
     "GradcheckError",
     "Node",
     "Primitive",

@@ -1,7 +1,7 @@
 """Checkpoints: safetensors files holding weights, architecture, optimiser state and training progress.
 
-The file is plain safetensors (readable by ``safetensors.numpy.load_file``): an 8-byte little-endian
-header length, a JSON header, then the raw tensor bytes. Nothing is ever unpickled, so loading runs no code.
+The file is plain safetensors, written and read by the ``safetensors`` library (an 8-byte header length,
+a JSON header, then the raw tensor bytes). Nothing is ever unpickled, so loading runs no code.
 
 Tensors: ``model/<param>`` (weights), ``optimizer/<i>.<buffer>`` (e.g. Adam's m and v), and any extra
 arrays (``data/mean`` ...). Header metadata (string → string; JSON strings):
@@ -12,7 +12,7 @@ arrays (``data/mean`` ...). Header metadata (string → string; JSON strings):
 ``optimizer``      optimiser type, hyper-parameters and scalar state (step counts)
 ``scheduler``      learning-rate schedule state (optional)
 ``info``           free-form training information: epoch, configuration, task, classes ...
-``sha256``         SHA-256 of the canonical header (without this entry) and the tensor bytes
+``sha256``         SHA-256 of the other metadata and every tensor (name, dtype, shape, bytes)
 =================  ==============================================================================
 
 Writes are atomic: a temporary file in the same folder, fsync, then ``os.replace``; an interrupted write
@@ -41,10 +41,6 @@ import numpy as np
 
 FORMAT = "chainrule-checkpoint/1"
 
-_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
-           "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
-_CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
-_MAX_HEADER = 100 * 2**20
 
 
 class CheckpointError(ValueError):
@@ -52,94 +48,66 @@ class CheckpointError(ValueError):
 
 
 # ---- the safetensors layer --------------------------------------------------------------------------------
-def _digest(entries: dict[str, Any], metadata: dict[str, str], payload: bytes | memoryview) -> str:
-    canonical = json.dumps({"tensors": entries, "metadata": metadata}, sort_keys=True, separators=(",", ":"))
-    sha = hashlib.sha256(canonical.encode())
-    sha.update(payload)
+def _digest(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    """SHA-256 over the metadata (without the digest itself) and every tensor's name, dtype, shape and bytes."""
+    sha = hashlib.sha256(json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode())
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        sha.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode())
+        sha.update(array.tobytes())
     return sha.hexdigest()
 
 
 def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None,
                        checksum: bool = True) -> bytes:
-    """The bytes of a safetensors file (tensors in name order; metadata values must be strings)."""
-    metadata = dict(metadata or {})
-    entries: dict[str, Any] = {}
-    chunks: list[bytes] = []
-    offset = 0
-    for name in sorted(tensors):
-        array = np.asarray(tensors[name])
-        dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
-        if dtype not in _CODES:
-            raise TypeError(f"checkpoint: tensor '{name}' has dtype {array.dtype}, which safetensors cannot "
-                            f"store (expected one of {', '.join(sorted(_CODES.values()))})")
-        raw = np.ascontiguousarray(array, dtype=dtype).tobytes()
-        entries[name] = {"dtype": _CODES[dtype], "shape": list(array.shape),
-                         "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    payload = b"".join(chunks)
+    """The bytes of a safetensors file (written by the ``safetensors`` library; metadata values are strings),
+    with a ``sha256`` metadata entry over everything else unless ``checksum=False``."""
+    from safetensors.numpy import save
+
+    metadata = {k: v for k, v in (metadata or {}).items() if k != "sha256"}
     for key, value in metadata.items():
         if not isinstance(value, str):
             raise TypeError(f"checkpoint: metadata '{key}' must be a string (JSON-encode it first)")
-    metadata.pop("sha256", None)
+    arrays = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
     if checksum:
-        metadata["sha256"] = _digest(entries, {k: v for k, v in metadata.items()}, payload)
-    header = json.dumps({"__metadata__": metadata, **entries}, separators=(",", ":")).encode()
-    header += b" " * (-len(header) % 8)
-    return struct.pack("<Q", len(header)) + header + payload
+        metadata["sha256"] = _digest(arrays, metadata)
+    try:
+        return save(arrays, metadata=metadata)
+    except Exception as error:  # the library's own error type, for dtypes safetensors cannot store
+        raise TypeError(f"checkpoint: cannot store these tensors in safetensors: {error}") from None
 
 
 def decode_safetensors(raw: bytes, source: str = "checkpoint", verify: bool = True
                        ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Parse and validate safetensors bytes: ``(tensors, metadata)``. With ``verify``, the ``sha256``
     metadata entry must be present and match."""
+    from safetensors.numpy import load
+
     if len(raw) < 8:
         raise CheckpointError(f"{source}: file is truncated ({len(raw)} bytes; a safetensors file starts with "
                               f"an 8-byte header length)")
     (size,) = struct.unpack("<Q", raw[:8])
-    if size > min(_MAX_HEADER, len(raw) - 8):
+    if size > len(raw) - 8:
         raise CheckpointError(f"{source}: truncated or not a safetensors file (header claims {size} bytes, "
                               f"the file has {len(raw) - 8} after the length field)")
     try:
         header = json.loads(raw[8:8 + size].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise CheckpointError(f"{source}: corrupted safetensors header (not valid JSON)") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{source}: corrupted safetensors header (expected a JSON object)")
-    metadata = header.pop("__metadata__", None) or {}
+    metadata = header.get("__metadata__") or {} if isinstance(header, dict) else None
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise CheckpointError(f"{source}: corrupted safetensors metadata (expected string values)")
-    payload = memoryview(raw)[8 + size:]
-    spans = []
-    for name, entry in header.items():
-        try:
-            dtype = np.dtype(_DTYPES[entry["dtype"]])
-            shape = tuple(int(d) for d in entry["shape"])
-            begin, end = (int(v) for v in entry["data_offsets"])
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{source}: corrupted entry for tensor '{name}'") from None
-        if min(shape, default=0) < 0 or end - begin != int(np.prod(shape)) * dtype.itemsize or begin < 0:
-            raise CheckpointError(f"{source}: tensor '{name}' has inconsistent shape and byte range")
-        spans.append((begin, end, name, dtype, shape))
-    spans.sort()
-    position = 0
-    for begin, end, name, _, _ in spans:
-        if begin != position:
-            raise CheckpointError(f"{source}: tensor byte ranges overlap or leave gaps (at '{name}')")
-        position = end
-    if position != len(payload):
-        raise CheckpointError(f"{source}: file is truncated or has trailing bytes (tensors need {position} "
-                              f"bytes, the file holds {len(payload)})")
+        raise CheckpointError(f"{source}: corrupted safetensors header or metadata")
+    try:
+        tensors = load(bytes(raw))
+    except Exception as error:  # SafetensorError: truncated payload, inconsistent offsets, bad dtypes ...
+        raise CheckpointError(f"{source}: truncated or corrupted safetensors file ({error})") from None
     if verify:
         expected = metadata.get("sha256")
         if expected is None:
             raise CheckpointError(f"{source}: no sha256 checksum in the metadata; not a chainrule checkpoint")
-        rest = {k: v for k, v in metadata.items() if k != "sha256"}
-        if _digest(header, rest, payload) != expected:
+        if _digest(tensors, {k: v for k, v in metadata.items() if k != "sha256"}) != expected:
             raise CheckpointError(f"{source}: checksum mismatch: the file was altered or corrupted")
-    tensors = {name: np.frombuffer(payload[begin:end], dtype=dtype).reshape(shape).copy()
-               for begin, end, name, dtype, shape in spans}
-    return tensors, metadata
+    return {name: array.copy() for name, array in tensors.items()}, metadata
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:

@@ -23,6 +23,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .viz.cli import register as register_explain
+
 PROG = "chainrule"
 
 
@@ -136,6 +138,9 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file) "
                                                    "up to --epochs")
     p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
+    p.add_argument("--plot-weights", action="store_true",
+                   help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
+                        "surface, its gradient and the descent path in the weight plane (weights.png)")
     p.set_defaults(func=cmd_train)
 
 
@@ -299,6 +304,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     sizes = [split.n_features, *config.hidden, split.n_outputs]
     model = nn.mlp(sizes, config.activation, rng=config.seed)
     optimizer = _make_optimizer(config, model.parameters())
+    recorder = _weight_recorder(model) if args.plot_weights else None
     history, start_epoch = History(), 0
     if saved is not None:
         start_epoch = int(saved.info["epoch"])
@@ -332,8 +338,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         history = fit(model, config.loss, optimizer, (split.x_train, split.y_train),
                       (split.x_test, split.y_test),
                       epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
-                      callbacks=[keep, _HistoryWriter(out, config_dict)], start_epoch=start_epoch, history=history,
-                      on_epoch=on_epoch)
+                      callbacks=[keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []),
+                      start_epoch=start_epoch, history=history, on_epoch=on_epoch)
     elapsed = time.perf_counter() - started
     # 4. the final history files, the curves, and how it ended
     if history.epochs:
@@ -342,6 +348,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             note = plot_curves(out, history.epochs, split.name)
             if note:
                 print(f"note: {note}", file=sys.stderr)
+        if recorder is not None:
+            _plot_weights(model, config.loss, split, recorder, out)
     if history.stop_reason == "interrupted":
         done = len(history.epochs)
         print(f"interrupted: the run folder holds the state after epoch {done}; continue with "
@@ -540,8 +548,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _weight_recorder(model: Any) -> Any:
+    from .viz._plot import WeightPathRecorder
+
+    try:
+        return WeightPathRecorder(model)
+    except ValueError as error:
+        raise CLIError(f"{error}; try --dataset line --hidden none") from None
+
+
+def _plot_weights(model: Any, loss: str, split: Any, recorder: Any, out: str) -> None:
+    from .nn import get_loss
+    from .viz._plot import plot_weights_for_run
+
+    path = os.path.join(out, "weights.png")
+    try:
+        plot_weights_for_run(model, get_loss(loss), split.x_train, split.y_train, recorder.points, path)
+    except ImportError:
+        print("note: matplotlib is not installed: weights.png skipped (pip install matplotlib)", file=sys.stderr)
+        return
+    print(f"weight-space picture: {path}")
+
+
 # ---- the parser and main ---------------------------------------------------------------------------------------
-SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (_add_train, _add_evaluate, _add_predict)
+SUBCOMMANDS: tuple[Callable[[Any], Any], ...] = (_add_train, _add_evaluate, _add_predict, register_explain)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -562,8 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     from .checkpoint import CheckpointError
     from .data import DataError
+    from .viz._formula import ExplainError
 
-    return (CLIError, CheckpointError, DataError, OSError)
+    return (CLIError, CheckpointError, DataError, ExplainError, OSError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

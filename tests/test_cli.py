@@ -213,3 +213,20 @@ def test_mnist_from_a_data_dir(tmp_path, capsys):
     assert main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path), "--epochs", "2",
                  "--out", str(tmp_path / "r"), "--no-plot"]) == 0
     assert "60 train / 20 test examples, 784 features, 10 classes" in capsys.readouterr().out
+
+
+def test_explain_is_a_subcommand_and_rejects_code(capsys):
+    assert main(["explain", "cos(sin(x**2) + 3*x**2)", "--at", "x=1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "backward pass" in out and "∂f/∂x = -6.74092" in out
+    _one_line_error(capsys, main(["explain", "__import__('os')", "--at", "x=1"]), "not allowed")
+
+
+def test_plot_weights_draws_the_weight_plane_of_a_two_weight_model(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "line"
+    assert main(["train", "--dataset", "line", "--hidden", "none", "--plot-weights", "--epochs", "3",
+                 "--optimizer", "sgd", "--lr", "0.05", "--out", str(out), "--no-plot"]) == 0
+    assert (out / "weights.png").stat().st_size > 1000
+    _one_line_error(capsys, main(["train", "--dataset", "xor", "--plot-weights", "--epochs", "1",
+                                  "--out", str(tmp_path / "xor")]), "exactly two weights")

@@ -6,6 +6,7 @@
 - ``mnist`` / ``fashion-mnist``: the four IDX files (``train-images-idx3-ubyte`` ... ``.gz`` or raw) in
   ``data_dir``;
 - ``xor``, ``spirals``, ``circles``, ``blobs``: small synthetic sets (2 features);
+- ``line``: one feature and a numeric target (t = 1.5x − 0.5 + noise), for a two-weight model (w, b);
 - a ``.csv`` file with a header row; the target column is ``target`` (or the last column);
 - a ``.npz`` file with arrays ``x``, ``y`` (and optionally ``x_test``, ``y_test``).
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from ._core import DataError, Standardizer, train_test_split
 
-SYNTHETIC = ("xor", "spirals", "circles", "blobs")
+SYNTHETIC = ("xor", "spirals", "circles", "blobs", "line")
 NAMED = ("digits", "mnist", "fashion-mnist", *SYNTHETIC)
 #: integer targets with at most this many distinct values are treated as class labels
 MAX_CLASSES = 100
@@ -97,8 +98,12 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, seed: int, test_fraction: fl
 def synthetic(name: str, n: int = 400, seed: int = 0, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """``x`` (n, 2) and integer labels ``y`` for ``xor`` (the four corners, label = a XOR b, plus noise),
     ``spirals`` (two interleaved spirals), ``circles`` (a disc inside a ring) or ``blobs`` (three
-    Gaussian clusters)."""
+    Gaussian clusters); for ``line``, ``x`` (n, 1) and a numeric target t = 1.5x − 0.5 + noise (the
+    data of a model with two weights, w and b, whose training can be drawn in its weight plane)."""
     rng = np.random.default_rng(seed)
+    if name == "line":
+        x = rng.uniform(-2.0, 2.0, size=(n, 1))
+        return x, 1.5 * x[:, 0] - 0.5 + 5 * noise * rng.normal(size=n)
     if name == "xor":
         bits = rng.integers(0, 2, size=(n, 2))
         return bits + noise * rng.normal(size=(n, 2)), (bits[:, 0] ^ bits[:, 1]).astype(np.int64)
