@@ -95,9 +95,10 @@ def _sigmoid(x):
     a = m.asarray(x)
     if a.dtype.kind not in "fc":
         a = a.astype(float)
-    # 1 / (1 + e^-x) in place: e^-x = inf (x very negative) gives exactly 0, so silence only that overflow;
+    # 1 / (1 + e^-x) in place: e^-x = inf (x very negative) gives exactly 0 and e^-x = 0 gives 1,
+    # so overflow and underflow are harmless here;
     # four passes over one buffer, against ten passes for the two-branch `where` form
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         out = m.negative(a, out=m.empty_like(a))
         m.exp(out, out=out)
         out += 1
