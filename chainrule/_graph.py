@@ -29,13 +29,22 @@ class _Mode:
     """The grad-mode switch, and the debugging level beside it: the only global mutable state.
 
     ``debug``: 0 off; 1 record each node's user source line; 2 also check every value for NaN/inf.
+    ``tape``: while :func:`chainrule.compile` traces a function, the tape every primitive call goes onto.
     """
 
-    __slots__ = ("grad_enabled", "debug")
+    __slots__ = ("grad_enabled", "debug", "tape")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.debug = 0
+        self.tape = None
+
+
+def untraceable(what: str) -> None:
+    """Called where a value leaves the graph (``float(t)``, ``t.item()``, in-place writes, ...): tracing for
+    :func:`chainrule.compile` cannot follow it, so the tracer gives up there (and the call runs eagerly)."""
+    if mode.tape is not None:
+        mode.tape.escape(what)
 
 
 mode = _Mode()
@@ -158,8 +167,13 @@ class Primitive:
                     parents.append(a if node is None else node)
                     positions.append(i)
         if raw is None:  # no Tensor among the arguments: plain arrays in, plain arrays out
-            return self._forward(args, kwargs)
+            out = self._forward(args, kwargs)
+            if mode.tape is not None:
+                mode.tape.record(self, args, kwargs, out)
+            return out
         out = self._forward(raw, kwargs)
+        if mode.tape is not None:
+            mode.tape.record(self, raw, kwargs, out)
         if parents is None:
             return tuple(Tensor(o) for o in out) if self.n_outputs > 1 else Tensor(out)
         rules = self.vjps
@@ -406,6 +420,7 @@ def _conform(ga, target: np.ndarray, primitive: Primitive, position: int):
 
 
 def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
+    untraceable("accumulating into .grad (backward() inside the function)")
     if isinstance(g, Tensor):
         if g._node is None:
             g = g.data
