@@ -44,3 +44,8 @@ __all__ = [
     "value_and_grad",
     "vjp",
 ]
+
+# ---- chainrule.compile (issue 5, benchmarks branch): the lead may fold this into the imports above ----
+from ._compile import CompileWarning, compile  # noqa: E402,A004
+
+__all__ += ["CompileWarning", "compile"]

@@ -29,13 +29,22 @@ class _Mode:
     """The grad-mode switch, and the debugging level beside it: the only global mutable state.
 
     ``debug``: 0 off; 1 record each node's user source line; 2 also check every value for NaN/inf.
+    ``tape``: while :func:`chainrule.compile` traces a function, the tape every primitive call goes onto.
     """
 
-    __slots__ = ("grad_enabled", "debug")
+    __slots__ = ("grad_enabled", "debug", "tape")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.debug = 0
+        self.tape = None
+
+
+def untraceable(what: str) -> None:
+    """Called where a value leaves the graph (``float(t)``, ``t.item()``, in-place writes, ...): tracing for
+    :func:`chainrule.compile` cannot follow it, so the tracer gives up there (and the call runs eagerly)."""
+    if mode.tape is not None:
+        mode.tape.escape(what)
 
 
 mode = _Mode()
@@ -142,30 +151,35 @@ class Primitive:
         return rule
 
     def __call__(self, *args, **kwargs):
-        raw = list(args)
-        parents = positions = None
-        any_tensor = False
+        # The hot path of eager mode: unwrap Tensors, run the forward, record a Node only if needed.
+        raw = parents = positions = None
+        record = mode.grad_enabled and self.differentiable
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                any_tensor = True
+                if raw is None:
+                    raw = list(args)
                 raw[i] = a.data
-                if a.requires_grad and mode.grad_enabled and self.differentiable:
+                if record and a.requires_grad:
                     if parents is None:
                         parents, positions = [], []
-                    parents.append(a._node or a)
+                    node = a._node
+                    parents.append(a if node is None else node)
                     positions.append(i)
-        try:
-            out = self.forward(*raw, **kwargs)
-        except Exception as error:
-            if type(error) in (TypeError, ValueError, np.linalg.LinAlgError, IndexError):
-                raise type(error)(f"chainrule.{self.name}: {error} (inputs: {_describe(raw)})") from None
-            raise
-        if not any_tensor:
+        if raw is None:  # no Tensor among the arguments: plain arrays in, plain arrays out
+            out = self._forward(args, kwargs)
+            if mode.tape is not None:
+                mode.tape.record(self, args, kwargs, out)
             return out
+        out = self._forward(raw, kwargs)
+        if mode.tape is not None:
+            mode.tape.record(self, raw, kwargs, out)
         if parents is None:
             return tuple(Tensor(o) for o in out) if self.n_outputs > 1 else Tensor(out)
-        for position in positions:
-            self.vjp(position)  # fail now, not in the backward pass, if a rule is missing
+        rules = self.vjps
+        if not self.variadic:
+            for position in positions:  # fail now, not in the backward pass, if a rule is missing
+                if position >= len(rules) or rules[position] is None:
+                    self.vjp(position)
         node = Node(self, tuple(parents), tuple(positions), tuple(raw), kwargs, out)
         if mode.debug:
             node.site = user_site()
@@ -175,6 +189,14 @@ class Primitive:
             return Tensor._from_node(out, node)
         return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), {}, o))
                      for i, o in enumerate(out))
+
+    def _forward(self, raw, kwargs):
+        try:
+            return self.forward(*raw, **kwargs)
+        except Exception as error:
+            if type(error) in (TypeError, ValueError, np.linalg.LinAlgError, IndexError):
+                raise type(error)(f"chainrule.{self.name}: {error} (inputs: {_describe(raw)})") from None
+            raise
 
 
 def _describe(values) -> str:
@@ -200,16 +222,25 @@ class Node:
         self.args, self.kwargs, self.value = args, kwargs, value
         self.site = self.name = None
         self.released = False
-        self.versions = tuple(p._version for p in parents if type(p) is not Node)
+        versions = ()
+        for p in parents:
+            if type(p) is not Node:
+                versions = tuple(p._version for p in parents if type(p) is not Node)
+                break
+        self.versions = versions
         # Arrays saved for the backward pass are made read-only while the graph lives, so that writing
         # into them through `.data` fails loudly instead of silently changing the gradient.
         locked = None
         for a in (*args, value):
-            while type(a) is np.ndarray and a.flags.writeable:
-                a.flags.writeable = False
+            while type(a) is np.ndarray:
+                flags = a.flags
+                if not flags.writeable:
+                    break
+                flags.writeable = False
                 if locked is None:
-                    locked = []
-                locked.append(a)
+                    locked = [a]
+                else:
+                    locked.append(a)
                 a = a.base
         self.locked = locked
 
@@ -291,18 +322,22 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
         signals[id(vertex)] = _add(signals.get(id(vertex)), seed)
     results = {}
     handed_out = {id(s) for s in seeds}
+    # Sums of error signals made by this pass (id -> vertex id): only those may be accumulated into in place.
+    owned: dict[int, int] | None = None if create_graph else {}
     with _Switch("grad_enabled", create_graph):
         for vertex in reversed(order):
             g = signals.pop(id(vertex), None)
             if g is None:
                 continue
+            if owned:
+                owned.pop(id(g), None)
             if type(vertex) is not Node or id(vertex) in stop:
                 if inputs is not None:
                     results[id(vertex)] = g
                 elif vertex.requires_grad:
                     _accumulate(vertex, g, handed_out)
                 continue
-            _propagate(vertex, g, signals, create_graph)
+            _propagate(vertex, g, signals, create_graph, owned)
             if not retain_graph:
                 vertex.release()
     if inputs is None:
@@ -310,7 +345,7 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
     return [results.get(id(_vertex(t))) for t in inputs]
 
 
-def _propagate(node: Node, g, signals: dict, create_graph: bool) -> None:
+def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | None = None) -> None:
     primitive = node.primitive
     if node.released:
         raise RuntimeError(
@@ -322,12 +357,13 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool) -> None:
         slots[index] = g
         signals[id(parent)] = _add(signals.get(id(parent)), tuple(slots))
         return
-    leaves = [p for p in node.parents if type(p) is not Node]
-    if any(leaf._version != v for leaf, v in zip(leaves, node.versions, strict=True)):
-        raise RuntimeError(
-            f"chainrule: an input of `{primitive.name}` was modified in place after the operation "
-            f"recorded it{f' (at {node.site})' if node.site else ''}; its gradient would be wrong. "
-            f"Modify a copy instead, or record the operation after the modification")
+    if node.versions:
+        leaves = [p for p in node.parents if type(p) is not Node]
+        if any(leaf._version != v for leaf, v in zip(leaves, node.versions, strict=True)):
+            raise RuntimeError(
+                f"chainrule: an input of `{primitive.name}` was modified in place after the operation "
+                f"recorded it{f' (at {node.site})' if node.site else ''}; its gradient would be wrong. "
+                f"Modify a copy instead, or record the operation after the modification")
     args, ans = node.args, node.value
     if create_graph:
         args = list(args)
@@ -338,16 +374,29 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool) -> None:
             g = Tensor(g)
     if primitive.n_outputs > 1:
         g = tuple(np.zeros_like(v) if s is None else s for s, v in zip(g, node.value, strict=True))
+    kwargs, rules, check = node.kwargs, primitive.vjps, mode.debug > 1
     for parent, position in zip(node.parents, node.positions, strict=True):
-        ga = primitive.vjp(position)(g, ans, *args, **node.kwargs)
+        rule = primitive.vjp(position) if primitive.variadic else rules[position]
+        ga = rule(g, ans, *args, **kwargs)
         target = parent.value if type(parent) is Node else parent.data
-        if not isinstance(target, tuple):
+        if type(ga) is np.ndarray and type(target) is np.ndarray:
+            if ga.shape != target.shape or ga.dtype != target.dtype:
+                ga = _conform(ga, target, primitive, position)
+        elif not isinstance(target, tuple):
             ga = _conform(ga, target, primitive, position)
-        if mode.debug > 1:
+        if check:
             _check_finite(f"backward of {primitive.name} (argument {position})", ga, node.site)
         key = id(parent)
         previous = signals.get(key)
-        signals[key] = ga if previous is None else previous + ga
+        if previous is None:
+            signals[key] = ga
+        elif owned is not None and owned.get(id(previous)) == key and type(ga) is np.ndarray:
+            previous += ga  # a sum this pass made for this vertex alone: accumulate in place
+        else:
+            total = previous + ga
+            signals[key] = total
+            if owned is not None and type(total) is np.ndarray:
+                owned[id(total)] = key
 
 
 def _handle(node: Node):
@@ -371,6 +420,7 @@ def _conform(ga, target: np.ndarray, primitive: Primitive, position: int):
 
 
 def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
+    untraceable("accumulating into .grad (backward() inside the function)")
     if isinstance(g, Tensor):
         if g._node is None:
             g = g.data

@@ -55,13 +55,16 @@ class Tensor:
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python scalar."""
+        _graph.untraceable("Tensor.item()")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (no copy). Differentiation does not flow through it."""
+        _graph.untraceable("Tensor.numpy()")
         return self.data
 
     def tolist(self) -> Any:
+        _graph.untraceable("Tensor.tolist()")
         return self.data.tolist()
 
     def detach(self) -> Tensor:
@@ -106,6 +109,7 @@ class Tensor:
 
     # ---- conversions ---------------------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
+        _graph.untraceable("conversion of a Tensor to a NumPy array")
         if self.requires_grad and _graph.mode.grad_enabled:
             raise TypeError(
                 "chainrule: converting a Tensor that requires grad to a NumPy array would drop its "
@@ -124,15 +128,19 @@ class Tensor:
         return _dispatch.array_function(func, args, kwargs)
 
     def __float__(self) -> float:
+        _graph.untraceable("float(tensor)")
         return float(self.data)
 
     def __int__(self) -> int:
+        _graph.untraceable("int(tensor)")
         return int(self.data)
 
     def __index__(self) -> int:
+        _graph.untraceable("a Tensor used as an index")
         return self.data.__index__()
 
     def __bool__(self) -> bool:
+        _graph.untraceable("bool(tensor) (Python control flow on a value)")
         return bool(self.data)
 
     def __len__(self) -> int:
@@ -305,6 +313,7 @@ class Tensor:
         self._write(index, value.data if isinstance(value, Tensor) else value)
 
     def _write(self, index, value) -> None:
+        _graph.untraceable("an in-place write into a Tensor")
         if self.data.flags.writeable:
             self.data[index] = value
             self._version += 1  # graphs that saved this array (and unlocked it since) must not use it
@@ -345,12 +354,15 @@ class Tensor:
         return _r.min(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False):
+        _graph.untraceable("Tensor.argmax()")
         return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
 
     def argmin(self, axis=None, keepdims=False):
+        _graph.untraceable("Tensor.argmin()")
         return Tensor(self.data.argmin(axis=axis, keepdims=keepdims))
 
     def argsort(self, axis=-1, kind=None):
+        _graph.untraceable("Tensor.argsort()")
         return Tensor(self.data.argsort(axis=axis, kind=kind))
 
     def cumsum(self, axis=None):
@@ -360,9 +372,11 @@ class Tensor:
         return _r.cumprod(self, axis=axis)
 
     def any(self, axis=None, keepdims=False):
+        _graph.untraceable("Tensor.any()")
         return Tensor(self.data.any(axis=axis, keepdims=keepdims))
 
     def all(self, axis=None, keepdims=False):
+        _graph.untraceable("Tensor.all()")
         return Tensor(self.data.all(axis=axis, keepdims=keepdims))
 
     def reshape(self, *shape, order="C"):

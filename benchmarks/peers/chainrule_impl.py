@@ -1,0 +1,135 @@
+"""chainrule: eager mode (the graph recorded per call) and ``chainrule.compile`` (traced once, replayed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule
+import chainrule.numpy as cnp
+
+from .base import Variant
+
+PEER = "chainrule"
+IMPORT = "import chainrule"
+
+_CHAIN_OPS = {
+    "mul": lambda y, x: y * 0.9,
+    "add_x": lambda y, x: y + x,
+    "tanh": lambda y, x: cnp.tanh(y),
+    "sub": lambda y, x: y - 0.1,
+}
+
+
+def loss_fn(weights, biases, x, onehot):
+    """Mean softmax cross-entropy of the sigmoid MLP (works on Tensors and on plain arrays)."""
+    h = x
+    last = len(weights) - 1
+    for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        z = h @ w + b
+        h = cnp.sigmoid(z) if layer < last else z
+    return -(cnp.log_softmax(h, axis=1) * onehot).sum() / x.shape[0]
+
+
+def sgd_step(weights, biases, x, onehot, lr):
+    """A pure training step, the form ``chainrule.compile`` takes: new parameters out, nothing mutated."""
+    loss, (gw, gb) = chainrule.value_and_grad(loss_fn, argnums=(0, 1))(weights, biases, x, onehot)
+    return loss, [w - lr * g for w, g in zip(weights, gw, strict=True)], \
+        [b - lr * g for b, g in zip(biases, gb, strict=True)]
+
+
+class Eager(Variant):
+    name, peer, numpy_backed = "chainrule", PEER, True
+
+    def make_chain(self, x0, plan):
+        ops = [_CHAIN_OPS[op] for op in plan]
+
+        def run():
+            x = chainrule.tensor(x0, requires_grad=True)
+            y = x
+            for op in ops:
+                y = op(y, x)
+            y.sum().backward()
+            return x.grad
+
+        return run
+
+    def make_step(self, problem):
+        weights, biases = problem.fresh_params()
+        params = [chainrule.tensor(p, requires_grad=True) for p in weights + biases]
+        ws, bs = params[:len(weights)], params[len(weights):]
+        x, onehot, lr = problem.x, problem.onehot, problem.lr
+
+        def step():
+            loss = loss_fn(ws, bs, x, onehot)
+            loss.backward()
+            for p in params:  # SGD on .data, as chainrule.optim.SGD does
+                p.data -= lr * p.grad
+                p.grad = None
+            return loss.item()
+
+        return step
+
+    def make_hvp(self, problem):
+        weights, biases = problem.fresh_params()
+        tw, tb = problem.tangent()
+        x, onehot = problem.x, problem.onehot
+
+        def run():
+            hw, hb = chainrule.hvp(lambda p: loss_fn(p[0], p[1], x, onehot), (weights, biases), (tw, tb))
+            return list(hw) + list(hb)
+
+        return run
+
+
+class Compiled(Variant):
+    name, peer, numpy_backed = "chainrule.compile", PEER, True
+
+    def make_chain(self, x0, plan):
+        ops = [_CHAIN_OPS[op] for op in plan]
+
+        def f(x):
+            y = x
+            for op in ops:
+                y = op(y, x)
+            return y.sum()
+
+        return _bind(chainrule.compile(chainrule.grad(f)), np.array(x0))
+
+    def make_step(self, problem):
+        weights, biases = problem.fresh_params()
+        state = [weights, biases]
+        step_fn = chainrule.compile(sgd_step)
+        x, onehot, lr = problem.x, problem.onehot, problem.lr
+
+        def step():
+            loss, state[0], state[1] = step_fn(state[0], state[1], x, onehot, lr)
+            return float(loss)
+
+        return step
+
+    def make_hvp(self, problem):
+        weights, biases = problem.fresh_params()
+        tw, tb = problem.tangent()
+        x, onehot = problem.x, problem.onehot
+
+        def hvp(ws, bs, vw, vb):
+            return chainrule.hvp(lambda p: loss_fn(p[0], p[1], x, onehot), (ws, bs), (vw, vb))
+
+        compiled = chainrule.compile(hvp)
+
+        def run():
+            hw, hb = compiled(weights, biases, tw, tb)
+            return list(hw) + list(hb)
+
+        return run
+
+
+def _bind(fun, *args):
+    return lambda: fun(*args)
+
+
+def variants():
+    found = [Eager()]
+    if hasattr(chainrule, "compile"):
+        found.append(Compiled())
+    return found

@@ -1,0 +1,59 @@
+"""mygrad (a NumPy-backed, PyTorch-like autodiff library). It has no higher-order derivatives: no case 4."""
+
+from __future__ import annotations
+
+import mygrad as mg
+from mygrad.nnet.activations import sigmoid
+from mygrad.nnet.losses import softmax_crossentropy
+
+from .base import Variant
+
+PEER = "mygrad"
+IMPORT = "import mygrad"
+
+_CHAIN_OPS = {
+    "mul": lambda y, x: y * 0.9,
+    "add_x": lambda y, x: y + x,
+    "tanh": lambda y, x: mg.tanh(y),
+    "sub": lambda y, x: y - 0.1,
+}
+
+
+class MyGrad(Variant):
+    name, peer, numpy_backed = "mygrad", PEER, True
+
+    def make_chain(self, x0, plan):
+        ops = [_CHAIN_OPS[op] for op in plan]
+
+        def run():
+            x = mg.tensor(x0)
+            y = x
+            for op in ops:
+                y = op(y, x)
+            y.sum().backward()
+            return x.grad
+
+        return run
+
+    def make_step(self, problem):
+        weights, biases = problem.fresh_params()
+        ws, bs = [mg.tensor(w) for w in weights], [mg.tensor(b) for b in biases]
+        x, labels, lr = problem.x, problem.labels, problem.lr
+        last = len(ws) - 1
+
+        def step():
+            h = x
+            for layer, (w, b) in enumerate(zip(ws, bs, strict=True)):
+                z = h @ w + b
+                h = sigmoid(z) if layer < last else z
+            loss = softmax_crossentropy(h, labels)
+            loss.backward()
+            for p in ws + bs:
+                p.data -= lr * p.grad
+            return loss.item()
+
+        return step
+
+
+def variants():
+    return [MyGrad()]

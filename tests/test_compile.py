@@ -1,0 +1,189 @@
+"""chainrule.compile: replays equal eager mode, shapes re-trace, and what cannot be traced runs eagerly."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+
+def mlp_loss(weights, biases, x, onehot):
+    h = x
+    for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        z = h @ w + b
+        h = cnp.sigmoid(z) if layer < len(weights) - 1 else z
+    return -(cnp.log_softmax(h, axis=1) * onehot).sum() / x.shape[0]
+
+
+def sgd_step(weights, biases, x, onehot, lr):
+    loss, (gw, gb) = cr.value_and_grad(mlp_loss, argnums=(0, 1))(weights, biases, x, onehot)
+    return (loss, [w - lr * g for w, g in zip(weights, gw, strict=True)],
+            [b - lr * g for b, g in zip(biases, gb, strict=True)])
+
+
+def problem(rng, batch=16, sizes=(12, 8, 8, 4), dtype=np.float32):
+    pairs = zip(sizes[:-1], sizes[1:], strict=True)
+    weights = [(rng.standard_normal((m, n)) / np.sqrt(m)).astype(dtype) for m, n in pairs]
+    biases = [(0.1 * rng.standard_normal(n)).astype(dtype) for n in sizes[1:]]
+    x = rng.standard_normal((batch, sizes[0])).astype(dtype)
+    onehot = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], batch)]
+    return weights, biases, x, onehot
+
+
+def assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
+    flat_a, spec_a = cr.tree_flatten(a)
+    flat_b, spec_b = cr.tree_flatten(b)
+    assert repr(spec_a) == repr(spec_b)
+    for u, v in zip(flat_a, flat_b, strict=True):
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=rtol, atol=atol)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_value_and_grad_replay_equals_eager(rng):
+    eager = cr.value_and_grad(mlp_loss, argnums=(0, 1))
+    compiled = cr.compile(eager)
+    weights, biases, x, onehot = problem(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.CompileWarning)
+        for _ in range(5):  # trace, two checked replays, then trusted replays
+            x = rng.standard_normal(x.shape).astype(np.float32)
+            got, want = compiled(weights, biases, x, onehot), eager(weights, biases, x, onehot)
+            assert isinstance(got[0], float)
+            assert_trees_close(got, want)
+
+
+def test_training_step_replays_many_steps_like_eager(rng):
+    compiled = cr.compile(sgd_step)
+    weights, biases, x, onehot = problem(rng)
+    state_c, state_e = (weights, biases), (weights, biases)
+    for _ in range(6):
+        loss_c, *state_c = compiled(*state_c, x, onehot, 0.5)
+        loss_e, *state_e = sgd_step(*state_e, x, onehot, 0.5)
+        assert loss_c == pytest.approx(loss_e, rel=1e-5)
+        assert_trees_close(state_c, state_e)
+    assert loss_c < compiled(weights, biases, x, onehot, 0.5)[0]  # it trains
+
+
+def test_float64_and_hvp_replay(rng):
+    weights, biases, x, onehot = problem(rng, dtype=np.float64)
+    tangent = ([rng.standard_normal(w.shape) for w in weights], [rng.standard_normal(b.shape) for b in biases])
+
+    def hvp(ws, bs, vw, vb):
+        return cr.hvp(lambda p: mlp_loss(p[0], p[1], x, onehot), (ws, bs), (vw, vb))
+
+    compiled = cr.compile(hvp)
+    for _ in range(3):
+        assert_trees_close(compiled(weights, biases, *tangent), hvp(weights, biases, *tangent), rtol=1e-9, atol=1e-12)
+        tangent = ([2 * t for t in tangent[0]], tangent[1])
+
+
+def test_outputs_are_fresh_arrays_not_reused_buffers(rng):
+    f = cr.compile(cr.grad(lambda x: (cnp.tanh(x * 2.0) * x).sum()))
+    inputs = [rng.standard_normal(7) for _ in range(4)]
+    results = [f(x) for x in inputs]
+    for x, r in zip(inputs, results, strict=True):
+        np.testing.assert_allclose(r, cr.grad(lambda x: (cnp.tanh(x * 2.0) * x).sum())(x))
+    assert len({id(r) for r in results}) == len(results)
+
+
+def test_shape_change_traces_again(rng):
+    compiled = cr.compile(cr.value_and_grad(mlp_loss, argnums=(0, 1)))
+    weights, biases, x, onehot = problem(rng)
+    for batch in (16, 5, 16, 5):
+        value, grads = compiled(weights, biases, x[:batch], onehot[:batch])
+        want_value, want_grads = cr.value_and_grad(mlp_loss, argnums=(0, 1))(weights, biases, x[:batch], onehot[:batch])
+        assert value == pytest.approx(want_value, rel=1e-5)
+        assert_trees_close(grads, want_grads)
+    assert len(compiled.cache) == 2
+    compiled(weights, biases, x.astype(np.float64), onehot)  # a new dtype: a third trace
+    assert len(compiled.cache) == 3
+
+
+def test_python_scalar_arguments_are_part_of_the_key(rng):
+    compiled = cr.compile(sgd_step)
+    weights, biases, x, onehot = problem(rng)
+    for lr in (0.1, 0.2, 0.1):
+        assert_trees_close(compiled(weights, biases, x, onehot, lr), sgd_step(weights, biases, x, onehot, lr))
+    assert len(compiled.cache) == 2
+
+
+def test_integer_index_inputs_are_traced(rng):
+    def nll(logits, labels):
+        logp = cnp.log_softmax(logits, axis=1)
+        return -logp[np.arange(logits.shape[0]), labels].mean()
+
+    compiled = cr.compile(cr.grad(nll))
+    logits = rng.standard_normal((6, 3))
+    for _ in range(4):
+        labels = rng.integers(0, 3, 6)
+        np.testing.assert_allclose(compiled(logits, labels), cr.grad(nll)(logits, labels), atol=1e-12)
+
+
+def test_data_dependent_control_flow_falls_back_with_a_warning():
+    def f(x):
+        if x.sum() > 0:  # bool() of a traced value
+            return (x * x).sum()
+        return (-x * 3).sum()
+
+    compiled = cr.compile(cr.grad(f))
+    with pytest.warns(cr.CompileWarning, match="bool"):
+        first = compiled(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(first, [2.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.CompileWarning)  # decided once per key: no warning again
+        np.testing.assert_allclose(compiled(np.array([-1.0, -2.0])), [-3.0, -3.0])
+
+
+def test_item_and_backward_inside_fall_back():
+    compiled = cr.compile(lambda x: cnp.exp(x).sum().item() * x)
+    with pytest.warns(cr.CompileWarning, match="item"):
+        out = compiled(np.array([0.0, 1.0]))
+    np.testing.assert_allclose(out, (1 + np.e) * np.array([0.0, 1.0]))
+
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    def stateful(x):
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    with pytest.warns(cr.CompileWarning, match="grad"):
+        cr.compile(stateful)(np.array([3.0, 4.0]))
+    np.testing.assert_allclose(w.grad, [3.0, 4.0])  # the eager run happened exactly once
+
+
+def test_hidden_data_dependence_is_caught_by_the_checked_replays():
+    def f(x):
+        scale = float(np.max(x.data))  # read off the raw array: invisible to the tracer
+        return cnp.tanh(x) * scale
+
+    compiled = cr.compile(f)
+    np.testing.assert_allclose(compiled(np.array([1.0, 2.0])), np.tanh([1.0, 2.0]) * 2.0)
+    with pytest.warns(cr.CompileWarning, match="differs from eager"):
+        out = compiled(np.array([1.0, 5.0]))
+    np.testing.assert_allclose(out, np.tanh([1.0, 5.0]) * 5.0)
+    np.testing.assert_allclose(compiled(np.array([1.0, 3.0])), np.tanh([1.0, 3.0]) * 3.0)
+
+
+def test_tensor_arguments_that_require_grad_run_eagerly():
+    compiled = cr.compile(lambda x: (x * x).sum())
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(cr.CompileWarning, match="require grad"):
+        y = compiled(x)
+    y.backward()
+    np.testing.assert_allclose(x.grad, [2.0, 4.0])
+
+
+def test_replay_is_straight_line_numpy_with_buffers(rng):
+    compiled = cr.compile(sgd_step)
+    weights, biases, x, onehot = problem(rng)
+    compiled(weights, biases, x, onehot, 0.1)
+    (program,) = compiled.cache.values()
+    assert "out=b" in program.source and "copy" not in program.source
+    assert program.n_buffers < program.n_steps
