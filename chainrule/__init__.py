@@ -9,6 +9,7 @@
 
 from . import numpy  # noqa: F401  (chainrule.numpy, the differentiable NumPy namespace)
 from ._check import GradcheckError, gradcheck, localize_fault
+from ._compile import CompileWarning, compile  # noqa: A004  (chainrule.compile, like torch.compile)
 from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
 from ._graph import AnomalyError, Node, Primitive, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor, tensor
@@ -19,6 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "CompileWarning",
+    "compile",
     "cost",
     "trace",
     "GradcheckError",
@@ -44,8 +47,3 @@ __all__ = [
     "value_and_grad",
     "vjp",
 ]
-
-# ---- chainrule.compile (issue 5, benchmarks branch): the lead may fold this into the imports above ----
-from ._compile import CompileWarning, compile  # noqa: E402,A004
-
-__all__ += ["CompileWarning", "compile"]
