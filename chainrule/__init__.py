@@ -11,7 +11,7 @@ from . import numpy  # noqa: F401  (chainrule.numpy, the differentiable NumPy na
 from ._check import GradcheckError, gradcheck, localize_fault
 from ._compile import CompileWarning, compile  # noqa: A004  (chainrule.compile, like torch.compile)
 from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
-from ._graph import AnomalyError, Node, Primitive, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from ._graph import AnomalyError, Node, Primitive, Shape, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor, tensor
 from .extend import defvjp, primitive
 from .viz import cost, trace  # light: graphviz and matplotlib load only when a picture is drawn
@@ -27,6 +27,7 @@ __all__ = [
     "GradcheckError",
     "Node",
     "Primitive",
+    "Shape",
     "Tensor",
     "defvjp",
     "detect_anomaly",

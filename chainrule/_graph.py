@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -123,17 +124,22 @@ class Primitive:
     ``vjps[i](g, ans, *args, **kwargs)`` returns ḡ·∂ans/∂args[i], shaped like ``args[i]``; ``None`` marks
     an argument with no gradient. A ``variadic`` primitive (any number of array arguments) has one rule,
     ``vjps[0](position, g, ans, *args, **kwargs)``. See :mod:`chainrule.extend` for the public way to make one.
+
+    ``saves`` names what the rules read: argument positions and ``"ans"``. The graph keeps those arrays
+    and, for every other array, only its shape and dtype (a :class:`Shape`), so that memory is freed as
+    soon as the forward pass is done with it. ``None`` (the default) keeps everything.
     """
 
-    __slots__ = ("name", "forward", "vjps", "formulas", "differentiable", "n_outputs", "variadic",
+    __slots__ = ("name", "forward", "vjps", "formulas", "differentiable", "n_outputs", "variadic", "saves",
                  "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable | None] = (),
                  formulas: Sequence[str | None] = (), differentiable: bool = True,
-                 n_outputs: int = 1, variadic: bool = False) -> None:
+                 n_outputs: int = 1, variadic: bool = False, saves: Sequence[int | str] | None = None) -> None:
         self.name, self.forward = name, forward
         self.vjps, self.formulas = tuple(vjps), tuple(formulas)
         self.differentiable, self.n_outputs, self.variadic = differentiable, n_outputs, variadic
+        self.saves = None if saves is None or n_outputs > 1 else frozenset(saves)
         self.__wrapped__ = forward
 
     def __repr__(self) -> str:
@@ -180,7 +186,12 @@ class Primitive:
             for position in positions:  # fail now, not in the backward pass, if a rule is missing
                 if position >= len(rules) or rules[position] is None:
                     self.vjp(position)
-        node = Node(self, tuple(parents), tuple(positions), tuple(raw), kwargs, out)
+        saves = self.saves
+        if saves is None or mode.debug:  # debugging (gradcheck, trace) keeps every value
+            node = Node(self, tuple(parents), tuple(positions), tuple(raw), kwargs, out)
+        else:
+            kept = tuple(Shape(a) if type(a) is np.ndarray and i not in saves else a for i, a in enumerate(raw))
+            node = Node(self, tuple(parents), tuple(positions), kept, kwargs, out if "ans" in saves else Shape(out))
         if mode.debug:
             node.site = user_site()
             if mode.debug > 1:
@@ -209,6 +220,21 @@ def _describe(values) -> str:
         else:
             parts.append(repr(v))
     return ", ".join(parts)
+
+
+class Shape:
+    """What the graph keeps of an array its rules do not read: the shape and dtype (see ``Primitive.saves``)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.shape, self.dtype = array.shape, array.dtype
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: math.prod(self.shape))
+
+    def __repr__(self) -> str:
+        return f"<not kept: {self.dtype} array of shape {self.shape}>"
 
 
 class Node:
@@ -368,7 +394,8 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | N
     if create_graph:
         args = list(args)
         for parent, position in zip(node.parents, node.positions, strict=True):
-            args[position] = parent if type(parent) is not Node else Tensor._from_node(parent.value, parent)
+            # the value this node saved (or its Shape), as a handle on the parent's vertex
+            args[position] = parent if type(parent) is not Node else Tensor._from_node(args[position], parent)
         ans = _handle(node)
         if not isinstance(g, Tensor | tuple):
             g = Tensor(g)

@@ -39,8 +39,8 @@ def xp(*arrays):
     return np
 
 
-def defprim(name, forward, *vjps, formulas=(), n_outputs=1):
-    return Primitive(name, forward, vjps, formulas, n_outputs=n_outputs)
+def defprim(name, forward, *vjps, formulas=(), saves=None, n_outputs=1):
+    return Primitive(name, forward, vjps, formulas, n_outputs=n_outputs, saves=saves)
 
 
 def nondiff(name, forward):
@@ -129,44 +129,44 @@ def _sinc_vjp(g, ans, x):
 
 
 # ---- elementwise, one input ----------------------------------------------------------------------------
-negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, formulas=("-{g}",))
-abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), formulas=("{g} · sign({0})",))
-exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, formulas=("{g} · exp({0})",))
-exp2 = defprim("exp2", _ufunc("exp2"), lambda g, ans, x: g * ans * math.log(2), formulas=("{g} · 2^{0} · ln 2",))
-expm1 = defprim("expm1", _ufunc("expm1"), lambda g, ans, x: g * (ans + 1), formulas=("{g} · exp({0})",))
-log = defprim("log", _ufunc("log"), lambda g, ans, x: g / x, formulas=("{g} / {0}",))
-log2 = defprim("log2", _ufunc("log2"), lambda g, ans, x: g / (x * math.log(2)), formulas=("{g} / ({0} ln 2)",))
-log10 = defprim("log10", _ufunc("log10"), lambda g, ans, x: g / (x * math.log(10)), formulas=("{g} / ({0} ln 10)",))
-log1p = defprim("log1p", _ufunc("log1p"), lambda g, ans, x: g / (1 + x), formulas=("{g} / (1 + {0})",))
-sqrt = defprim("sqrt", _ufunc("sqrt"), lambda g, ans, x: g / (2 * ans), formulas=("{g} / (2 √{0})",))
-cbrt = defprim("cbrt", _ufunc("cbrt"), lambda g, ans, x: g / (3 * ans * ans), formulas=("{g} / (3 ∛{0}²)",))
-square = defprim("square", _ufunc("square"), lambda g, ans, x: g * 2 * x, formulas=("{g} · 2{0}",))
-reciprocal = defprim("reciprocal", _ufunc("reciprocal"), lambda g, ans, x: -g * ans * ans, formulas=("-{g} / {0}²",))
-sin = defprim("sin", _ufunc("sin"), lambda g, ans, x: g * cos(x), formulas=("{g} · cos({0})",))
-cos = defprim("cos", _ufunc("cos"), lambda g, ans, x: -g * sin(x), formulas=("-{g} · sin({0})",))
-tan = defprim("tan", _ufunc("tan"), lambda g, ans, x: g * (1 + ans * ans), formulas=("{g} / cos²({0})",))
-arcsin = defprim("arcsin", _ufunc("arcsin"), lambda g, ans, x: g / sqrt(1 - x * x), formulas=("{g} / √(1 - {0}²)",))
-arccos = defprim("arccos", _ufunc("arccos"), lambda g, ans, x: -g / sqrt(1 - x * x), formulas=("-{g} / √(1 - {0}²)",))
-arctan = defprim("arctan", _ufunc("arctan"), lambda g, ans, x: g / (1 + x * x), formulas=("{g} / (1 + {0}²)",))
-sinh = defprim("sinh", _ufunc("sinh"), lambda g, ans, x: g * cosh(x), formulas=("{g} · cosh({0})",))
-cosh = defprim("cosh", _ufunc("cosh"), lambda g, ans, x: g * sinh(x), formulas=("{g} · sinh({0})",))
-tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), formulas=("{g} · (1 - {ans}²)",))
-arcsinh = defprim("arcsinh", _ufunc("arcsinh"), lambda g, ans, x: g / sqrt(x * x + 1), formulas=("{g} / √({0}² + 1)",))
-arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / sqrt(x * x - 1), formulas=("{g} / √({0}² - 1)",))
-arctanh = defprim("arctanh", _ufunc("arctanh"), lambda g, ans, x: g / (1 - x * x), formulas=("{g} / (1 - {0}²)",))
-deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), formulas=("{g} · π/180",))
-rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / math.pi), formulas=("{g} · 180/π",))
-sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
-sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), formulas=("{g} · σ({0})(1 - σ({0}))",))
-relu = defprim("relu", lambda x: xp(x).maximum(x, 0), lambda g, ans, x: g * (x > 0), formulas=("{g} · [{0} > 0]",))
-softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), formulas=("{g} · σ({0})",))
-copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, formulas=("{g}",))
-real = defprim("real", _ufunc("real"), lambda g, ans, x: g, formulas=("{g}",))
-astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(g, x.dtype), formulas=("{g}",))
+negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",))
+abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), saves=(0,), formulas=("{g} · sign({0})",))
+exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, saves=("ans",), formulas=("{g} · exp({0})",))
+exp2 = defprim("exp2", _ufunc("exp2"), lambda g, ans, x: g * ans * math.log(2), saves=("ans",), formulas=("{g} · 2^{0} · ln 2",))
+expm1 = defprim("expm1", _ufunc("expm1"), lambda g, ans, x: g * (ans + 1), saves=("ans",), formulas=("{g} · exp({0})",))
+log = defprim("log", _ufunc("log"), lambda g, ans, x: g / x, saves=(0,), formulas=("{g} / {0}",))
+log2 = defprim("log2", _ufunc("log2"), lambda g, ans, x: g / (x * math.log(2)), saves=(0,), formulas=("{g} / ({0} ln 2)",))
+log10 = defprim("log10", _ufunc("log10"), lambda g, ans, x: g / (x * math.log(10)), saves=(0,), formulas=("{g} / ({0} ln 10)",))
+log1p = defprim("log1p", _ufunc("log1p"), lambda g, ans, x: g / (1 + x), saves=(0,), formulas=("{g} / (1 + {0})",))
+sqrt = defprim("sqrt", _ufunc("sqrt"), lambda g, ans, x: g / (2 * ans), saves=("ans",), formulas=("{g} / (2 √{0})",))
+cbrt = defprim("cbrt", _ufunc("cbrt"), lambda g, ans, x: g / (3 * ans * ans), saves=("ans",), formulas=("{g} / (3 ∛{0}²)",))
+square = defprim("square", _ufunc("square"), lambda g, ans, x: g * 2 * x, saves=(0,), formulas=("{g} · 2{0}",))
+reciprocal = defprim("reciprocal", _ufunc("reciprocal"), lambda g, ans, x: -g * ans * ans, saves=("ans",), formulas=("-{g} / {0}²",))
+sin = defprim("sin", _ufunc("sin"), lambda g, ans, x: g * cos(x), saves=(0,), formulas=("{g} · cos({0})",))
+cos = defprim("cos", _ufunc("cos"), lambda g, ans, x: -g * sin(x), saves=(0,), formulas=("-{g} · sin({0})",))
+tan = defprim("tan", _ufunc("tan"), lambda g, ans, x: g * (1 + ans * ans), saves=("ans",), formulas=("{g} / cos²({0})",))
+arcsin = defprim("arcsin", _ufunc("arcsin"), lambda g, ans, x: g / sqrt(1 - x * x), saves=(0,), formulas=("{g} / √(1 - {0}²)",))
+arccos = defprim("arccos", _ufunc("arccos"), lambda g, ans, x: -g / sqrt(1 - x * x), saves=(0,), formulas=("-{g} / √(1 - {0}²)",))
+arctan = defprim("arctan", _ufunc("arctan"), lambda g, ans, x: g / (1 + x * x), saves=(0,), formulas=("{g} / (1 + {0}²)",))
+sinh = defprim("sinh", _ufunc("sinh"), lambda g, ans, x: g * cosh(x), saves=(0,), formulas=("{g} · cosh({0})",))
+cosh = defprim("cosh", _ufunc("cosh"), lambda g, ans, x: g * sinh(x), saves=(0,), formulas=("{g} · sinh({0})",))
+tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), saves=("ans",), formulas=("{g} · (1 - {ans}²)",))
+arcsinh = defprim("arcsinh", _ufunc("arcsinh"), lambda g, ans, x: g / sqrt(x * x + 1), saves=(0,), formulas=("{g} / √({0}² + 1)",))
+arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / sqrt(x * x - 1), saves=(0,), formulas=("{g} / √({0}² - 1)",))
+arctanh = defprim("arctanh", _ufunc("arctanh"), lambda g, ans, x: g / (1 - x * x), saves=(0,), formulas=("{g} / (1 - {0}²)",))
+deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), saves=(), formulas=("{g} · π/180",))
+rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / math.pi), saves=(), formulas=("{g} · 180/π",))
+sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, saves=(0, "ans"), formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
+sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",))
+relu = defprim("relu", lambda x: xp(x).maximum(x, 0), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
+softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), saves=(0,), formulas=("{g} · σ({0})",))
+copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",))
+real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",))
+astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(g, x.dtype), saves=(), formulas=("{g}",))
 
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
     x, copy=True, nan=nan, posinf=posinf, neginf=neginf), lambda g, ans, x, **kw: g * isfinite(x),
-    formulas=("{g} · [{0} finite]",))
+    saves=(0,), formulas=("{g} · [{0} finite]",))
 
 sign = nondiff("sign", _ufunc("sign"))
 floor = nondiff("floor", _ufunc("floor"))
@@ -183,58 +183,58 @@ invert = nondiff("invert", _ufunc("invert"))
 # ---- elementwise, two inputs (broadcasting) ----------------------------------------------------------
 add = defprim("add", lambda x, y: x + y,
               lambda g, ans, x, y: unbroadcast(g, x),
-              lambda g, ans, x, y: unbroadcast(g, y), formulas=("{g}", "{g}"))
+              lambda g, ans, x, y: unbroadcast(g, y), saves=(), formulas=("{g}", "{g}"))
 subtract = defprim("subtract", lambda x, y: x - y,
                    lambda g, ans, x, y: unbroadcast(g, x),
-                   lambda g, ans, x, y: unbroadcast(-g, y), formulas=("{g}", "-{g}"))
+                   lambda g, ans, x, y: unbroadcast(-g, y), saves=(), formulas=("{g}", "-{g}"))
 multiply = defprim("multiply", lambda x, y: x * y,
                    lambda g, ans, x, y: unbroadcast(g * y, x),
-                   lambda g, ans, x, y: unbroadcast(g * x, y), formulas=("{g} · {1}", "{g} · {0}"))
+                   lambda g, ans, x, y: unbroadcast(g * x, y), saves=(0, 1), formulas=("{g} · {1}", "{g} · {0}"))
 divide = defprim("divide", lambda x, y: x / y,
                  lambda g, ans, x, y: unbroadcast(g / y, x),
-                 lambda g, ans, x, y: unbroadcast(-g * ans / y, y), formulas=("{g} / {1}", "-{g} · {0} / {1}²"))
+                 lambda g, ans, x, y: unbroadcast(-g * ans / y, y), saves=(1, "ans"), formulas=("{g} / {1}", "-{g} · {0} / {1}²"))
 power = defprim("power", lambda x, y: x ** y, _power_vjp_base, _power_vjp_exponent,
                 formulas=("{g} · {1} · {0}^({1} - 1)", "{g} · {0}^{1} · ln {0}"))
 maximum = defprim("maximum", _ufunc("maximum"),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), y),
-                  formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"))
+                  saves=(0, 1), formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"))
 minimum = defprim("minimum", _ufunc("minimum"),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), y),
-                  formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"))
+                  saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"))
 fmax = defprim("fmax", _ufunc("fmax"),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
-               formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
+               saves=(0, 1), formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
 fmin = defprim("fmin", _ufunc("fmin"),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y),
-               formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
+               saves=(0, 1), formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
 arctan2 = defprim("arctan2", _ufunc("arctan2"),
                   lambda g, ans, y, x: unbroadcast(g * x / (x * x + y * y), y),
                   lambda g, ans, y, x: unbroadcast(-g * y / (x * x + y * y), x),
-                  formulas=("{g} · {1} / ({0}² + {1}²)", "-{g} · {0} / ({0}² + {1}²)"))
+                  saves=(0, 1), formulas=("{g} · {1} / ({0}² + {1}²)", "-{g} · {0} / ({0}² + {1}²)"))
 hypot = defprim("hypot", _ufunc("hypot"),
                 lambda g, ans, x, y: unbroadcast(g * x / ans, x),
                 lambda g, ans, x, y: unbroadcast(g * y / ans, y),
-                formulas=("{g} · {0} / {ans}", "{g} · {1} / {ans}"))
+                saves=(0, 1, "ans"), formulas=("{g} · {0} / {ans}", "{g} · {1} / {ans}"))
 logaddexp = defprim("logaddexp", _ufunc("logaddexp"),
                     lambda g, ans, x, y: unbroadcast(g * exp(x - ans), x),
                     lambda g, ans, x, y: unbroadcast(g * exp(y - ans), y),
-                    formulas=("{g} · exp({0} - {ans})", "{g} · exp({1} - {ans})"))
+                    saves=(0, 1, "ans"), formulas=("{g} · exp({0} - {ans})", "{g} · exp({1} - {ans})"))
 logaddexp2 = defprim("logaddexp2", _ufunc("logaddexp2"),
                      lambda g, ans, x, y: unbroadcast(g * exp2(x - ans), x),
                      lambda g, ans, x, y: unbroadcast(g * exp2(y - ans), y),
-                     formulas=("{g} · 2^({0} - {ans})", "{g} · 2^({1} - {ans})"))
+                     saves=(0, 1, "ans"), formulas=("{g} · 2^({0} - {ans})", "{g} · 2^({1} - {ans})"))
 mod = defprim("mod", _ufunc("mod"),
               lambda g, ans, x, y: unbroadcast(g, x),
               lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y),
-              formulas=("{g}", "-{g} · floor({0} / {1})"))
+              saves=(0, 1), formulas=("{g}", "-{g} · floor({0} / {1})"))
 fmod = defprim("fmod", _ufunc("fmod"),
                lambda g, ans, x, y: unbroadcast(g, x),
                lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y),
-               formulas=("{g}", "-{g} · trunc({0} / {1})"))
+               saves=(0, 1), formulas=("{g}", "-{g} · trunc({0} / {1})"))
 floor_divide = nondiff("floor_divide", _ufunc("floor_divide"))
 equal = nondiff("equal", _ufunc("equal"))
 not_equal = nondiff("not_equal", _ufunc("not_equal"))
@@ -248,17 +248,17 @@ logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
 where = defprim("where", lambda c, x, y: xp(x, y).where(c, x, y), None,
                 lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
                 lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
-                formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"))
+                saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"))
 clip = defprim("clip", lambda x, lo, hi: xp(x).clip(x, lo, hi),
                lambda g, ans, x, lo, hi: g * ((x >= (-math.inf if lo is None else lo)) & (x <= (math.inf if hi is None else hi))),
-               formulas=("{g} · [lo ≤ {0} ≤ hi]",))
+               saves=(0, 1, 2), formulas=("{g} · [lo ≤ {0} ≤ hi]",))
 
 # ---- reductions --------------------------------------------------------------------------------------
 sum = defprim("sum", lambda x, axis=None, keepdims=False: xp(x).sum(x, axis=axis, keepdims=keepdims),
-              lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims), formulas=("{g}",))
+              lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims), saves=(), formulas=("{g}",))
 mean = defprim("mean", lambda x, axis=None, keepdims=False: xp(x).mean(x, axis=axis, keepdims=keepdims),
                lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) / builtins.max(_count(x, axis), 1),
-               formulas=("{g} / n",))
+               saves=(), formulas=("{g} / n",))
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
@@ -267,9 +267,9 @@ def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 max = defprim("max", lambda x, axis=None, keepdims=False: xp(x).max(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-              formulas=("{g} · [{0} = max]",))
+              saves=(0, "ans"), formulas=("{g} · [{0} = max]",))
 min = defprim("min", lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-              formulas=("{g} · [{0} = min]",))
+              saves=(0, "ans"), formulas=("{g} · [{0} = min]",))
 
 
 def _has_zero(x) -> bool:
@@ -297,10 +297,10 @@ def _prod_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 prod = defprim("prod", lambda x, axis=None, keepdims=False: xp(x).prod(x, axis=axis, keepdims=keepdims), _prod_vjp,
-               formulas=("{g} · ∏ of the others",))
+               saves=(0, "ans"), formulas=("{g} · ∏ of the others",))
 logsumexp = defprim("logsumexp", lambda x, axis=None, keepdims=False: _logsumexp(x, axis, keepdims),
                     lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) * exp(x - _expand(ans, x, axis, keepdims)),
-                    formulas=("{g} · softmax({0})",))
+                    saves=(0, "ans"), formulas=("{g} · softmax({0})",))
 
 
 def _logsumexp(x, axis, keepdims):
@@ -321,12 +321,12 @@ def _softmax(x, axis=-1):
 
 softmax = defprim("softmax", _softmax,
                   lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)),
-                  formulas=("{ans} ∘ ({g} - Σ {g} ∘ {ans})",))
+                  saves=("ans",), formulas=("{ans} ∘ ({g} - Σ {g} ∘ {ans})",))
 log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, True),
                       lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
-                      formulas=("{g} - softmax({0}) Σ {g}",))
+                      saves=("ans",), formulas=("{g} - softmax({0}) Σ {g}",))
 cumsum = defprim("cumsum", lambda x, axis: xp(x).cumsum(x, axis=axis),
-                 lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), formulas=("reverse cumsum of {g}",))
+                 lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), saves=(), formulas=("reverse cumsum of {g}",))
 
 
 def _cumprod_vjp(g, ans, x, axis):
@@ -344,20 +344,20 @@ def _cumprod_vjp(g, ans, x, axis):
 
 
 cumprod = defprim("cumprod", lambda x, axis: xp(x).cumprod(x, axis=axis), _cumprod_vjp,
-                  formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",))
+                  saves=(0, "ans"), formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",))
 
 # ---- shapes and copies ---------------------------------------------------------------------------------
 reshape = defprim("reshape", lambda x, shape, order="C": xp(x).reshape(x, shape, order=order),
-                  lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), formulas=("{g}",))
+                  lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), saves=(), formulas=("{g}",))
 transpose = defprim("transpose", lambda x, axes=None: xp(x).transpose(x, axes),
                     lambda g, ans, x, axes=None: transpose(g, None if axes is None else tuple(np.argsort(axes))),
-                    formulas=("{g}ᵀ",))
+                    saves=(), formulas=("{g}ᵀ",))
 broadcast_to = defprim("broadcast_to", lambda x, shape: xp(x).broadcast_to(x, shape),
-                       lambda g, ans, x, shape: unbroadcast(g, x), formulas=("Σ {g} over the broadcast axes",))
+                       lambda g, ans, x, shape: unbroadcast(g, x), saves=(), formulas=("Σ {g} over the broadcast axes",))
 flip = defprim("flip", lambda x, axis=None: xp(x).flip(x, axis), lambda g, ans, x, axis=None: flip(g, axis),
-               formulas=("flip({g})",))
+               saves=(), formulas=("flip({g})",))
 roll = defprim("roll", lambda x, shift, axis=None: xp(x).roll(x, shift, axis),
-               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis), formulas=("roll({g}, -shift)",))
+               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis), saves=(), formulas=("roll({g}, -shift)",))
 
 
 def _negate(shift):
@@ -375,7 +375,7 @@ def _concatenate_vjp(position, g, ans, *xs, axis=0):
 
 
 concatenate = Primitive("concatenate", lambda *xs, axis=0: xp(*xs).concatenate(xs, axis=axis), (_concatenate_vjp,),
-                        ("{g} sliced",), variadic=True)
+                        ("{g} sliced",), variadic=True, saves=())
 
 # ---- indexing ------------------------------------------------------------------------------------------
 
@@ -402,13 +402,13 @@ def _setitem_forward(x, index, value):  # the order of operator.setitem
 
 
 getitem = defprim("getitem", lambda x, index: x[index],
-                  lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), formulas=("{g} scattered",))
+                  lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), saves=(1,), formulas=("{g} scattered",))
 scatter = defprim("scatter", _scatter_forward,
-                  lambda g, ans, values, index, shape, dtype: getitem(g, index), formulas=("{g} gathered",))
+                  lambda g, ans, values, index, shape, dtype: getitem(g, index), saves=(1,), formulas=("{g} gathered",))
 setitem = defprim("setitem", _setitem_forward,
                   lambda g, ans, x, index, value: setitem(g, index, 0), None,
                   lambda g, ans, x, index, value: unbroadcast(getitem(g, index), value),
-                  formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"))
+                  saves=(1,), formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"))
 
 # ---- linear algebra ------------------------------------------------------------------------------------
 
@@ -430,7 +430,7 @@ def _matmul_vjp(position, g, ans, a, b):
 
 matmul = defprim("matmul", lambda a, b: xp(a, b).matmul(a, b),
                  lambda g, ans, a, b: _matmul_vjp(0, g, ans, a, b),
-                 lambda g, ans, a, b: _matmul_vjp(1, g, ans, a, b), formulas=("{g} {1}ᵀ", "{0}ᵀ {g}"))
+                 lambda g, ans, a, b: _matmul_vjp(1, g, ans, a, b), saves=(0, 1), formulas=("{g} {1}ᵀ", "{0}ᵀ {g}"))
 
 
 def _tensordot_axes(a_ndim, b_ndim, axes):
@@ -458,7 +458,7 @@ def _tensordot_vjp(position, g, ans, a, b, axes=2):
 
 tensordot = defprim("tensordot", lambda a, b, axes=2: xp(a, b).tensordot(a, b, axes),
                     lambda *args, **kw: _tensordot_vjp(0, *args, **kw),
-                    lambda *args, **kw: _tensordot_vjp(1, *args, **kw), formulas=("{g} · {1}", "{0} · {g}"))
+                    lambda *args, **kw: _tensordot_vjp(1, *args, **kw), saves=(0, 1), formulas=("{g} · {1}", "{0} · {g}"))
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -532,10 +532,10 @@ def _diagonal_embed(g, shape, offset, axis1, axis2):
 
 diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
                    lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2),
-                   formulas=("{g} placed on the diagonal",))
+                   saves=(), formulas=("{g} placed on the diagonal",))
 diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
                          lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2),
-                         formulas=("diagonal of {g}",))
+                         saves=(), formulas=("diagonal of {g}",))
 
 
 def _inv_t(x):
@@ -544,11 +544,11 @@ def _inv_t(x):
 
 inv = defprim("inv", lambda x: xp(x).linalg.inv(x),
               lambda g, ans, x: -matmul(matmul(swapaxes(ans, -1, -2), g), swapaxes(ans, -1, -2)),
-              formulas=("-A⁻ᵀ {g} A⁻ᵀ",))
+              saves=("ans",), formulas=("-A⁻ᵀ {g} A⁻ᵀ",))
 det = defprim("det", lambda x: xp(x).linalg.det(x),
-              lambda g, ans, x: reshape(g * ans, shape_of(ans) + (1, 1)) * _inv_t(x), formulas=("{g} · det(A) · A⁻ᵀ",))
+              lambda g, ans, x: reshape(g * ans, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0, "ans"), formulas=("{g} · det(A) · A⁻ᵀ",))
 logabsdet = defprim("logabsdet", lambda x: xp(x).linalg.slogdet(x)[1],
-                    lambda g, ans, x: reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x), formulas=("{g} · A⁻ᵀ",))
+                    lambda g, ans, x: reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0,), formulas=("{g} · A⁻ᵀ",))
 
 
 def _solve_forward(a, b):
@@ -568,7 +568,7 @@ def _solve_vjp(position, g, ans, a, b):
 
 solve = defprim("solve", _solve_forward,
                 lambda g, ans, a, b: _solve_vjp(0, g, ans, a, b),
-                lambda g, ans, a, b: _solve_vjp(1, g, ans, a, b), formulas=("-Aᵀ⁻¹{g} xᵀ", "Aᵀ⁻¹ {g}"))
+                lambda g, ans, a, b: _solve_vjp(1, g, ans, a, b), saves=(0, "ans"), formulas=("-Aᵀ⁻¹{g} xᵀ", "Aᵀ⁻¹ {g}"))
 
 
 def _cholesky_vjp(g, ans, x):
@@ -658,7 +658,7 @@ def _svdvals_vjp(g, ans, x):
 
 
 svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
-                  formulas=("U diag({g}) Vᵀ",))
+                  saves=(0,), formulas=("U diag({g}) Vᵀ",))
 
 
 def swapaxes(x, axis1, axis2):

@@ -291,3 +291,27 @@ def test_custom_primitive_with_wrong_shape_rule_is_reported():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="`double` for argument 0 returned shape"):
         double(x).sum().backward()
+
+
+def test_graph_keeps_only_what_the_rules_need():
+    x = np.ones((4, 3))
+    w = cr.tensor(np.ones((3, 2)), requires_grad=True)
+    product = x @ w  # matmul keeps x and w: its rule reads both
+    watcher = weakref.ref(product.data)
+    h = cnp.sigmoid(product + 1.0)  # add reads no value; sigmoid reads only its output
+    del product
+    gc.collect()
+    assert watcher() is None  # nothing in the graph holds the matmul's output
+    h.sum().backward()
+    s = 1 / (1 + np.exp(-4.0))
+    np.testing.assert_allclose(w.grad, np.full((3, 2), 4 * s * (1 - s)))
+
+
+def test_values_not_kept_are_shapes_with_dtype():
+    x = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    y = x + 1.0
+    assert isinstance(y._node.value, cr.Shape) and y._node.value.shape == (3,)
+    assert y._node.value.dtype == np.float32 and "not kept" in repr(y._node.value)
+    with cr.viz.keep_values():
+        z = x + 1.0
+    np.testing.assert_allclose(z._node.value, [2.0, 2.0, 2.0])

@@ -11,7 +11,7 @@ Importing this package is light: graphviz and matplotlib are imported only when 
 """
 
 from ._cost import COST_RULES, Cost, cost
-from ._trace import Trace, TraceNode, trace
+from ._trace import Trace, TraceNode, keep_values, trace
 
 
 def plot_descent(*args, **kwargs):
@@ -28,4 +28,5 @@ def plot_weights_for_run(*args, **kwargs):
     return plot(*args, **kwargs)
 
 
-__all__ = ["COST_RULES", "Cost", "Trace", "TraceNode", "cost", "plot_descent", "plot_weights_for_run", "trace"]
+__all__ = ["COST_RULES", "Cost", "Trace", "TraceNode", "cost", "keep_values", "plot_descent", "plot_weights_for_run",
+           "trace"]

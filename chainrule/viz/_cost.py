@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .._graph import Node, toposort
+from .._graph import Node, Shape, toposort
 from .._tensor import Tensor
 
 
@@ -41,13 +41,18 @@ def _size(shape: tuple) -> int:
     return math.prod(shape)
 
 
+def _shape(a: Any) -> tuple:
+    """The shape of a saved value, or of what the graph kept of it (a ``Shape``)."""
+    return tuple(a.shape) if isinstance(a, np.ndarray | Shape) else np.shape(a)
+
+
 def _shapes(node: Node) -> list[tuple]:
-    return [np.shape(a) for a in node.args if isinstance(a, np.ndarray | np.number | float | int)]
+    return [_shape(a) for a in node.args if isinstance(a, np.ndarray | Shape | np.number | float | int)]
 
 
 def _out_size(node: Node) -> int:
     value = node.value
-    return sum(np.size(v) for v in value) if isinstance(value, tuple) else int(np.size(value))
+    return sum(_size(_shape(v)) for v in value) if isinstance(value, tuple) else _size(_shape(value))
 
 
 def _elementwise(node: Node) -> tuple[int, int]:
@@ -65,7 +70,7 @@ def _movement(node: Node) -> tuple[int, int]:
 
 
 def _matmul(node: Node) -> tuple[int, int]:
-    a, b = (np.shape(x) for x in node.args[:2])
+    a, b = (_shape(x) for x in node.args[:2])
     if len(a) == 1 and len(b) == 1:
         return a[0], a[0]
     k = a[-1]
@@ -77,7 +82,7 @@ def _contraction(node: Node) -> tuple[int, int]:
     if node.primitive.name == "tensordot":
         from .._rules import _tensordot_axes
 
-        a, b = np.shape(node.args[0]), np.shape(node.args[1])
+        a, b = _shape(node.args[0]), _shape(node.args[1])
         contracted, _ = _tensordot_axes(len(a), len(b), node.kwargs.get("axes", node.args[2] if len(node.args) > 2
                                                                         else 2))
         flops = _out_size(node) * _size(tuple(a[i] for i in contracted))
@@ -86,7 +91,7 @@ def _contraction(node: Node) -> tuple[int, int]:
     sizes: dict[str, int] = {}
     for term, operand in zip(subscripts.replace(" ", "").split("->")[0].split(","), operands, strict=False):
         letters = term.replace("...", "")
-        shape = np.shape(operand)
+        shape = _shape(operand)
         for letter, size in zip(letters, shape[len(shape) - len(letters):], strict=False):
             sizes[letter] = size
     flops = math.prod(sizes.values()) if sizes else _out_size(node)
@@ -94,11 +99,11 @@ def _contraction(node: Node) -> tuple[int, int]:
 
 
 def _cubic(node: Node) -> tuple[int, int]:
-    shape = np.shape(node.args[0])
+    shape = _shape(node.args[0])
     n = shape[-1] if shape else 1
     flops = _size(shape[:-2]) * n ** 3
     if node.primitive.name == "solve":
-        flops += _size(np.shape(node.args[1])) * n
+        flops += _size(_shape(node.args[1])) * n
     return flops, flops
 
 

@@ -7,11 +7,10 @@ are drawn inside a box labelled with the module; large tensors collapse to their
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ._format import array_text, bar, shape_text
 
@@ -45,9 +44,8 @@ def _label(trace: Trace, node: TraceNode, show_values: bool | None, show_grads: 
     if isinstance(node.value, tuple):
         rows.append(_html(" ".join(shape_text(s) for s in node.shape)))
     else:
-        dtype = np.asarray(node.value).dtype
-        rows.append(f'<font color="#555555">{_html(shape_text(node.shape))} {dtype}</font>')
-        small = np.size(node.value) <= max_elements
+        rows.append(f'<font color="#555555">{_html(shape_text(node.shape))} {node.dtype}</font>')
+        small = math.prod(node.shape) <= max_elements
         if show_values or (show_values is None and small):
             rows.append(_html(_shorten(array_text(node.value, precision, max_elements if small else 0))))
     if show_grads and node.grad is not None:

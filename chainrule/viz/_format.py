@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .._graph import Shape
+
 MACRON = "\u0304"  # combining overline: "z" + MACRON prints as z̄
 
 
@@ -43,6 +45,8 @@ def array_text(value: Any, precision: int = 4, max_elements: int = 6) -> str:
         return "(" + ", ".join(array_text(v, precision, max_elements) for v in value) + ")"
     if value is None:
         return "None"
+    if isinstance(value, Shape):  # a graph recorded outside trace() keeps only what its rules need
+        return f"‹{shape_text(value.shape)}, not kept›"
     array = np.asarray(value)
     if array.dtype.kind not in "biufc":
         return repr(value)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .._graph import _SELECT, Node, Primitive, _add, _propagate, _Switch
+from .._graph import _SELECT, Node, Primitive, Shape, _add, _propagate, _Switch, mode
 from .._tensor import Tensor
 from ._format import array_text, bar, constant_text, number, shape_text
 
@@ -74,11 +74,15 @@ class TraceNode:
 
     @property
     def shape(self) -> tuple:
-        return tuple(np.shape(v) for v in self.value) if isinstance(self.value, tuple) else np.shape(self.value)
+        if isinstance(self.value, tuple):
+            return tuple(np.shape(v) for v in self.value)
+        return self.value.shape if isinstance(self.value, Shape) else np.shape(self.value)
 
     @property
     def dtype(self) -> Any:
-        return None if isinstance(self.value, tuple) else np.asarray(self.value).dtype
+        if isinstance(self.value, tuple):
+            return None
+        return self.value.dtype if isinstance(self.value, Shape) else np.asarray(self.value).dtype
 
     @property
     def primitive(self) -> Primitive | None:
@@ -114,7 +118,8 @@ class Trace:
         """The trace of the graph that produced ``result`` (a Tensor), with error signals if it is a scalar
         (or ``seed`` is given). Names come from the tensors' ``name``, from ``names`` (``{"z": z, ...}``),
         from the parameters of ``model`` (a ``chainrule.nn.Module``), and otherwise from the caller's
-        local variables.
+        local variables. A graph keeps only the values its rules need; record it under
+        :func:`keep_values` to see every forward value (others print as "not kept").
 
         >>> w = chainrule.tensor(0.5, requires_grad=True, name="w")
         >>> L = (w * 3.0) ** 2
@@ -396,6 +401,17 @@ def _as_input(value: Any, name: str) -> Any:
     return value
 
 
+def keep_values() -> _Switch:
+    """Context manager: graphs recorded inside keep every forward value (and the source line of each
+    operation), for :meth:`Trace.from_tensor`. :func:`trace` does this by itself.
+
+    >>> with keep_values():
+    ...     loss = model_loss(w)
+    >>> print(Trace.from_tensor(loss))
+    """
+    return _Switch("debug", max(mode.debug, 1))
+
+
 def trace(fun: Callable[..., Any], *args: Any, output_name: str | None = None, seed: Any = None,
           **kwargs: Any) -> Trace:
     """Run ``fun(*args, **kwargs)``, recording the graph, and return its :class:`Trace`.
@@ -430,7 +446,8 @@ def trace(fun: Callable[..., Any], *args: Any, output_name: str | None = None, s
     previous = sys.getprofile()
     sys.setprofile(recorder)
     try:
-        result = fun(*inputs, **keyword_inputs)
+        with keep_values():  # every value (and source line), not only what the rules need
+            result = fun(*inputs, **keyword_inputs)
     finally:
         sys.setprofile(previous)
     if not isinstance(result, Tensor) or result._node is None and not result.requires_grad:

@@ -85,12 +85,13 @@ def explain_formula(formula: Any, point: dict[str, float], *, name: str = "f", p
     """
     import chainrule
 
-    from ._trace import Trace
+    from ._trace import Trace, keep_values
 
     if isinstance(formula, str):
         formula = parse_formula(formula)
     inputs = {v: chainrule.tensor(float(point[v]), requires_grad=True, name=v) for v in formula.variables}
-    result = formula(**inputs)
+    with keep_values():
+        result = formula(**inputs)
     if not isinstance(result, chainrule.Tensor) or not result.requires_grad:
         raise ExplainError(f"the formula {formula.text!r} has no variables to differentiate")
     trace = Trace.from_tensor(result, names=inputs, output_name=name)
