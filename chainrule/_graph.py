@@ -160,41 +160,49 @@ class Primitive:
         # The hot path of eager mode: unwrap Tensors, run the forward, record a Node only if needed.
         raw = parents = positions = None
         record = mode.grad_enabled and self.differentiable
-        for i, a in enumerate(args):
+        i = 0
+        for a in args:
             if isinstance(a, Tensor):
                 if raw is None:
                     raw = list(args)
                 raw[i] = a.data
                 if record and a.requires_grad:
                     if parents is None:
-                        parents, positions = [], []
-                    node = a._node
-                    parents.append(a if node is None else node)
-                    positions.append(i)
+                        parents, positions = [a._node or a], [i]
+                    else:
+                        parents.append(a._node or a)
+                        positions.append(i)
+            i += 1  # noqa: SIM113  (a counter is cheaper than enumerate on this hot path)
+        tape = mode.tape
         if raw is None:  # no Tensor among the arguments: plain arrays in, plain arrays out
             out = self._forward(args, kwargs)
-            if mode.tape is not None:
-                mode.tape.record(self, args, kwargs, out)
+            if tape is not None:
+                tape.record(self, args, kwargs, out)
             return out
         out = self._forward(raw, kwargs)
-        if mode.tape is not None:
-            mode.tape.record(self, raw, kwargs, out)
+        if tape is not None:
+            tape.record(self, raw, kwargs, out)
         if parents is None:
             return tuple(Tensor(o) for o in out) if self.n_outputs > 1 else Tensor(out)
-        rules = self.vjps
         if not self.variadic:
+            rules = self.vjps
             for position in positions:  # fail now, not in the backward pass, if a rule is missing
                 if position >= len(rules) or rules[position] is None:
                     self.vjp(position)
-        saves = self.saves
-        if saves is None or mode.debug:  # debugging (gradcheck, trace) keeps every value
-            node = Node(self, tuple(parents), tuple(positions), tuple(raw), kwargs, out)
-        else:
-            kept = tuple(Shape(a) if type(a) is np.ndarray and i not in saves else a for i, a in enumerate(raw))
-            node = Node(self, tuple(parents), tuple(positions), kept, kwargs, out if "ans" in saves else Shape(out))
-        if mode.debug:
+        saves, debug = self.saves, mode.debug
+        value = out
+        if saves is not None and not debug:  # keep only what the rules read; the rest as shapes
+            i = 0
+            for a in raw:
+                if type(a) is np.ndarray and i not in saves:
+                    raw[i] = Shape(a)
+                i += 1  # noqa: SIM113
+            if "ans" not in saves:
+                value = Shape(out)
+        node = Node(self, parents, positions, raw, kwargs, value)
+        if debug:
             node.site = user_site()
-            if mode.debug > 1:
+            if debug > 1:
                 _check_finite(f"forward of {self.name}", out, node.site)
         if self.n_outputs == 1:
             return Tensor._from_node(out, node)
@@ -271,11 +279,14 @@ class Node:
         self.locked = locked
 
     def _unlock(self) -> None:
-        if self.locked:
-            for a in reversed(self.locked):
-                with contextlib.suppress(ValueError):
-                    a.flags.writeable = True
+        locked = self.locked
+        if locked:
             self.locked = None
+            for a in reversed(locked):
+                try:  # noqa: SIM105  (contextlib.suppress would cost a context manager per node freed)
+                    a.flags.writeable = True
+                except ValueError:  # its base is still locked by another graph
+                    pass
 
     def release(self) -> None:
         """Free what the backward pass needed (after a backward without ``retain_graph``)."""

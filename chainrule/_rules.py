@@ -325,6 +325,24 @@ softmax = defprim("softmax", _softmax,
 log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, True),
                       lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
                       saves=("ans",), formulas=("{g} - softmax({0}) Σ {g}",))
+
+def _softmax_cross_entropy(z, labels):
+    m = xp(z)
+    shifted = z - m.max(z, axis=-1, keepdims=True)
+    picked = m.take_along_axis(shifted, labels[:, None], axis=-1)[:, 0]
+    return m.mean(m.log(m.sum(m.exp(shifted), axis=-1)) - picked)
+
+
+def _softmax_cross_entropy_vjp(g, ans, z, labels):
+    target = xp(z).zeros(shape_of(z), dtype=z.dtype)  # one-hot rows of the labels
+    target[xp(z).arange(shape_of(z)[0]), labels] = 1
+    return g * (softmax(z, axis=-1) - target) / shape_of(z)[0]
+
+
+# the mean over the batch of −log softmax(z)[label]: a loss, fused because it pays (one pass, stable)
+softmax_cross_entropy = defprim("softmax_cross_entropy", _softmax_cross_entropy, _softmax_cross_entropy_vjp, None,
+                                saves=(0, 1), formulas=("{g} · (softmax({0}) − onehot({1})) / n", None))
+
 cumsum = defprim("cumsum", lambda x, axis: xp(x).cumsum(x, axis=axis),
                  lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), saves=(), formulas=("reverse cumsum of {g}",))
 

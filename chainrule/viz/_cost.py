@@ -132,7 +132,7 @@ COST_RULES: dict[str, str] = {
     # reductions and normalisations (one multiply-add per input element)
     "sum": "reduction", "mean": "reduction", "max": "reduction", "min": "reduction", "prod": "reduction",
     "prod_of_others": "reduction", "logsumexp": "reduction", "softmax": "reduction",
-    "log_softmax": "reduction", "cumsum": "reduction", "cumprod": "reduction",
+    "log_softmax": "reduction", "softmax_cross_entropy": "reduction", "cumsum": "reduction", "cumprod": "reduction",
     # data movement: no arithmetic
     "copy": "movement", "real": "movement", "astype": "movement", "reshape": "movement",
     "transpose": "movement", "broadcast_to": "movement", "flip": "movement", "roll": "movement",
