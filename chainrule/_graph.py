@@ -245,6 +245,20 @@ class Shape:
         return f"<not kept: {self.dtype} array of shape {self.shape}>"
 
 
+def _lock(array: np.ndarray, locked: list | None) -> list:
+    """Make ``array`` and the arrays it views read-only; return the list of what was locked."""
+    if locked is None:
+        locked = []
+    while type(array) is np.ndarray:
+        flags = array.flags
+        if not flags.writeable:
+            break
+        flags.writeable = False
+        locked.append(array)
+        array = array.base
+    return locked
+
+
 class Node:
     """One recorded operation: the graph vertex behind a non-leaf Tensor."""
 
@@ -265,17 +279,11 @@ class Node:
         # Arrays saved for the backward pass are made read-only while the graph lives, so that writing
         # into them through `.data` fails loudly instead of silently changing the gradient.
         locked = None
-        for a in (*args, value):
-            while type(a) is np.ndarray:
-                flags = a.flags
-                if not flags.writeable:
-                    break
-                flags.writeable = False
-                if locked is None:
-                    locked = [a]
-                else:
-                    locked.append(a)
-                a = a.base
+        for a in args:
+            if type(a) is np.ndarray and a.flags.writeable:
+                locked = _lock(a, locked)
+        if type(value) is np.ndarray and value.flags.writeable:
+            locked = _lock(value, locked)
         self.locked = locked
 
     def _unlock(self) -> None:
@@ -290,7 +298,8 @@ class Node:
 
     def release(self) -> None:
         """Free what the backward pass needed (after a backward without ``retain_graph``)."""
-        self._unlock()
+        if self.locked:
+            self._unlock()
         self.args = self.kwargs = self.value = None
         self.parents = self.positions = self.versions = ()
         self.released = True
@@ -309,20 +318,28 @@ _SELECT = Primitive("select", lambda value, index: value[index], (_select_vjp,))
 
 
 def toposort(roots: Sequence, stop: set[int] | frozenset = frozenset()) -> list:
-    """Vertices (Nodes and leaf Tensors) reachable from ``roots``, parents before children."""
-    order, visited = [], set()
-    stack = [(root, False) for root in roots]
+    """Vertices (Nodes and leaf Tensors) reachable from ``roots``, parents before children.
+
+    An iterative depth-first search: a vertex stays on the stack while its parents are explored, and is
+    emitted when it comes back to the top (graphs can be far deeper than Python's recursion limit)."""
+    order: list = []
+    state: dict[int, bool] = {}  # id → False while its parents are being explored, True once emitted
+    stack = list(roots)
     while stack:
-        vertex, expanded = stack.pop()
-        if expanded:
+        vertex = stack[-1]
+        key = id(vertex)
+        seen = state.get(key)
+        if seen is None:
+            state[key] = False
+            if type(vertex) is Node and key not in stop:
+                for parent in vertex.parents:
+                    if id(parent) not in state:
+                        stack.append(parent)
+            continue
+        stack.pop()
+        if not seen:
+            state[key] = True
             order.append(vertex)
-            continue
-        if id(vertex) in visited:
-            continue
-        visited.add(id(vertex))
-        stack.append((vertex, True))
-        if type(vertex) is Node and id(vertex) not in stop:
-            stack.extend((p, False) for p in vertex.parents if id(p) not in visited)
     return order
 
 
@@ -412,15 +429,12 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | N
             g = Tensor(g)
     if primitive.n_outputs > 1:
         g = tuple(np.zeros_like(v) if s is None else s for s, v in zip(g, node.value, strict=True))
-    kwargs, rules, check = node.kwargs, primitive.vjps, mode.debug > 1
+    kwargs, rules, variadic, check = node.kwargs, primitive.vjps, primitive.variadic, mode.debug > 1
     for parent, position in zip(node.parents, node.positions, strict=True):
-        rule = primitive.vjp(position) if primitive.variadic else rules[position]
-        ga = rule(g, ans, *args, **kwargs)
+        ga = (primitive.vjp(position) if variadic else rules[position])(g, ans, *args, **kwargs)
         target = parent.value if type(parent) is Node else parent.data
-        if type(ga) is np.ndarray and type(target) is np.ndarray:
-            if ga.shape != target.shape or ga.dtype != target.dtype:
-                ga = _conform(ga, target, primitive, position)
-        elif not isinstance(target, tuple):
+        if type(target) is not tuple and (type(ga) is not np.ndarray or ga.shape != target.shape
+                                          or ga.dtype != target.dtype):
             ga = _conform(ga, target, primitive, position)
         if check:
             _check_finite(f"backward of {primitive.name} (argument {position})", ga, node.site)

@@ -58,7 +58,8 @@ def ndim_of(x) -> int:
 def unbroadcast(g, target):
     """Sum ``g`` over the axes that broadcasting added or stretched, giving ``target``'s shape (``target``:
     an array, or a shape tuple)."""
-    shape, gshape = (target if isinstance(target, tuple) else shape_of(target)), shape_of(g)
+    shape = target if type(target) is tuple else getattr(target, "shape", ())
+    gshape = getattr(g, "shape", ())
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
@@ -334,9 +335,9 @@ def _softmax_cross_entropy(z, labels):
 
 
 def _softmax_cross_entropy_vjp(g, ans, z, labels):
-    target = xp(z).zeros(shape_of(z), dtype=z.dtype)  # one-hot rows of the labels
-    target[xp(z).arange(shape_of(z)[0]), labels] = 1
-    return g * (softmax(z, axis=-1) - target) / shape_of(z)[0]
+    n, classes = shape_of(z)
+    onehot = equal(reshape(labels, (-1, 1)), xp(z).arange(classes))  # with primitives, so compile replays it
+    return g * (softmax(z, axis=-1) - onehot) / n
 
 
 # the mean over the batch of −log softmax(z)[label]: a loss, fused because it pays (one pass, stable)

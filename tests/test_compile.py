@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn as nn
 import chainrule.numpy as cnp
 
 
@@ -187,3 +188,20 @@ def test_replay_is_straight_line_numpy_with_buffers(rng):
     (program,) = compiled.cache.values()
     assert "out=b" in program.source and "copy" not in program.source
     assert program.n_buffers < program.n_steps
+
+
+def test_compiled_cross_entropy_follows_new_labels_without_falling_back():
+    def loss(w, x, labels):
+        return nn.softmax_cross_entropy(x @ w, labels)
+
+    rng = np.random.default_rng(3)
+    w, x = rng.standard_normal((3, 4)), rng.standard_normal((6, 3))
+    compiled = cr.compile(cr.value_and_grad(loss))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fall-back to eager mode would be a CompileWarning
+        for _ in range(5):
+            labels = rng.integers(0, 4, 6)
+            value, grad = compiled(w, x, labels)
+            expected_value, expected_grad = cr.value_and_grad(loss)(w, x, labels)
+            np.testing.assert_allclose(value, expected_value, rtol=1e-12)
+            np.testing.assert_allclose(grad, expected_grad, rtol=1e-12)

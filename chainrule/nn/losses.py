@@ -76,7 +76,9 @@ def binary_cross_entropy_with_logits(b: cr.Tensor, t: Any) -> cr.Tensor:
 def softmax_cross_entropy(z: cr.Tensor, labels: Any) -> cr.Tensor:
     """−log softmax(z)[k] for integer class labels k, from logits ``z`` of shape ``(batch, classes)``;
     mean over the batch. Uses a stable log-softmax (logsumexp)."""
-    k = _values(labels).astype(np.int64).reshape(-1)
+    k = _values(labels)
+    if not (isinstance(k, np.ndarray) and k.dtype == np.int64 and k.ndim == 1):  # else pass it on as it is,
+        k = np.asarray(k).astype(np.int64).reshape(-1)                          # so compile sees the input
     if z.ndim != 2 or k.shape[0] != z.shape[0]:
         raise ValueError(f"softmax_cross_entropy: expected logits (batch, classes) and batch integer labels; "
                          f"got logits {z.shape} and labels {k.shape}")
