@@ -82,18 +82,27 @@ class Settings:
 
 
 def median_time(fn, settings: Settings) -> float:
-    """Median seconds per call: one warm-up call (tracing, jit), then repetitions of a batch of calls."""
+    """Median seconds per call: one warm-up call (tracing, jit), then repetitions of a batch of calls.
+
+    As Python's ``timeit`` does, the cyclic garbage collector is paused while timing (for every library
+    alike): otherwise its passes over every object of every imported peer land on whichever library
+    happens to allocate Python objects."""
     fn()
     start = time.perf_counter()
     fn()
     once = time.perf_counter() - start
     number = max(1, int(settings.budget_s / max(once, 1e-7)))
     times = []
-    for _ in range(settings.repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(settings.repeats):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times.append((time.perf_counter() - start) / number)
+    finally:
+        gc.enable()
     return statistics.median(times)
 
 
@@ -111,9 +120,14 @@ def peak_memory(fn) -> float:
 
 
 def import_time(statement: str, runs: int) -> float:
+    """Median seconds of ``statement`` in a fresh interpreter. Bytecode is written and used, as for an
+    installed package (pip compiles packages at install time), even where PYTHONDONTWRITEBYTECODE is set;
+    a first, untimed run writes it."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
     times = []
+    subprocess.run([sys.executable, "-c", statement], capture_output=True, env=env, cwd=ROOT)
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
         if out.returncode != 0:

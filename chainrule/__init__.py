@@ -7,14 +7,30 @@
 >>> x.grad                           # ∂y/∂x
 """
 
+from importlib import import_module
+from typing import Any
+
 from . import numpy  # noqa: F401  (chainrule.numpy, the differentiable NumPy namespace)
-from ._check import GradcheckError, gradcheck, localize_fault
-from ._compile import CompileWarning, compile  # noqa: A004  (chainrule.compile, like torch.compile)
 from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
 from ._graph import AnomalyError, Node, Primitive, Shape, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor, tensor
 from .extend import defvjp, primitive
-from .viz import cost, trace  # light: graphviz and matplotlib load only when a picture is drawn
+
+# Loaded on first use, to keep `import chainrule` fast: name -> module that defines it.
+_LAZY = {"gradcheck": "._check", "GradcheckError": "._check", "localize_fault": "._check",
+         "compile": "._compile", "CompileWarning": "._compile", "trace": ".viz", "cost": ".viz"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __version__ = "0.1.0"
 
