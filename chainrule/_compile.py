@@ -128,7 +128,8 @@ def _ref_slots(ref) -> list[int]:
 class _Program:
     """The straight-line replay of one trace."""
 
-    def __init__(self, tape: _Tape, input_slots: list[int | None], out_refs: list, out_spec) -> None:
+    def __init__(self, tape: _Tape, input_slots: list[int | None], out_refs: list, out_spec,
+                 donated: frozenset[int] = frozenset()) -> None:
         self.out_spec = out_spec
         self.output_kinds: list | None = None  # per output leaf: the type eager mode returns
         steps = tape.steps
@@ -162,12 +163,13 @@ class _Program:
                     needed.update(_ref_slots(r))
         live.reverse()
         self.n_steps = len(live)
-        self.source, self.namespace = self._emit(tape, live, input_slots, out_refs)
+        self.source, self.namespace = self._emit(tape, live, input_slots, out_refs, donated)
         code = builtins.compile(self.source, "<chainrule.compile>", "exec")
         exec(code, self.namespace)
         self.run = self.namespace["replay"]
 
-    def _emit(self, tape: _Tape, steps: list, input_slots: list[int | None], out_refs: list):
+    def _emit(self, tape: _Tape, steps: list, input_slots: list[int | None], out_refs: list,
+              donated: frozenset[int]):
         fast = _fast_forwards()
         values = tape.values
         namespace: dict[str, Any] = {"np": np}
@@ -232,7 +234,13 @@ class _Program:
             dying = list(dict.fromkeys(s for r in refs for s in _ref_slots(r) if last_use.get(s) == i and s in owner))
             out_value = values[slots[0]]
             buffer = None
-            if takes_out and not multi and isinstance(out_value, np.ndarray) and out_value.ndim > 0 \
+            reuse = [s for r in refs for s in _ref_slots(r) if s in donated and last_use.get(s) == i
+                     and s not in escapes and _key(values[s]) == _key(out_value)] \
+                if takes_out and not multi and fn is not np.matmul and isinstance(out_value, np.ndarray) else []
+            if reuse and slots[0] in escapes:  # an output written over a donated input that dies here
+                donated = donated - {reuse[0]}
+                call_args.append(f"out=s{reuse[0]}")
+            elif takes_out and not multi and isinstance(out_value, np.ndarray) and out_value.ndim > 0 \
                     and slots[0] not in escapes:
                 key = (out_value.shape, out_value.dtype.str)
                 elementwise = fn is not np.matmul
@@ -297,8 +305,9 @@ class _Compiled:
 
     _CHECKED_CALLS = 2  # replays compared with eager evaluation before they are trusted
 
-    def __init__(self, fun: Callable) -> None:
+    def __init__(self, fun: Callable, donate_argnums: tuple[int, ...] = ()) -> None:
         self.fun = fun
+        self.donate_argnums = donate_argnums
         self.cache: dict[Any, _Program | str] = {}  # key -> program, or the reason it runs eagerly
         self.checks: dict[Any, int] = {}
         functools.update_wrapper(self, fun)
@@ -313,26 +322,27 @@ class _Compiled:
         key = (repr(spec), tuple(_describe_leaf(v, first_seen, i) for i, v in enumerate(flat)))
         program = self.cache.get(key)
         if program is None:
-            program = self.cache[key] = self._trace(flat, spec, key)
+            program = self.cache[key] = self._trace(args, flat, spec, key)
         if isinstance(program, str):
             return self.fun(*args)
         arrays = [np.asarray(_plain(v)) for i, (v, d) in enumerate(zip(flat, key[1], strict=True))
                   if d[0] == "array" and d[3] == i]
-        results = program.run(*arrays)
         checks = self.checks.get(key, 0)
         if checks < self._CHECKED_CALLS:
             self.checks[key] = checks + 1
-            return self._check(program, key, args, results)
-        return self._finish(program, results)
+            expected = self.fun(*args)  # before the replay, which may write over donated arguments
+            return self._check(program, key, expected, program.run(*arrays))
+        return self._finish(program, program.run(*arrays))
 
     def _eager(self, args, kwargs, reason: str):
         warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: {reason}",
                       CompileWarning, stacklevel=3)
         return self.fun(*args, **kwargs)
 
-    def _trace(self, flat, spec, key) -> _Program | str:
+    def _trace(self, args, flat, spec, key) -> _Program | str:
         tape = _Tape()
-        traced, input_slots = [], []
+        traced, input_slots, donated = [], [], set()
+        donated_leaves = self._donated_leaves(args)
         for i, (leaf, description) in enumerate(zip(flat, key[1], strict=True)):
             if description[0] != "array":
                 traced.append(leaf)
@@ -341,6 +351,8 @@ class _Compiled:
             else:
                 array = np.asarray(_plain(leaf))
                 input_slots.append(tape.new_slot(array))
+                if i in donated_leaves and not any(d[0] == "array" and d[3] == i for d in key[1][i + 1:]):
+                    donated.add(input_slots[-1])  # (an array passed twice is never written over)
                 traced.append(Tensor(array, requires_grad=array.dtype.kind in "fc"))
         saved = mode.tape, mode.grad_enabled
         mode.tape, mode.grad_enabled = tape, True
@@ -355,10 +367,19 @@ class _Compiled:
             return reason
         finally:
             mode.tape, mode.grad_enabled = saved
-        return _Program(tape, input_slots, out_refs, out_spec)
+        return _Program(tape, input_slots, out_refs, out_spec, frozenset(donated))
 
-    def _check(self, program: _Program, key, args, results):
-        expected = self.fun(*args)
+    def _donated_leaves(self, args: tuple) -> set[int]:
+        """Indices, among the flattened arguments, of the leaves of the donated arguments."""
+        leaves, start = set(), 0
+        for position, arg in enumerate(args):
+            count = len(tree_flatten(arg)[0])
+            if position in self.donate_argnums:
+                leaves.update(range(start, start + count))
+            start += count
+        return leaves
+
+    def _check(self, program: _Program, key, expected, results):
         flat, spec = tree_flatten(expected)
         flat = [_plain(v) for v in flat]
         if repr(spec) != repr(program.out_spec) or len(flat) != len(results) or \
@@ -379,7 +400,7 @@ class _Compiled:
         return tree_unflatten(program.out_spec, results)
 
 
-def compile(fun: Callable) -> Callable:  # noqa: A001  (chainrule.compile, like torch.compile)
+def compile(fun: Callable, donate_argnums: int | tuple[int, ...] = ()) -> Callable:  # noqa: A001
     """Compile a function of arrays (or pytrees of arrays) built from chainrule operations.
 
     The first call with given argument shapes/dtypes traces ``fun`` — forward and, for ``grad``-style
@@ -389,7 +410,13 @@ def compile(fun: Callable) -> Callable:  # noqa: A001  (chainrule.compile, like 
     on values, writes in place or calls ``backward()`` runs eagerly, with a :class:`CompileWarning`.
     The compiled function is not re-entrant (its buffers are shared between calls).
 
+    ``donate_argnums``: positional arguments (pytrees of arrays) whose arrays the replay may write its
+    outputs into, as JAX's ``jit`` does — e.g. the parameters of a training step that returns the new
+    parameters, updated in place instead of in fresh arrays. Do not use a donated argument after the call.
+
     >>> step = chainrule.compile(chainrule.value_and_grad(loss))
     >>> value, gradient = step(w, x, y)
     """
-    return _Compiled(fun)
+    if isinstance(donate_argnums, int):
+        donate_argnums = (donate_argnums,)
+    return _Compiled(fun, tuple(donate_argnums))

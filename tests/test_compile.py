@@ -205,3 +205,19 @@ def test_compiled_cross_entropy_follows_new_labels_without_falling_back():
             expected_value, expected_grad = cr.value_and_grad(loss)(w, x, labels)
             np.testing.assert_allclose(value, expected_value, rtol=1e-12)
             np.testing.assert_allclose(grad, expected_grad, rtol=1e-12)
+
+
+def test_donated_parameters_are_updated_in_place(rng):
+    weights, biases, x, onehot = problem(rng)
+    step = cr.compile(sgd_step, donate_argnums=(0, 1))
+    for _ in range(4):  # traced, two checked replays, then trusted
+        expected_loss, expected_w, expected_b = sgd_step([w.copy() for w in weights], [b.copy() for b in biases],
+                                                         x, onehot, 0.1)
+        before = weights[0]
+        loss, weights, biases = step(weights, biases, x, onehot, 0.1)
+        np.testing.assert_allclose(loss, expected_loss, rtol=1e-5)
+        for got, want in zip(weights + biases, expected_w + expected_b, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert weights[0] is before  # the last update was written into the donated array
+    source = next(iter(step.cache.values())).source
+    assert "out=s0" in source

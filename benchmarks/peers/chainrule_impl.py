@@ -100,7 +100,7 @@ class Compiled(Variant):
     def make_step(self, problem):
         weights, biases = problem.fresh_params()
         state = [weights, biases]
-        step_fn = chainrule.compile(sgd_step)
+        step_fn = chainrule.compile(sgd_step, donate_argnums=(0, 1))  # parameters updated in place
         x, labels, lr = problem.x, problem.labels, problem.lr
 
         def step():
