@@ -274,6 +274,8 @@ def _key(value) -> tuple:
 
 
 def _describe_leaf(leaf, first_seen: dict[int, int], index: int):
+    if type(leaf) is np.ndarray:  # the common case, first
+        return ("array", leaf.shape, leaf.dtype.str, first_seen.setdefault(id(leaf), index))
     if isinstance(leaf, Tensor):
         leaf = leaf.data
     if isinstance(leaf, np.ndarray | np.generic):
@@ -325,8 +327,8 @@ class _Compiled:
             program = self.cache[key] = self._trace(args, flat, spec, key)
         if isinstance(program, str):
             return self.fun(*args)
-        arrays = [np.asarray(_plain(v)) for i, (v, d) in enumerate(zip(flat, key[1], strict=True))
-                  if d[0] == "array" and d[3] == i]
+        arrays = [v if type(v) is np.ndarray else np.asarray(_plain(v))
+                  for i, (v, d) in enumerate(zip(flat, key[1], strict=True)) if d[0] == "array" and d[3] == i]
         checks = self.checks.get(key, 0)
         if checks < self._CHECKED_CALLS:
             self.checks[key] = checks + 1
