@@ -160,6 +160,18 @@ def _select(args: tuple, argnums: int | Sequence[int], where: str) -> tuple[tupl
     return tuple(n % len(args) for n in nums), single
 
 
+def _of_chosen(fun: Callable, args: tuple, kwargs: dict, nums: tuple[int, ...]) -> Callable:
+    """``fun`` as a function of the arguments at ``nums`` alone, the others fixed to ``args``."""
+
+    def partial(*chosen):
+        full = list(args)
+        for n, value in zip(nums, chosen, strict=True):
+            full[n] = value
+        return fun(*full, **kwargs)
+
+    return partial
+
+
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """Like :func:`grad`, but the new function returns ``(value, gradient)``.
 
@@ -169,12 +181,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
     def wrapper(*args, **kwargs):
         nums, single = _select(args, argnums, "grad")
-
-        def partial(*chosen):
-            full = list(args)
-            for n, value in zip(nums, chosen, strict=True):
-                full[n] = value
-            return fun(*full, **kwargs)
+        partial = _of_chosen(fun, args, kwargs, nums)
 
         holder: list = []
 
@@ -281,12 +288,7 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
     def wrapper(*args, **kwargs):
         nums, single = _select(args, argnums, "jacobian")
-
-        def partial(*chosen):
-            full = list(args)
-            for n, value in zip(nums, chosen, strict=True):
-                full[n] = value
-            return fun(*full, **kwargs)
+        partial = _of_chosen(fun, args, kwargs, nums)
 
         out, pullback = vjp(partial, *(args[n] for n in nums))
         out_array = out.data if isinstance(out, Tensor) else np.asarray(out)

@@ -182,6 +182,19 @@ def save(path: str | os.PathLike, model: Any, optimizer: Any = None, scheduler: 
     atomic_write(path, encode_safetensors(tensors, metadata))
 
 
+def resolve(run: str | os.PathLike) -> str:
+    """The checkpoint file of a run folder (its ``model.safetensors``), or ``run`` itself if it is a file."""
+    run = os.fspath(run)
+    if os.path.isdir(run):
+        path = os.path.join(run, "model.safetensors")
+        if not os.path.isfile(path):
+            raise CheckpointError(f"no model.safetensors in the run folder {run}")
+        return path
+    if not os.path.isfile(run):
+        raise CheckpointError(f"run folder or checkpoint not found: {run}")
+    return run
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read and verify a checkpoint written by `save`. Raises `CheckpointError` with the reason."""
     path = os.fspath(path)

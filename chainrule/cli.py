@@ -153,15 +153,6 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**given)
 
 
-def _checkpoint_path(run: str) -> str:
-    if os.path.isdir(run):
-        path = os.path.join(run, "model.safetensors")
-        if not os.path.isfile(path):
-            raise CLIError(f"no model.safetensors in the run folder {run}")
-        return path
-    if not os.path.exists(run):
-        raise CLIError(f"run folder or checkpoint not found: {run}")
-    return run
 
 
 def _load_split(config: TrainConfig, dataset: str | None = None, target: str | None = None,
@@ -247,7 +238,7 @@ def _resume_setup(args: argparse.Namespace) -> tuple[TrainConfig, str, Any]:
     """(config, run folder, checkpoint) for ``train --resume``; only ``--epochs`` may change."""
     from . import checkpoint
 
-    path = _checkpoint_path(args.resume)
+    path = checkpoint.resolve(args.resume)
     saved = checkpoint.load(path)
     if "config" not in saved.info or "epoch" not in saved.info:
         raise CLIError(f"{path}: the checkpoint holds no training configuration; cannot resume")
@@ -378,7 +369,7 @@ def _restore(run: str):
     from . import checkpoint
     from .data import Standardizer
 
-    saved = checkpoint.load(_checkpoint_path(run))
+    saved = checkpoint.load(checkpoint.resolve(run))
     info = saved.info
     if "config" not in info or "data/mean" not in saved.arrays:
         raise CLIError(f"{saved.path}: not a checkpoint written by 'chainrule train' (no configuration or "

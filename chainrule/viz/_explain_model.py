@@ -14,24 +14,12 @@ It relies on this minimal interface of the training stack (``chainrule.checkpoin
 
 from __future__ import annotations
 
-import os
 from typing import Any, TextIO
 
 import numpy as np
 
 from ._format import array_text, bar, number
 from ._formula import ExplainError
-
-
-def _checkpoint_path(run: str) -> str:
-    if os.path.isdir(run):
-        path = os.path.join(run, "model.safetensors")
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no model.safetensors in the run folder {run}")
-        return path
-    if not os.path.isfile(run):
-        raise FileNotFoundError(f"run folder or checkpoint not found: {run}")
-    return run
 
 
 def load_example(run: str, example: int = 0) -> dict[str, Any]:
@@ -41,7 +29,7 @@ def load_example(run: str, example: int = 0) -> dict[str, Any]:
     except ImportError as error:
         raise ExplainError(f"explain --model needs the training stack (chainrule.nn, chainrule.checkpoint, "
                          f"chainrule.data), which is not available: {error}") from None
-    saved = checkpoint.load(_checkpoint_path(run))
+    saved = checkpoint.load(checkpoint.resolve(run))
     config = saved.info.get("config")
     if not isinstance(config, dict) or "dataset" not in config:
         raise ExplainError(f"{saved.path}: not a checkpoint written by 'chainrule train' (no training configuration)")

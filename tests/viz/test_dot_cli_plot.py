@@ -99,9 +99,9 @@ def test_explain_errors_are_one_clear_line(argv, message):
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_explain_model_missing_run_is_a_file_not_found(tmp_path):
-    pytest.importorskip("chainrule.checkpoint")
-    with pytest.raises(FileNotFoundError, match="not found"):
+def test_explain_model_missing_run_is_a_clear_error(tmp_path):
+    checkpoint = pytest.importorskip("chainrule.checkpoint")
+    with pytest.raises(checkpoint.CheckpointError, match="run folder or checkpoint not found"):
         _explain("--model", str(tmp_path / "nothing"))
 
 
