@@ -1,6 +1,6 @@
 """The rule table: every primitive, its forward function and its vector–Jacobian products, side by side.
 
-Contract of an entry ``name = defprim("name", forward, vjp_0, vjp_1, ..., formulas=(...))``:
+Contract of an entry ``name = defprim("name", forward, vjp_0, vjp_1, ..., saves=(...), formulas=(...))``:
 
 * ``forward(*args, **kwargs)`` runs on raw arrays and gets its array module from them (``xp(x)``), so
   NumPy and CuPy arrays both flow through.
@@ -9,6 +9,9 @@ Contract of an entry ``name = defprim("name", forward, vjp_0, vjp_1, ..., formul
   output, ``ans`` the output. ``None`` in a position means "no gradient for this argument".
 * Rules are written with the differentiable operations of this module, so that with ``create_graph=True``
   they run on Tensors and record the backward pass too: higher-order derivatives come for free.
+* ``saves`` lists what the rules read: argument positions and ``"ans"``. The graph keeps those arrays and
+  only the shape and dtype of the others (enough for ``unbroadcast`` and ``x.dtype``), so memory is freed
+  as soon as the forward pass is done with it. Leaving it out keeps everything (always correct).
 * ``formulas[i]`` is the rule as the lecture notes write it, for the teaching views: ``{g}`` is the
   output's error signal, ``{ans}`` the output, ``{0}``, ``{1}``, ... the inputs.
 
