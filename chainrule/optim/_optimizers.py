@@ -17,11 +17,21 @@ import chainrule as cr
 
 def _set(p: cr.Tensor, value: np.ndarray) -> None:
     """Write ``value`` into ``p.data`` in place when possible; otherwise (a read-only array saved by a live
-    graph) rebind it."""
+    graph) rebind it, so the graph keeps the values it recorded."""
     if p.data.flags.writeable:
         np.copyto(p.data, value)
+        p._version += 1  # a graph that saved this array and has released it since must not use it
     else:
         p.data = value.astype(p.dtype, copy=True)
+
+
+def _subtract(p: cr.Tensor, update: np.ndarray) -> None:
+    """p ← p − update, in place when the array is writable (see `_set`)."""
+    if p.data.flags.writeable:
+        p.data -= update
+        p._version += 1
+    else:
+        _set(p, p.data - update)
 
 
 class Optimizer:
@@ -141,10 +151,7 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += g
             g = g + self.momentum * state["velocity"] if self.nesterov else state["velocity"]
-        if p.data.flags.writeable:
-            p.data -= self.lr * g
-        else:
-            _set(p, p.data - self.lr * g)
+        _subtract(p, self.lr * g)
 
 
 class Adam(Optimizer):
@@ -188,10 +195,7 @@ class Adam(Optimizer):
         m_hat = m / (1.0 - beta1**t)
         v_hat = v / (1.0 - beta2**t)
         update = self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
-        if p.data.flags.writeable:
-            p.data -= update
-        else:
-            _set(p, p.data - update)
+        _subtract(p, update)
 
 
 class AdamW(Adam):

@@ -127,3 +127,14 @@ def test_schedules():
     again = CosineLR(SGD([_param([0.0], [0.0])], lr=1.0), total_epochs=4)
     again.load_state_dict(cosine.state_dict())
     assert again.optimizer.lr == opt2.lr
+
+
+def test_update_after_one_graph_released_is_caught_by_a_second_live_graph():
+    import chainrule.numpy as cnp
+
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    first, second = cnp.sum(w * w), cnp.sum(w * w * w)
+    first.backward()  # releases the first graph: w's array is writable again
+    SGD([w], lr=0.1).step()  # in place
+    with pytest.raises(RuntimeError, match="modified in place"):
+        second.backward()  # the second graph saved w before the update
