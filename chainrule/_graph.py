@@ -180,6 +180,8 @@ class Primitive:
                 tape.record(self, args, kwargs, out)
             return out
         out = self._forward(raw, kwargs)
+        if type(out) is not np.ndarray and isinstance(out, np.generic):
+            out = np.asarray(out)  # a reduction's NumPy scalar: Tensors hold arrays
         if tape is not None:
             tape.record(self, raw, kwargs, out)
         if parents is None:

@@ -315,3 +315,10 @@ def test_values_not_kept_are_shapes_with_dtype():
     with cr.viz.keep_values():
         z = x + 1.0
     np.testing.assert_allclose(z._node.value, [2.0, 2.0, 2.0])
+
+
+def test_tensor_data_is_always_an_ndarray():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    total = x.sum()
+    assert type(total.data) is np.ndarray and total.shape == ()
+    assert type(cr.tensor([1.0, 2.0]).sum().data) is np.ndarray
