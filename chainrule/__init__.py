@@ -21,16 +21,21 @@ _LAZY = {"gradcheck": "._check", "GradcheckError": "._check", "localize_fault": 
          "compile": "._compile", "CompileWarning": "._compile", "trace": ".viz", "cost": ".viz"}
 
 
+_SUBPACKAGES = ("nn", "optim", "data", "train", "checkpoint", "viz", "extend")
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBPACKAGES:  # chainrule.nn etc. without importing them first
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))
 
 __version__ = "0.1.0"
 
