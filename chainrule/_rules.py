@@ -318,9 +318,12 @@ def _logsumexp(x, axis, keepdims):
 
 
 def _softmax(x, axis=-1):
-    m = xp(x)
-    e = m.exp(x - m.max(x, axis=axis, keepdims=True))
-    return e / m.sum(e, axis=axis, keepdims=True)
+    e = x - x.max(axis=axis, keepdims=True)  # array methods: the same for every array module, and fast
+    if e.dtype.kind not in "fc":
+        e = e.astype(float)
+    xp(x).exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 softmax = defprim("softmax", _softmax,
@@ -332,9 +335,9 @@ log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, 
 
 def _softmax_cross_entropy(z, labels):
     m = xp(z)
-    shifted = z - m.max(z, axis=-1, keepdims=True)
-    picked = m.take_along_axis(shifted, labels[:, None], axis=-1)[:, 0]
-    return m.mean(m.log(m.sum(m.exp(shifted), axis=-1)) - picked)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    picked = shifted[m.arange(len(labels)), labels]
+    return (m.log(m.exp(shifted).sum(axis=-1)) - picked).mean()
 
 
 def _softmax_cross_entropy_vjp(g, ans, z, labels):
