@@ -139,7 +139,7 @@ def localize_fault(fun: Callable, *args: Any, eps: float | None = None, rtol: fl
     roots = [o._node for o in out_flat if isinstance(o, Tensor) and o._node is not None]
     rng = np.random.default_rng(seed)
     for vertex in toposort(roots):
-        if type(vertex) is not Node or vertex.primitive.name == "select":
+        if not isinstance(vertex, Node) or vertex.primitive.name == "select":
             continue
         problem = _check_node(vertex, rng, eps, rtol, atol)
         if problem:

@@ -635,18 +635,22 @@ def outer(a, b, out=None):
 
 
 def matmul(x1, x2, out=None, **extras):
-    _no_extras("matmul", extras)
-    _no_out("matmul", out)
-    if ndim_of(x1) == 0 or ndim_of(x2) == 0:
-        raise ValueError(f"chainrule.matmul: operands must be at least 1-D; got shapes {shape_of(x1)} and "
-                         f"{shape_of(x2)} (use * for scalars)")
-    a_inner = shape_of(x1)[-1]
-    b_inner = shape_of(x2)[-2] if ndim_of(x2) > 1 else shape_of(x2)[0]
-    if a_inner != b_inner:
-        raise ValueError(f"chainrule.matmul: shapes {shape_of(x1)} and {shape_of(x2)} do not match: "
-                         f"{a_inner} (last axis of the first) != {b_inner} (the second's "
-                         f"{'second-to-last' if ndim_of(x2) > 1 else 'only'} axis)")
-    return P.matmul(x1, x2)
+    if extras or out is not None:
+        _no_extras("matmul", extras)
+        _no_out("matmul", out)
+    try:
+        return P.matmul(x1, x2)
+    except ValueError:  # say which axes disagree (checked only on failure: this is on every layer's path)
+        if ndim_of(x1) == 0 or ndim_of(x2) == 0:
+            raise ValueError(f"chainrule.matmul: operands must be at least 1-D; got shapes {shape_of(x1)} and "
+                             f"{shape_of(x2)} (use * for scalars)") from None
+        a_inner = shape_of(x1)[-1]
+        b_inner = shape_of(x2)[-2] if ndim_of(x2) > 1 else shape_of(x2)[0]
+        if a_inner != b_inner:
+            raise ValueError(f"chainrule.matmul: shapes {shape_of(x1)} and {shape_of(x2)} do not match: "
+                             f"{a_inner} (last axis of the first) != {b_inner} (the second's "
+                             f"{'second-to-last' if ndim_of(x2) > 1 else 'only'} axis)") from None
+        raise
 
 
 def vecdot(x1, x2, /, *, axis=-1, **extras):

@@ -130,17 +130,26 @@ class Primitive:
     soon as the forward pass is done with it. ``None`` (the default) keeps everything.
     """
 
-    __slots__ = ("name", "forward", "vjps", "formulas", "differentiable", "n_outputs", "variadic", "saves",
-                 "__wrapped__", "__dict__")
+    __slots__ = ("name", "forward", "_vjps", "missing_rules", "formulas", "differentiable", "n_outputs",
+                 "variadic", "saves", "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable | None] = (),
                  formulas: Sequence[str | None] = (), differentiable: bool = True,
                  n_outputs: int = 1, variadic: bool = False, saves: Sequence[int | str] | None = None) -> None:
         self.name, self.forward = name, forward
-        self.vjps, self.formulas = tuple(vjps), tuple(formulas)
         self.differentiable, self.n_outputs, self.variadic = differentiable, n_outputs, variadic
+        self.vjps, self.formulas = vjps, tuple(formulas)
         self.saves = None if saves is None or n_outputs > 1 else frozenset(saves)
         self.__wrapped__ = forward
+
+    @property
+    def vjps(self) -> tuple:
+        return self._vjps
+
+    @vjps.setter
+    def vjps(self, rules: Sequence[Callable | None]) -> None:
+        self._vjps = tuple(rules)
+        self.missing_rules = not self.variadic and (not rules or None in self._vjps)
 
     def __repr__(self) -> str:
         return f"<chainrule primitive {self.name}>"
@@ -173,51 +182,82 @@ class Primitive:
                         parents.append(a._node or a)
                         positions.append(i)
             i += 1  # noqa: SIM113  (a counter is cheaper than enumerate on this hot path)
+        try:
+            out = self.forward(*(args if raw is None else raw), **kwargs)
+        except Exception as error:
+            if type(error) in _EXPLAINED:
+                raise type(error)(f"chainrule.{self.name}: {error} "
+                                  f"(inputs: {_describe(args if raw is None else raw)})") from None
+            raise
         tape = mode.tape
         if raw is None:  # no Tensor among the arguments: plain arrays in, plain arrays out
-            out = self._forward(args, kwargs)
             if tape is not None:
                 tape.record(self, args, kwargs, out)
             return out
-        out = self._forward(raw, kwargs)
         if type(out) is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)  # a reduction's NumPy scalar: Tensors hold arrays
         if tape is not None:
             tape.record(self, raw, kwargs, out)
         if parents is None:
-            return tuple(Tensor(o) for o in out) if self.n_outputs > 1 else Tensor(out)
-        if not self.variadic:
-            rules = self.vjps
-            for position in positions:  # fail now, not in the backward pass, if a rule is missing
-                if position >= len(rules) or rules[position] is None:
-                    self.vjp(position)
+            return tuple(_constant(o) for o in out) if self.n_outputs > 1 else _constant(out)
+        if self.missing_rules:  # fail now, not in the backward pass, if a rule is missing
+            for position in positions:
+                self.vjp(position)
         saves, debug = self.saves, mode.debug
+        locked = None
         value = out
-        if saves is not None and not debug:  # keep only what the rules read; the rest as shapes
+        # Arrays saved for the backward pass are made read-only while the graph lives, so that writing
+        # into them through `.data` fails loudly instead of silently changing the gradient.
+        if saves is None or debug:  # keep (and protect) every array
+            for a in raw:
+                if type(a) is np.ndarray and a.flags.writeable:
+                    locked = _lock(a, locked)
+            for o in (out if type(out) is tuple else (out,)):
+                if type(o) is np.ndarray and o.flags.writeable:
+                    locked = _lock(o, locked)
+        else:  # keep and protect what the rules read; of a large array they do not read, only its shape
             i = 0
             for a in raw:
-                if type(a) is np.ndarray and i not in saves:
-                    raw[i] = Shape(a)
+                if type(a) is np.ndarray:
+                    if i in saves:
+                        if a.flags.writeable:
+                            locked = _lock(a, locked)
+                    elif a.size > _SMALL:
+                        raw[i] = Shape(a)
                 i += 1  # noqa: SIM113
-            if "ans" not in saves:
+            if "ans" in saves:
+                if type(out) is np.ndarray and out.flags.writeable:
+                    locked = _lock(out, locked)
+            elif type(out) is np.ndarray and out.size > _SMALL:
                 value = Shape(out)
-        node = Node(self, parents, positions, raw, kwargs, value)
+        node = (Node if locked is None else _LockingNode)(self, parents, positions, raw, kwargs, value, locked)
         if debug:
             node.site = user_site()
             if debug > 1:
                 _check_finite(f"forward of {self.name}", out, node.site)
         if self.n_outputs == 1:
-            return Tensor._from_node(out, node)
+            t = _new_tensor(Tensor)
+            t.data, t.requires_grad, t.grad, t._node, t._version, t.name = out, True, None, node, 0, None
+            return t
         return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), {}, o))
                      for i, o in enumerate(out))
 
-    def _forward(self, raw, kwargs):
-        try:
-            return self.forward(*raw, **kwargs)
-        except Exception as error:
-            if type(error) in (TypeError, ValueError, np.linalg.LinAlgError, IndexError):
-                raise type(error)(f"chainrule.{self.name}: {error} (inputs: {_describe(raw)})") from None
-            raise
+
+# Errors of a forward function that get the primitive's name and the inputs added (exact types only: a
+# subclass may have a constructor of its own).
+_EXPLAINED = (TypeError, ValueError, np.linalg.LinAlgError, IndexError)
+# Arrays of up to this many elements that no rule reads are kept as they are (cheaper than a Shape, and
+# a few bytes); larger ones are dropped after the forward pass, keeping only their shape and dtype.
+_SMALL = 64
+_new_tensor = object.__new__  # a Tensor without __init__'s checks, for values the engine made
+
+
+def _constant(array) -> Tensor:
+    if type(array) is not np.ndarray:
+        return Tensor(array)
+    t = _new_tensor(Tensor)
+    t.data, t.requires_grad, t.grad, t._node, t._version, t.name = array, False, None, None, 0, None
+    return t
 
 
 def _describe(values) -> str:
@@ -252,10 +292,9 @@ def _lock(array: np.ndarray, locked: list | None) -> list:
     if locked is None:
         locked = []
     while type(array) is np.ndarray:
-        flags = array.flags
-        if not flags.writeable:
+        if not array.flags.writeable:
             break
-        flags.writeable = False
+        array.setflags(write=False)  # (half the cost of setting flags.writeable)
         locked.append(array)
         array = array.base
     return locked
@@ -265,28 +304,19 @@ class Node:
     """One recorded operation: the graph vertex behind a non-leaf Tensor."""
 
     __slots__ = ("primitive", "parents", "positions", "args", "kwargs", "value", "locked", "versions",
-                 "site", "name", "released", "__weakref__")
+                 "site", "name", "__weakref__")
 
-    def __init__(self, primitive, parents, positions, args, kwargs, value):
+    def __init__(self, primitive, parents, positions, args, kwargs, value, locked=None):
         self.primitive, self.parents, self.positions = primitive, parents, positions
         self.args, self.kwargs, self.value = args, kwargs, value
+        self.locked = locked  # the saved arrays this node made read-only (see Primitive.__call__)
         self.site = self.name = None
-        self.released = False
-        versions = ()
+        versions = ()  # (leaf, its version when recorded) for each leaf parent
         for p in parents:
-            if type(p) is not Node:
-                versions = tuple(p._version for p in parents if type(p) is not Node)
+            if isinstance(p, Tensor):
+                versions = tuple((p, p._version) for p in parents if isinstance(p, Tensor))
                 break
         self.versions = versions
-        # Arrays saved for the backward pass are made read-only while the graph lives, so that writing
-        # into them through `.data` fails loudly instead of silently changing the gradient.
-        locked = None
-        for a in args:
-            if type(a) is np.ndarray and a.flags.writeable:
-                locked = _lock(a, locked)
-        if type(value) is np.ndarray and value.flags.writeable:
-            locked = _lock(value, locked)
-        self.locked = locked
 
     def _unlock(self) -> None:
         locked = self.locked
@@ -294,7 +324,7 @@ class Node:
             self.locked = None
             for a in reversed(locked):
                 try:  # noqa: SIM105  (contextlib.suppress would cost a context manager per node freed)
-                    a.flags.writeable = True
+                    a.setflags(write=True)
                 except ValueError:  # its base is still locked by another graph
                     pass
 
@@ -304,12 +334,19 @@ class Node:
             self._unlock()
         self.args = self.kwargs = self.value = None
         self.parents = self.positions = self.versions = ()
-        self.released = True
 
-    __del__ = _unlock  # a dead graph protects nothing: give the arrays back to their owners
+    released = property(lambda self: self.args is None, doc="Whether a backward pass freed its saved values.")
 
     def __repr__(self) -> str:
         return f"<Node {self.primitive.name}{' (released)' if self.released else ''}>"
+
+
+class _LockingNode(Node):
+    """A node that made saved arrays read-only: when it dies unreleased (a graph dropped without a backward
+    pass), it gives them back to their owners. (A subclass, so that other nodes die without a Python call.)"""
+
+    __slots__ = ()
+    __del__ = Node._unlock
 
 
 def _select_vjp(g, ans, index):
@@ -319,28 +356,29 @@ def _select_vjp(g, ans, index):
 _SELECT = Primitive("select", lambda value, index: value[index], (_select_vjp,))
 
 
-def toposort(roots: Sequence, stop: set[int] | frozenset = frozenset()) -> list:
-    """Vertices (Nodes and leaf Tensors) reachable from ``roots``, parents before children.
+def toposort(roots: Sequence, stop: set | frozenset = frozenset()) -> list:
+    """Vertices (Nodes and leaf Tensors) reachable from ``roots``, parents before children; the parents of a
+    vertex in ``stop`` are not explored.
 
     An iterative depth-first search: a vertex stays on the stack while its parents are explored, and is
-    emitted when it comes back to the top (graphs can be far deeper than Python's recursion limit)."""
+    emitted when it comes back to the top (graphs can be far deeper than Python's recursion limit).
+    Vertices are their own dict keys: both kinds hash by identity."""
     order: list = []
-    state: dict[int, bool] = {}  # id → False while its parents are being explored, True once emitted
+    state: dict = {}  # vertex → False while its parents are being explored, True once emitted
     stack = list(roots)
     while stack:
         vertex = stack[-1]
-        key = id(vertex)
-        seen = state.get(key)
+        seen = state.get(vertex)
         if seen is None:
-            state[key] = False
-            if type(vertex) is Node and key not in stop:
+            state[vertex] = False
+            if isinstance(vertex, Node) and vertex not in stop:
                 for parent in vertex.parents:
-                    if id(parent) not in state:
+                    if parent not in state:
                         stack.append(parent)
             continue
         stack.pop()
         if not seen:
-            state[key] = True
+            state[vertex] = True
             order.append(vertex)
     return order
 
@@ -365,31 +403,31 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
     signals are returned instead (None where unreachable) and no ``.grad`` is touched.
     """
     roots = [_vertex(t) for t in outputs]
-    stop = {id(_vertex(t)) for t in inputs} if inputs is not None else frozenset()
+    stop = {_vertex(t) for t in inputs} if inputs is not None else frozenset()
     order = toposort(roots, stop)
     if inputs is not None:  # prune the vertices that cannot reach any input
         reaches = set(stop)
         for vertex in order:
-            if type(vertex) is Node and any(id(p) in reaches for p in vertex.parents):
-                reaches.add(id(vertex))
-        order = [v for v in order if id(v) in reaches]
-    signals: dict[int, Any] = {}
+            if isinstance(vertex, Node) and any(p in reaches for p in vertex.parents):
+                reaches.add(vertex)
+        order = [v for v in order if v in reaches]
+    signals: dict = {}  # vertex → its error signal, summed over the children done so far
     for vertex, seed in zip(roots, seeds, strict=True):
-        signals[id(vertex)] = _add(signals.get(id(vertex)), seed)
+        signals[vertex] = _add(signals.get(vertex), seed)
     results = {}
     handed_out = {id(s) for s in seeds}
-    # Sums of error signals made by this pass (id -> vertex id): only those may be accumulated into in place.
-    owned: dict[int, int] | None = None if create_graph else {}
+    # Sums of error signals made by this pass (id -> vertex): only those may be accumulated into in place.
+    owned: dict[int, Any] | None = None if create_graph else {}
     with _Switch("grad_enabled", create_graph):
         for vertex in reversed(order):
-            g = signals.pop(id(vertex), None)
+            g = signals.pop(vertex, None)
             if g is None:
                 continue
             if owned:
                 owned.pop(id(g), None)
-            if type(vertex) is not Node or id(vertex) in stop:
+            if isinstance(vertex, Tensor) or vertex in stop:
                 if inputs is not None:
-                    results[id(vertex)] = g
+                    results[vertex] = g
                 elif vertex.requires_grad:
                     _accumulate(vertex, g, handed_out)
                 continue
@@ -398,59 +436,78 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
                 vertex.release()
     if inputs is None:
         return None
-    return [results.get(id(_vertex(t))) for t in inputs]
+    return [results.get(_vertex(t)) for t in inputs]
 
 
 def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | None = None) -> None:
-    primitive = node.primitive
-    if node.released:
+    """Hand ``g``, the error signal of ``node``, to its parents: ḡ_parent += g · ∂node/∂parent (one VJP each).
+
+    ``signals`` maps vertices to error signals. ``owned`` (id of an array → the vertex it is the summed
+    signal of) marks the sums this pass made, which alone may be accumulated into in place."""
+    primitive, args = node.primitive, node.args
+    if args is None:
         raise RuntimeError(
             f"chainrule: backward through `{primitive.name}` a second time, but its saved values were "
             f"released by the first backward(); call the first backward(retain_graph=True)")
+    for leaf, version in node.versions:
+        if leaf._version != version:
+            _modified(node)
+    saved, ans, kwargs, rules = args, node.value, node.kwargs, primitive._vjps
+    if primitive is _SELECT or create_graph or primitive.n_outputs > 1 or primitive.variadic:
+        g, ans, args, rules = _unusual(node, g, signals, create_graph)
+        if g is None:
+            return
+    check = mode.debug > 1
+    for parent, position in zip(node.parents, node.positions):  # noqa: B905  (same length by construction)
+        ga = rules[position](g, ans, *args, **kwargs)
+        target = saved[position]  # the argument as recorded (or its Shape): the shape and dtype to return
+        if type(ga) is not np.ndarray or ga.shape != target.shape or ga.dtype is not target.dtype:
+            ga = _conform(ga, target, primitive, position)  # (equal dtypes need not be one object: it checks)
+        if check:
+            _check_finite(f"backward of {primitive.name} (argument {position})", ga, node.site)
+        previous = signals.get(parent)
+        if previous is None:
+            signals[parent] = ga
+        elif owned is not None and type(ga) is np.ndarray and owned.get(id(previous)) is parent:
+            previous += ga  # a sum this pass made for this vertex alone: accumulate in place
+        else:
+            total = previous + ga
+            signals[parent] = total
+            if owned is not None and type(total) is np.ndarray:
+                owned[id(total)] = parent
+
+
+def _modified(node: Node) -> None:
+    raise RuntimeError(
+        f"chainrule: an input of `{node.primitive.name}` was modified in place after the operation "
+        f"recorded it{f' (at {node.site})' if node.site else ''}; its gradient would be wrong. "
+        f"Modify a copy instead, or record the operation after the modification")
+
+
+def _unusual(node: Node, g, signals: dict, create_graph: bool):
+    """The cases off the fast path of :func:`_propagate`: an output of a multi-output node (``_SELECT``),
+    rules run on Tensors (``create_graph``), several outputs, a variadic rule. Returns what the rules take,
+    ``(g, ans, args, rules by argument position)``, or ``g = None`` when nothing is left to do."""
+    primitive, args, ans, rules = node.primitive, node.args, node.value, node.primitive._vjps
     if primitive is _SELECT:
-        parent, index = node.parents[0], node.args[1]
+        parent, index = node.parents[0], args[1]
         slots = [None] * parent.primitive.n_outputs
         slots[index] = g
-        signals[id(parent)] = _add(signals.get(id(parent)), tuple(slots))
-        return
-    if node.versions:
-        leaves = [p for p in node.parents if type(p) is not Node]
-        if any(leaf._version != v for leaf, v in zip(leaves, node.versions, strict=True)):
-            raise RuntimeError(
-                f"chainrule: an input of `{primitive.name}` was modified in place after the operation "
-                f"recorded it{f' (at {node.site})' if node.site else ''}; its gradient would be wrong. "
-                f"Modify a copy instead, or record the operation after the modification")
-    args, ans = node.args, node.value
+        signals[parent] = _add(signals.get(parent), tuple(slots))
+        return None, None, None, None
     if create_graph:
         args = list(args)
         for parent, position in zip(node.parents, node.positions, strict=True):
             # the value this node saved (or its Shape), as a handle on the parent's vertex
-            args[position] = parent if type(parent) is not Node else Tensor._from_node(args[position], parent)
+            args[position] = parent if isinstance(parent, Tensor) else Tensor._from_node(args[position], parent)
         ans = _handle(node)
         if not isinstance(g, Tensor | tuple):
             g = Tensor(g)
     if primitive.n_outputs > 1:
         g = tuple(np.zeros_like(v) if s is None else s for s, v in zip(g, node.value, strict=True))
-    kwargs, rules, variadic, check = node.kwargs, primitive.vjps, primitive.variadic, mode.debug > 1
-    for parent, position in zip(node.parents, node.positions, strict=True):
-        ga = (primitive.vjp(position) if variadic else rules[position])(g, ans, *args, **kwargs)
-        target = parent.value if type(parent) is Node else parent.data
-        if type(target) is not tuple and (type(ga) is not np.ndarray or ga.shape != target.shape
-                                          or ga.dtype != target.dtype):
-            ga = _conform(ga, target, primitive, position)
-        if check:
-            _check_finite(f"backward of {primitive.name} (argument {position})", ga, node.site)
-        key = id(parent)
-        previous = signals.get(key)
-        if previous is None:
-            signals[key] = ga
-        elif owned is not None and owned.get(id(previous)) == key and type(ga) is np.ndarray:
-            previous += ga  # a sum this pass made for this vertex alone: accumulate in place
-        else:
-            total = previous + ga
-            signals[key] = total
-            if owned is not None and type(total) is np.ndarray:
-                owned[id(total)] = key
+    if primitive.variadic:  # one rule, taking the position first
+        rules = [functools.partial(rules[0], position) for position in range(len(args))]
+    return g, ans, args, rules
 
 
 def _handle(node: Node):

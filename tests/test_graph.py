@@ -294,7 +294,7 @@ def test_custom_primitive_with_wrong_shape_rule_is_reported():
 
 
 def test_graph_keeps_only_what_the_rules_need():
-    x = np.ones((4, 3))
+    x = np.ones((40, 3))  # 40 x 2 outputs: above the size up to which unread arrays are kept as they are
     w = cr.tensor(np.ones((3, 2)), requires_grad=True)
     product = x @ w  # matmul keeps x and w: its rule reads both
     watcher = weakref.ref(product.data)
@@ -304,17 +304,28 @@ def test_graph_keeps_only_what_the_rules_need():
     assert watcher() is None  # nothing in the graph holds the matmul's output
     h.sum().backward()
     s = 1 / (1 + np.exp(-4.0))
-    np.testing.assert_allclose(w.grad, np.full((3, 2), 4 * s * (1 - s)))
+    np.testing.assert_allclose(w.grad, np.full((3, 2), 40 * s * (1 - s)))
 
 
 def test_values_not_kept_are_shapes_with_dtype():
-    x = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    x = cr.tensor(np.ones(100, np.float32), requires_grad=True)
     y = x + 1.0
-    assert isinstance(y._node.value, cr.Shape) and y._node.value.shape == (3,)
+    assert isinstance(y._node.value, cr.Shape) and y._node.value.shape == (100,)
     assert y._node.value.dtype == np.float32 and "not kept" in repr(y._node.value)
     with cr.viz.keep_values():
         z = x + 1.0
-    np.testing.assert_allclose(z._node.value, [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(z._node.value, np.full(100, 2.0))
+
+
+def test_small_values_not_read_are_kept_but_not_locked():
+    # below a few dozen elements a Shape costs more than the array: the graph keeps the array, unprotected
+    # (no rule reads it, so writing into it cannot change a gradient)
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    y = x + 1.0
+    assert type(y._node.value) is np.ndarray and y.data.flags.writeable
+    y.data[:] = 7.0
+    (y * 2.0).sum().backward()
+    np.testing.assert_allclose(x.grad, [2.0, 2.0, 2.0])
 
 
 def test_tensor_data_is_always_an_ndarray():

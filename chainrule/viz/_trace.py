@@ -589,19 +589,19 @@ def _backward(trace_: Trace, order: Sequence, seed: np.ndarray) -> None:
         raise RuntimeError("trace: the graph's saved values were released by an earlier backward(); "
                            "call that backward(retain_graph=True), or trace before calling backward()")
     index = {id(v): i for i, v in enumerate(order)}
-    signals: dict[int, Any] = {id(order[-1]): seed}
+    signals: dict[Any, Any] = {order[-1]: seed}  # vertex → error signal (vertices hash by identity)
     with _Switch("grad_enabled", False):
         for vertex in reversed(order):
-            g = signals.get(id(vertex))
+            g = signals.get(vertex)
             node = trace_.nodes[index[id(vertex)]]
             node.grad = _plain(g)
             if g is None or not isinstance(vertex, Node):
                 continue
-            local: dict[int, Any] = {}
+            local: dict[Any, Any] = {}
             _propagate(vertex, g, local, False)
-            for key, contribution in local.items():
-                trace_.nodes[index[key]].contributions.append((node.index, _plain(contribution)))
-                signals[key] = _add(signals.get(key), contribution)
+            for parent, contribution in local.items():
+                trace_.nodes[index[id(parent)]].contributions.append((node.index, _plain(contribution)))
+                signals[parent] = _add(signals.get(parent), contribution)
     for node in trace_.nodes:  # children in topological order, as the notes sum them
         node.contributions.sort(key=lambda item: item[0])
     trace_.backward_done = True
