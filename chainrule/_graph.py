@@ -131,7 +131,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "forward", "_vjps", "missing_rules", "formulas", "differentiable", "n_outputs",
-                 "variadic", "saves", "__wrapped__", "__dict__")
+                 "variadic", "saves", "unusual", "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable | None] = (),
                  formulas: Sequence[str | None] = (), differentiable: bool = True,
@@ -140,6 +140,7 @@ class Primitive:
         self.differentiable, self.n_outputs, self.variadic = differentiable, n_outputs, variadic
         self.vjps, self.formulas = vjps, tuple(formulas)
         self.saves = None if saves is None or n_outputs > 1 else frozenset(saves)
+        self.unusual = n_outputs > 1 or variadic  # off the backward pass's fast path (see _unusual)
         self.__wrapped__ = forward
 
     @property
@@ -354,6 +355,7 @@ def _select_vjp(g, ans, index):
 
 
 _SELECT = Primitive("select", lambda value, index: value[index], (_select_vjp,))
+_SELECT.unusual = True
 
 
 def toposort(roots: Sequence, stop: set | frozenset = frozenset()) -> list:
@@ -453,7 +455,7 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | N
         if leaf._version != version:
             _modified(node)
     saved, ans, kwargs, rules = args, node.value, node.kwargs, primitive._vjps
-    if primitive is _SELECT or create_graph or primitive.n_outputs > 1 or primitive.variadic:
+    if create_graph or primitive.unusual:
         g, ans, args, rules = _unusual(node, g, signals, create_graph)
         if g is None:
             return
