@@ -211,24 +211,20 @@ class Primitive:
         # into them through `.data` fails loudly instead of silently changing the gradient.
         if saves is None or debug:  # keep (and protect) every array
             for a in raw:
-                if type(a) is np.ndarray and a.flags.writeable:
-                    locked = _lock(a, locked)
+                locked = _lock(a, locked)
             for o in (out if type(out) is tuple else (out,)):
-                if type(o) is np.ndarray and o.flags.writeable:
-                    locked = _lock(o, locked)
+                locked = _lock(o, locked)
         else:  # keep and protect what the rules read; of a large array they do not read, only its shape
             i = 0
             for a in raw:
                 if type(a) is np.ndarray:
                     if i in saves:
-                        if a.flags.writeable:
-                            locked = _lock(a, locked)
+                        locked = _lock(a, locked)
                     elif a.size > _SMALL:
                         raw[i] = Shape(a)
                 i += 1  # noqa: SIM113
             if "ans" in saves:
-                if type(out) is np.ndarray and out.flags.writeable:
-                    locked = _lock(out, locked)
+                locked = _lock(out, locked)
             elif type(out) is np.ndarray and out.size > _SMALL:
                 value = Shape(out)
         node = (Node if locked is None else _LockingNode)(self, parents, positions, raw, kwargs, value, locked)
@@ -288,15 +284,15 @@ class Shape:
         return f"<not kept: {self.dtype} array of shape {self.shape}>"
 
 
-def _lock(array: np.ndarray, locked: list | None) -> list:
-    """Make ``array`` and the arrays it views read-only; return the list of what was locked."""
-    if locked is None:
-        locked = []
-    while type(array) is np.ndarray:
-        if not array.flags.writeable:
-            break
+def _lock(array: np.ndarray, locked: list | None) -> list | None:
+    """Make ``array`` and the arrays it views read-only; add what was locked to ``locked`` (a new list if
+    None; None if nothing was writable)."""
+    while type(array) is np.ndarray and array.flags.writeable:
         array.setflags(write=False)  # (half the cost of setting flags.writeable)
-        locked.append(array)
+        if locked is None:
+            locked = [array]
+        else:
+            locked.append(array)
         array = array.base
     return locked
 
