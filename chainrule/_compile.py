@@ -12,7 +12,9 @@ line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
   Buffers never hold an output: outputs are fresh arrays on every call.
 
 The cache is keyed by the arguments' structure, shapes and dtypes (and the values of Python scalars), so a
-new shape traces again. A function that leaves the graph while traced — Python control flow on a value
+new shape traces again; once a replay is trusted, a generated check of the arguments (structure, types,
+shapes, dtypes, scalars, which arrays are the same object) leads straight to it, and its outputs are rebuilt
+by generated code too. A function that leaves the graph while traced — Python control flow on a value
 (``bool``/``float``/``.item()``), in-place writes, ``backward()`` into ``.grad`` — cannot be replayed: it runs
 eagerly, with a warning. Replays are checked against eager evaluation on the first two calls; a mismatch
 (data-dependent code the tracer could not see) also falls back to eager mode for good.
@@ -130,8 +132,9 @@ class _Program:
 
     def __init__(self, tape: _Tape, input_slots: list[int | None], out_refs: list, out_spec,
                  donated: frozenset[int] = frozenset()) -> None:
-        self.out_spec = out_spec
+        self.out_spec, self.donated = out_spec, donated
         self.output_kinds: list | None = None  # per output leaf: the type eager mode returns
+        self.fast: Callable | None = None  # set once trusted: see _fast_path
         steps = tape.steps
         # 1. copies become aliases (renames), unless the copy is an output
         output_slots = {s for r in out_refs for s in _ref_slots(r)}
@@ -152,7 +155,7 @@ class _Program:
                 rename[slots[0]] = refs[0][1]
                 continue
             kept.append((primitive, refs, kwargs, slots, multi))
-        out_refs = [resolve(r) for r in out_refs]
+        self.out_refs = out_refs = [resolve(r) for r in out_refs]
         # 2. dead steps go
         needed = {s for r in out_refs for s in _ref_slots(r)}
         live = []
@@ -298,6 +301,76 @@ def _close(a, b) -> bool:
     return a == b or (isinstance(a, float) and isinstance(b, float) and np.isclose(a, b, rtol=1e-4))
 
 
+_MISS = object()
+
+
+def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
+    """Generated code doing what ``_Compiled.__call__`` does for arguments like the traced ones: check them
+    (structure, types, shapes, dtypes, Python scalars, which arrays are one object), replay, and rebuild the
+    outputs; for other arguments it returns ``_MISS``. None where a leaf is neither an array nor a scalar."""
+    namespace: dict[str, Any] = {"ndarray": np.ndarray, "MISS": _MISS, "replay": program.run}
+
+    def const(value) -> str:
+        namespace[f"k{len(namespace)}"] = value
+        return f"k{len(namespace) - 1}"
+
+    lines, names, stack = ["def fast(*v):"], {}, [("v", spec)]
+    while stack:  # the argument containers, unpacked into one variable per leaf
+        name, node = stack.pop()
+        if isinstance(node, int):
+            names[node] = name
+            continue
+        kind, children = node[0], node[1]
+        lines.append(f"    if type({name}) is not {const(kind)} or len({name}) != {len(children)}: return MISS")
+        if kind is dict:
+            lines.append(f"    if list({name}) != {const(list(node[2]))}: return MISS")
+        if children:
+            child_names = [f"v{len(names) + len(stack)}_{i}" for i in range(len(children))]
+            lines.append(f"    {', '.join(child_names)}, = {name}{'.values()' if kind is dict else ''}")
+            stack.extend(zip(child_names, children, strict=True))
+    arrays = []
+    for i, leaf in enumerate(leaves):
+        name = names[i]
+        if leaf[0] == "array" and leaf[3] != i:
+            lines.append(f"    if {name} is not {names[leaf[3]]}: return MISS")
+        elif leaf[0] == "array":
+            arrays.append(name)
+            lines.append(f"    if type({name}) is not ndarray or {name}.shape != {leaf[1]!r} "
+                         f"or {name}.dtype.str != {leaf[2]!r}: return MISS")
+        elif leaf[0] == "static" and leaf[2] is None:
+            lines.append(f"    if {name} is not None: return MISS")
+        elif leaf[0] == "static":
+            lines.append(f"    if type({name}) is not {const(type(leaf[2]))} or {name} != {const(leaf[2])}: "
+                         "return MISS")
+        else:
+            return None
+    if program.donated and len(arrays) > 1:  # distinct arrays stay distinct: one may be written over
+        lines.append(f"    if len({{{', '.join(f'id({a})' for a in arrays)}}}) != {len(arrays)}: return MISS")
+    scalars = (float, int, bool, complex)
+
+    def build(node) -> str:
+        if isinstance(node, int):
+            ref = program.out_refs[node]
+            array = ref[0] == "slot" or isinstance(ref[1], np.ndarray | np.generic)
+            return f"r[{node}].item()" if array and program.output_kinds[node] in scalars else f"r[{node}]"
+        items = "".join(build(child) + ", " for child in node[1])
+        if node[0] is list:
+            return f"[{items}]"
+        if node[0] is tuple:
+            return f"({items})"
+        if node[0] is dict:
+            return f"dict(zip({const(node[2])}, [{items}]))"
+        return f"{const(node[0])}([{items}])"
+
+    try:
+        lines += [f"    r = replay({', '.join(arrays)})", f"    return {build(program.out_spec)}"]
+        program.fast_source = "\n".join(lines) + "\n"
+        exec(builtins.compile(program.fast_source, "<chainrule.compile fast path>", "exec"), namespace)
+    except (RecursionError, SyntaxError, MemoryError):  # absurdly deep outputs: the general path does
+        return None
+    return namespace["fast"]
+
+
 def _plain(value):
     return value.data if isinstance(value, Tensor) else value
 
@@ -312,9 +385,15 @@ class _Compiled:
         self.donate_argnums = donate_argnums
         self.cache: dict[Any, _Program | str] = {}  # key -> program, or the reason it runs eagerly
         self.checks: dict[Any, int] = {}
+        self._fast: Callable | None = None  # the fast path of the last trusted program used
         functools.update_wrapper(self, fun)
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs:
+            result = fast(*args)
+            if result is not _MISS:
+                return result
         if kwargs:
             return self._eager(args, kwargs, "keyword arguments")
         flat, spec = tree_flatten(args)
@@ -333,7 +412,11 @@ class _Compiled:
         if checks < self._CHECKED_CALLS:
             self.checks[key] = checks + 1
             expected = self.fun(*args)  # before the replay, which may write over donated arguments
-            return self._check(program, key, expected, program.run(*arrays))
+            result = self._check(program, key, expected, program.run(*arrays))
+            if checks + 1 == self._CHECKED_CALLS and self.cache[key] is program:  # trusted from now on
+                self._fast = program.fast = _fast_path(program, spec, key[1])
+            return result
+        self._fast = program.fast
         return self._finish(program, program.run(*arrays))
 
     def _eager(self, args, kwargs, reason: str):

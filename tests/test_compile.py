@@ -221,3 +221,44 @@ def test_donated_parameters_are_updated_in_place(rng):
     assert weights[0] is before  # the last update was written into the donated array
     source = next(iter(step.cache.values())).source
     assert "out=s0" in source
+
+
+def test_trusted_calls_take_the_fast_path_only_for_arguments_like_the_traced_ones(rng):
+    def f(x, pair, scale):
+        return {"y": cnp.tanh(x * scale).sum(), "parts": (pair[0] * x, [pair[1] - x])}
+
+    compiled = cr.compile(f)
+    x, a, b = rng.standard_normal((3, 4, 5))
+    for _ in range(4):  # traced, two checked replays, then the fast path
+        got = compiled(x, [a, b], 2.0)
+    assert compiled._fast is not None
+    assert_trees_close(got, f(x, [a, b], 2.0))
+    assert isinstance(got["y"], float) and type(got["parts"]) is tuple and type(got["parts"][1]) is list
+    different = [(x[:2], [a[:2], b[:2]], 2.0),  # shapes
+                 (x.astype(np.float32), [a, b], 2.0),  # a dtype
+                 (x, [a, b], 3.0),  # a scalar's value
+                 (x, [a, b], 2),  # a scalar's type
+                 (x, (a, b), 2.0),  # a container's type
+                 (x, [a, b, b][:2], 2.0),  # the same structure again: a hit
+                 (cr.tensor(x), [a, b], 2.0)]  # a Tensor: the general path
+    for args in different:
+        assert_trees_close(compiled(*args), f(*args))
+    assert len(compiled.cache) == 6
+
+
+def test_fast_path_keeps_arrays_passed_twice_apart_from_donated_ones(rng):
+    def step(w, v):
+        return w - 0.5 * v
+
+    compiled = cr.compile(step, donate_argnums=(0,))
+    w, v = rng.standard_normal((2, 6))
+    for _ in range(4):  # trusted: the fast path writes into the donated w
+        w = compiled(w, v)
+    x = rng.standard_normal(6)
+    kept = x.copy()
+    for _ in range(4):  # the same array twice: another program, which never writes over x
+        np.testing.assert_allclose(compiled(x, x), 0.5 * kept)
+    np.testing.assert_allclose(x, kept)
+    y, z = rng.standard_normal((2, 6))
+    np.testing.assert_allclose(compiled(y.copy(), z), y - 0.5 * z)  # distinct again: the first program
+    assert len(compiled.cache) == 2
