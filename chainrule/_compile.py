@@ -5,19 +5,26 @@ because the inputs are traced as Tensors that require grad — the backward pass
 rules on Tensors, as with ``create_graph=True``). The tape becomes the source of one Python function: one
 line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
 
-* steps whose results no output needs are dropped, and copies of the inputs become aliases;
+* copies of values, reshapes to the same shape and products with a constant of ones become aliases, and
+  steps whose results no output needs are dropped;
+* peephole rewrites save passes over arrays: ``c * (A @ B)`` for a scalar ``c`` scales the smaller of ``A``
+  and ``B``; ``sigmoid(x + b)`` starts from ``-b - x`` (one pass, not two); ``softmax_cross_entropy(z, k)``
+  and the ``softmax(z)`` its backward rule recomputes are one step, which reduces a short last axis on a
+  transposed copy. Each rewrite is taken only if its steps, run on the traced values, give the traced
+  results (types, shapes and dtypes equal, values to float tolerance);
 * every elementwise ufunc and every matrix product writes into a preallocated buffer (``out=``), and a
   buffer is reused as soon as the value in it is dead — often by the very step that consumes it, which
   turns chains like ``g * s * (1 - s)`` into in-place updates of one array (NumPy's form of fusion).
   Buffers never hold an output: outputs are fresh arrays on every call.
 
-The cache is keyed by the arguments' structure, shapes and dtypes (and the values of Python scalars), so a
-new shape traces again; once a replay is trusted, a generated check of the arguments (structure, types,
-shapes, dtypes, scalars, which arrays are the same object) leads straight to it, and its outputs are rebuilt
-by generated code too. A function that leaves the graph while traced — Python control flow on a value
-(``bool``/``float``/``.item()``), in-place writes, ``backward()`` into ``.grad`` — cannot be replayed: it runs
-eagerly, with a warning. Replays are checked against eager evaluation on the first two calls; a mismatch
-(data-dependent code the tracer could not see) also falls back to eager mode for good.
+Arrays the function closes over are constants of the trace. The cache is keyed by the arguments' structure,
+shapes and dtypes (and the values of Python scalars), so a new shape traces again; once a replay is trusted,
+a generated check of the arguments (structure, types, shapes, dtypes, scalars, which arrays are the same
+object) leads straight to it, and its outputs are rebuilt by generated code too. A function that leaves the
+graph while traced — Python control flow on a value (``bool``/``float``/``.item()``), in-place writes,
+``backward()`` into ``.grad`` — cannot be replayed: it runs eagerly, with a warning. Replays are checked
+against eager evaluation on the first two calls; a mismatch (data-dependent code the tracer could not see)
+also falls back to eager mode for good.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import builtins
 import functools
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -47,16 +55,67 @@ class _Escape(Exception):
 
 
 def _sigmoid_into(x, out=None):
-    with np.errstate(over="ignore", under="ignore"):
-        out = np.negative(x, out=out)
+    if x.dtype.kind not in "fc":
+        x = x.astype(float)  # as eager mode
+    return _one_over_one_plus_exp(np.negative(x, out=out))
+
+
+def _sigmoid_of_difference(x, y, out=None):
+    # sigmoid(x - y) = 1 / (1 + e^(y - x)): the subtraction takes the place of the sigmoid's negation
+    return _one_over_one_plus_exp(np.subtract(y, x, out=out))
+
+
+def _one_over_one_plus_exp(out):
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # a ufunc's 0-d result is a NumPy scalar: no buffer to work in
+    with np.errstate(over="ignore", under="ignore"):  # e^out = inf gives exactly 0, as in eager mode
         np.exp(out, out=out)
         out += 1
         return np.reciprocal(out, out=out)
 
 
+_SIGMOID_OF_DIFFERENCE = Primitive("sigmoid_of_difference", _sigmoid_of_difference, differentiable=False)
+
+
+class _SoftmaxCrossEntropy:
+    """``softmax_cross_entropy(z, labels)`` for a 2-D ``z`` and, ``with_softmax``, also ``softmax(z)`` (what its
+    backward rule recomputes). A last axis much shorter than the first (classes ≪ batch) is reduced on a
+    transposed copy: NumPy reduces along a short contiguous axis several times slower than across it. The
+    softmax is then a view of that copy, rewritten on the next call — unless ``fresh``."""
+
+    def __init__(self, z: np.ndarray, with_softmax: bool, fresh: bool) -> None:
+        n, k = z.shape
+        self.rows, self.with_softmax, self.fresh = np.arange(n), with_softmax, fresh
+        self.scratch = np.empty((k, n), z.dtype) if k <= 64 and n > k else None
+
+    def __call__(self, z, labels):
+        t = self.scratch
+        if t is None:  # the eager forward, keeping its exponentials
+            t = z - z.max(axis=-1, keepdims=True)
+            picked = t[self.rows, labels]
+            np.exp(t, out=t)
+            total = t.sum(axis=-1, keepdims=True)
+            loss = np.log(total[:, 0])
+        else:
+            np.copyto(t, z.T)
+            t -= np.maximum.reduce(t, axis=0)
+            picked = t[labels, self.rows]
+            np.exp(t, out=t)
+            total = np.add.reduce(t, axis=0)
+            loss = np.log(total)
+        loss -= picked
+        loss = np.add.reduce(loss) / len(loss)  # .mean(), without its Python overhead
+        if not self.with_softmax:
+            return loss
+        t /= total
+        if self.scratch is not None:
+            t = t.T.copy() if self.fresh else t.T
+        return loss, t
+
+
 def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
     """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``)."""
-    table: dict[Primitive, tuple[Callable, bool]] = {}
+    table: dict[Primitive, tuple[Callable, bool]] = {_SIGMOID_OF_DIFFERENCE: (_sigmoid_of_difference, True)}
     ufuncs = ["add", "subtract", "multiply", "divide", "negative", "exp", "log", "tanh", "sin", "cos", "sqrt",
               "square", "maximum", "minimum", "power", "expm1", "log1p", "reciprocal", "sign", "equal", "not_equal",
               "less", "less_equal", "greater", "greater_equal", "logical_not", "logical_and", "logical_or"]
@@ -75,7 +134,7 @@ def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
     return table
 
 
-_ALIASES = ("copy",)  # primitives whose result may be the argument itself when nothing writes into either
+_METHODS = {P.reshape: "reshape", P.transpose: "transpose"}  # replayed as array methods: cheaper calls
 
 
 class _Tape:
@@ -127,6 +186,193 @@ def _ref_slots(ref) -> list[int]:
     return []
 
 
+def _value(values: list, ref):
+    if ref[0] == "slot":
+        return values[ref[1]]
+    if ref[0] == "seq":
+        return ref[1](_value(values, r) for r in ref[2])
+    return ref[1]
+
+
+def _alias(step, values: list) -> int | None:
+    """The slot whose value a step's result may simply be: the argument of a copy, of a reshape to the same
+    shape, or of a product with a constant of ones (no dtype change)."""
+    primitive, refs, kwargs, slots, multi = step
+    if multi or not refs:
+        return None
+    out = values[slots[0]]
+    for k, ref in enumerate(refs):
+        if ref[0] != "slot":
+            continue
+        arg = values[ref[1]]
+        if type(arg) is not type(out) or arg.shape != out.shape or arg.dtype != out.dtype:
+            continue
+        others = refs[:k] + refs[k + 1:]
+        if primitive is P.copy and len(refs) == 1 and not kwargs:
+            return ref[1]
+        if primitive is P.reshape and k == 0 and all(r[0] == "const" for r in others):
+            return ref[1]
+        if primitive is P.multiply and not kwargs and len(others) == 1 and others[0][0] == "const" \
+                and _is_one(others[0][1]):
+            return ref[1]
+    return None
+
+
+def _is_one(value) -> bool:
+    kind = np.asarray(value).dtype.kind if isinstance(value, bool | int | float | np.ndarray | np.generic) else ""
+    return kind in "biuf" and kind != "" and bool(np.all(np.asarray(value) == 1))
+
+
+class _Rewriter:
+    """Peephole rewrites of a list of live steps. Each rule looks at one step (and the private steps feeding
+    it) and proposes steps in their place; the proposal is taken only if, run on the traced values, it gives
+    the traced results."""
+
+    def __init__(self, tape: _Tape, steps: list, out_refs: list) -> None:
+        self.tape, self.steps, self.values = tape, steps, tape.values
+        self.outputs = {s for r in out_refs for s in _ref_slots(r)}
+        self.uses = Counter(s for step in steps for r in step[1] for s in _ref_slots(r))
+        self.producer = {s: i for i, step in enumerate(steps) for s in step[3]}
+        self.fast = _fast_forwards()
+
+    def run(self) -> list:
+        replaced: dict[int, list] = {}  # step index -> the steps in its place
+        for i, step in enumerate(self.steps):
+            if i in replaced:
+                continue
+            for rule in (_scale_smaller_operand, _sigmoid_of_sum, _fused_cross_entropy):
+                proposal = rule(self, i, step)
+                if proposal is None:
+                    continue
+                removed, new = proposal
+                if not any(j in replaced for j in removed) and self._same_results(new):
+                    replaced.update((j, []) for j in removed)
+                    replaced[i] = new
+                    break
+        return [s for i, step in enumerate(self.steps) for s in replaced.get(i, [step])]
+
+    def value(self, ref):
+        return _value(self.values, ref)
+
+    def private(self, ref) -> int | None:
+        """The index of the step making ``ref``'s value if only one step reads it and it is no output."""
+        if ref[0] != "slot" or self.uses[ref[1]] != 1 or ref[1] in self.outputs:
+            return None
+        i = self.producer.get(ref[1])
+        return i if i is not None and not self.steps[i][4] else None
+
+    def new_slot(self) -> int:
+        self.tape.values.append(None)  # its value: computed by _same_results
+        return len(self.tape.values) - 1
+
+    def escapes(self, slot: int) -> bool:
+        """Whether an output may share memory with ``slot``'s value (is it, or a view of it)."""
+        value = self.values[slot]
+        return any(isinstance(self.values[s], np.ndarray) and np.may_share_memory(self.values[s], value)
+                   for s in self.outputs)
+
+    def _same_results(self, new: list) -> bool:
+        try:
+            for primitive, refs, kwargs, slots, multi in new:
+                fn = self.fast.get(primitive, (primitive.forward,))[0]
+                result = fn(*[self.value(r) for r in refs], **kwargs)
+                for slot, got in zip(slots, result if multi else (result,), strict=True):
+                    want = self.values[slot]
+                    if want is None:
+                        self.values[slot] = got
+                    elif not _same(got, want):
+                        return False
+        except Exception:  # noqa: BLE001  (a rewrite that does not run on these values is not taken)
+            return False
+        return True
+
+
+def _same(got, want) -> bool:
+    """Whether a rewrite's result can stand for the traced one (a NumPy scalar for a 0-d array, as the forwards
+    of reductions give them)."""
+    return isinstance(got, np.ndarray | np.generic) and (type(got) is type(want) or np.ndim(want) == 0) \
+        and np.shape(got) == np.shape(want) and got.dtype == want.dtype and _close(got, want)
+
+
+def _scale_smaller_operand(rw: _Rewriter, i: int, step):
+    """``c * (A @ B)``, ``c`` a scalar: scale ``A`` (or ``B``) when it is smaller than the product."""
+    primitive, refs, kwargs, slots, _ = step
+    if primitive is not P.multiply or kwargs or len(refs) != 2:
+        return None
+    for scalar, product in (refs, refs[::-1]):
+        j = rw.private(product)
+        if j is None or rw.steps[j][0] is not P.matmul or len(rw.steps[j][1]) != 2 \
+                or np.ndim(rw.value(scalar)) != 0:
+            continue
+        operands = list(rw.steps[j][1])
+        cost = [(np.size(v), getattr(v, "base", None) is not None) for v in map(rw.value, operands)]
+        k = int(cost[1] < cost[0])  # the smaller; of two the same size, not a view (scaled in place if it dies)
+        if np.size(rw.value(operands[k])) >= np.size(rw.value(product)):
+            continue
+        scaled = rw.new_slot()
+        new = [(P.multiply, [scalar, operands[k]], {}, [scaled], False)]
+        operands[k] = ("slot", scaled)
+        return [j], new + [(P.matmul, operands, rw.steps[j][2], slots, False)]
+    return None
+
+
+def _sigmoid_of_sum(rw: _Rewriter, i: int, step):
+    """``sigmoid(x - y)`` in one function that starts with the subtraction; ``sigmoid(x + y)`` as
+    ``sigmoid(x - (-y))`` when ``y`` is smaller than the sum (a bias)."""
+    primitive, refs, kwargs, slots, _ = step
+    if primitive is not P.sigmoid or kwargs or len(refs) != 1:
+        return None
+    j = rw.private(refs[0])
+    if j is None or rw.steps[j][2] or len(rw.steps[j][1]) != 2 or rw.steps[j][0] not in (P.add, P.subtract):
+        return None
+    x, y = rw.steps[j][1]
+    if rw.value(refs[0]).dtype.kind != "f":
+        return None
+    if rw.steps[j][0] is P.subtract:
+        return [j], [(_SIGMOID_OF_DIFFERENCE, [x, y], {}, slots, False)]
+    if np.size(rw.value(x)) < np.size(rw.value(y)):
+        x, y = y, x
+    if np.size(rw.value(y)) >= np.size(rw.value(refs[0])):
+        return None  # negating y would cost the pass saved
+    if y[0] == "const" and type(y[1]) in (int, float):
+        return [j], [(_SIGMOID_OF_DIFFERENCE, [x, ("const", -y[1])], {}, slots, False)]
+    negated = rw.new_slot()
+    return [j], [(P.negative, [y], {}, [negated], False),
+                 (_SIGMOID_OF_DIFFERENCE, [x, ("slot", negated)], {}, slots, False)]
+
+
+def _fused_cross_entropy(rw: _Rewriter, i: int, step):
+    """``softmax_cross_entropy(z, labels)`` (2-D ``z``), with a later ``softmax(z)`` over the last axis."""
+    primitive, refs, kwargs, slots, _ = step
+    if primitive is not P.softmax_cross_entropy or kwargs or len(refs) != 2 or refs[0][0] != "slot":
+        return None
+    z, labels = rw.value(refs[0]), rw.value(refs[1])
+    if not (isinstance(z, np.ndarray) and z.ndim == 2 and z.dtype in (np.float32, np.float64)
+            and isinstance(labels, np.ndarray)
+            and labels.dtype.kind in "iu" and labels.shape == z.shape[:1]):
+        return None
+    for j in range(i + 1, len(rw.steps)):
+        primitive, refs_j, kwargs_j, slots_j, multi = rw.steps[j]
+        axis = [r[1] if r[0] == "const" else None for r in refs_j[1:]] + list(kwargs_j.values())
+        if primitive is P.softmax and refs_j[0] == refs[0] and not multi and set(kwargs_j) <= {"axis"} \
+                and axis in ([], [-1], [1]):
+            fused = _SoftmaxCrossEntropy(z, True, rw.escapes(slots_j[0]))
+            return [j], [(Primitive("softmax_cross_entropy", fused), refs, {}, slots + slots_j, True)]
+    return [], [(Primitive("softmax_cross_entropy", _SoftmaxCrossEntropy(z, False, False)), refs, {}, slots, False)]
+
+
+def _live(steps: list, out_refs: list) -> list:
+    """The steps some output needs."""
+    needed = {s for r in out_refs for s in _ref_slots(r)}
+    live = []
+    for step in reversed(steps):
+        if any(s in needed for s in step[3]):
+            live.append(step)
+            for r in step[1]:
+                needed.update(_ref_slots(r))
+    return live[::-1]
+
+
 class _Program:
     """The straight-line replay of one trace."""
 
@@ -135,8 +381,7 @@ class _Program:
         self.out_spec, self.donated = out_spec, donated
         self.output_kinds: list | None = None  # per output leaf: the type eager mode returns
         self.fast: Callable | None = None  # set once trusted: see _fast_path
-        steps = tape.steps
-        # 1. copies become aliases (renames), unless the copy is an output
+        # 1. aliases (renames), unless the alias is an output
         output_slots = {s for r in out_refs for s in _ref_slots(r)}
         rename: dict[int, int] = {}
 
@@ -148,23 +393,16 @@ class _Program:
             return ref
 
         kept = []
-        for primitive, refs, kwargs, slots, multi in steps:
-            refs = [resolve(r) for r in refs]
-            if primitive.name in _ALIASES and refs[0][0] == "slot" and slots[0] not in output_slots \
-                    and not kwargs and len(refs) == 1:
-                rename[slots[0]] = refs[0][1]
-                continue
-            kept.append((primitive, refs, kwargs, slots, multi))
+        for primitive, refs, kwargs, slots, multi in tape.steps:
+            step = (primitive, [resolve(r) for r in refs], kwargs, slots, multi)
+            alias = None if slots[0] in output_slots else _alias(step, tape.values)
+            if alias is None:
+                kept.append(step)
+            else:
+                rename[slots[0]] = alias
         self.out_refs = out_refs = [resolve(r) for r in out_refs]
-        # 2. dead steps go
-        needed = {s for r in out_refs for s in _ref_slots(r)}
-        live = []
-        for step in reversed(kept):
-            if any(s in needed for s in step[3]):
-                live.append(step)
-                for r in step[1]:
-                    needed.update(_ref_slots(r))
-        live.reverse()
+        # 2. dead steps go; rewrites; what they left dead goes
+        live = _live(_Rewriter(tape, _live(kept, out_refs), out_refs).run(), out_refs)
         self.n_steps = len(live)
         self.source, self.namespace = self._emit(tape, live, input_slots, out_refs, donated)
         code = builtins.compile(self.source, "<chainrule.compile>", "exec")
@@ -228,12 +466,16 @@ class _Program:
         lines = ["def replay(" + ", ".join(f"s{s}" for s in input_slots if s is not None) + "):"]
         for i, (primitive, refs, kwargs, slots, multi) in enumerate(steps):
             fn, takes_out = fast.get(primitive, (primitive.forward, False))
-            if fn is primitive.forward:
-                name = f"f_{primitive.name}_{id(primitive):x}"
-            else:
+            if primitive in fast:
                 name = f"n_{getattr(fn, '__name__', primitive.name)}"
-            namespace[name] = fn
+            else:
+                name = f"f_{primitive.name}_{id(primitive):x}"
             call_args = [expr(r) for r in refs] + [f"{k}={const(v)}" for k, v in kwargs.items()]
+            if primitive in _METHODS and refs[0][0] == "slot" and all(r[0] == "const" for r in refs[1:]) \
+                    and not (primitive is P.transpose and kwargs):
+                name, call_args = f"{call_args[0]}.{_METHODS[primitive]}", call_args[1:]
+            else:
+                namespace[name] = fn
             dying = list(dict.fromkeys(s for r in refs for s in _ref_slots(r) if last_use.get(s) == i and s in owner))
             out_value = values[slots[0]]
             buffer = None

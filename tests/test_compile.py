@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn as nn
 import chainrule.numpy as cnp
+from chainrule import _rules
 
 
 def mlp_loss(weights, biases, x, onehot):
@@ -262,3 +263,111 @@ def test_fast_path_keeps_arrays_passed_twice_apart_from_donated_ones(rng):
     y, z = rng.standard_normal((2, 6))
     np.testing.assert_allclose(compiled(y.copy(), z), y - 0.5 * z)  # distinct again: the first program
     assert len(compiled.cache) == 2
+
+
+def replayed(f, *args, calls=3):
+    """Compile ``f``, call it ``calls`` times on ``args`` checking each result against eager mode; its program."""
+    compiled = cr.compile(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.CompileWarning)
+        for _ in range(calls):
+            assert_trees_close(compiled(*args), f(*args), rtol=1e-6, atol=1e-9)
+    (program,) = compiled.cache.values()
+    return program
+
+
+def test_scalar_times_matrix_product_scales_the_smaller_operand(rng):
+    h, g, w = rng.standard_normal((8, 40)), rng.standard_normal((8, 30)), rng.standard_normal((40, 30))
+    source = replayed(lambda h, g, w: w - 0.1 * (h.T @ g), h, g, w).source
+    assert "n_multiply(0.1, s1" in source  # g (8 x 30) is scaled, not the 40 x 30 product nor h (8 x 40)
+    # float32 stays float32 (a Python float is weak)
+    h32, g32, w32 = (a.astype(np.float32) for a in (h, g, w))
+    step = cr.compile(lambda h, g, w: w - 0.1 * (h.T @ g))
+    for _ in range(3):
+        assert step(h32, g32, w32).dtype == np.float32
+    not_smaller = rng.standard_normal((3, 40)), rng.standard_normal((40, 3))  # the product is the smallest
+    assert "n_multiply(0.1, s2" in replayed(lambda a, b: 0.1 * (a @ b), *not_smaller).source
+
+    def read_twice(h, g):
+        product = h.T @ g
+        return 0.1 * product, product.sum()
+
+    def returned(h, g):
+        product = h.T @ g
+        return 0.1 * product, product
+
+    for f in (read_twice, returned):  # the product is needed as it is
+        assert "n_multiply(0.1, s1" not in replayed(f, h, g).source
+    vector = rng.standard_normal(30)
+    assert "n_multiply(s2, s1" not in replayed(lambda h, g, v: v * (h.T @ g), h, g, vector).source
+
+
+def test_sigmoid_of_a_bias_add_starts_from_the_negated_bias(rng):
+    x, w, b = rng.standard_normal((8, 5)), rng.standard_normal((5, 6)), rng.standard_normal(6)
+    source = replayed(lambda x, w, b: cnp.sigmoid(x @ w + b).sum(), x, w, b).source
+    assert "n_negative(s2" in source and "sigmoid_of_difference" in source and "n_add" not in source
+    grad = replayed(cr.grad(lambda w, b: (cnp.sigmoid(x @ w + b) ** 2).sum(), argnums=(0, 1)), w, b).source
+    assert "sigmoid_of_difference" in grad
+    minus = replayed(lambda x, b: cnp.sigmoid(x - b), x @ w, b).source
+    assert "sigmoid_of_difference(s0, s1" in minus and "negative" not in minus
+    assert "sigmoid_of_difference(s0, -1.5" in replayed(lambda x: cnp.sigmoid(x + 1.5), x).source
+    same_size = replayed(lambda x, y: cnp.sigmoid(x + y), x, x[::-1].copy()).source
+    assert "sigmoid_of_difference" not in same_size  # negating y would cost the pass it saves
+
+    def read_twice(x, b):
+        z = x + b
+        return cnp.sigmoid(z) * z
+
+    def returned(x, b):
+        z = x + b
+        return cnp.sigmoid(z), z
+
+    for f in (read_twice, returned):
+        assert "sigmoid_of_difference" not in replayed(f, x @ w, b).source
+    ints = rng.integers(-3, 3, (4, 6))
+    assert "sigmoid_of_difference" not in replayed(lambda i, b: cnp.sigmoid(i + 2), ints, b).source  # float64 out
+    replayed(lambda i: cnp.sigmoid(i), ints)
+    replayed(cr.grad(lambda x: cnp.sigmoid(x.sum() - 1.0)), x)  # 0-d: a NumPy scalar, no buffer
+
+
+@pytest.mark.parametrize(("batch", "classes"), [(64, 10), (3, 5), (40, 100)])  # transposed copy or not
+def test_softmax_cross_entropy_and_its_backward_softmax_are_one_step(rng, batch, classes):
+    z, w = rng.standard_normal((batch, 6)), rng.standard_normal((6, classes))
+    labels = rng.integers(0, classes, batch)
+    loss = lambda w, z, labels: nn.softmax_cross_entropy(z @ w, labels)  # noqa: E731
+    source = replayed(cr.value_and_grad(loss), w, z, labels).source
+    assert source.count("f_softmax_cross_entropy") == 1 and "f_softmax_7" not in source
+    assert "= f_softmax_cross_entropy" in source.split(", s", 1)[1]  # two results: the loss and the softmax
+    only_loss = replayed(loss, w, z, labels).source
+    assert "f_softmax_cross_entropy" in only_loss
+    replayed(cr.value_and_grad(nn.softmax_cross_entropy), (z @ w).astype(np.float32), labels)
+    labels[0] = -1  # the primitive (nn checks labels) picks from the end; the backward's one-hot has no match
+    replayed(cr.value_and_grad(lambda w, z, labels: _rules.softmax_cross_entropy(z @ w, labels)), w, z, labels)
+
+
+def test_a_fused_softmax_that_is_returned_is_a_fresh_array(rng):
+    def f(z, labels):
+        return nn.softmax_cross_entropy(z, labels), cnp.softmax(z, axis=-1).T
+
+    z, labels = rng.standard_normal((32, 4)), rng.integers(0, 4, 32)
+    compiled = cr.compile(f)
+    results = [compiled(z * k, labels) for k in (1.0, 2.0, 3.0, 4.0, 5.0)]
+    for k, (loss, p) in zip((1.0, 2.0, 3.0, 4.0, 5.0), results, strict=True):
+        want_loss, want_p = f(z * k, labels)
+        np.testing.assert_allclose(loss, want_loss.data, rtol=1e-6)
+        np.testing.assert_allclose(p, want_p.data, rtol=1e-6)
+    assert "f_softmax_7" not in next(iter(compiled.cache.values())).source
+
+
+def test_identities_become_aliases_and_views_array_methods(rng):
+    x = rng.standard_normal((4, 3))
+    source = replayed(cr.grad(lambda x: (x * x).reshape(x.shape).sum()), x).source
+    assert "multiply(c" not in source and "reshape" not in source  # the loss's seed of ones; the same shape
+    ones64 = np.ones(3)
+    kept = replayed(lambda x: x * ones64, x.astype(np.float32)).source
+    assert "n_multiply" in kept  # float32 x float64 ones: the dtype changes
+    assert "n_multiply" in replayed(lambda x: x * np.ones((2, 4, 3)), x).source  # broadcast to a new shape
+    assert "n_multiply" in replayed(lambda x: x * 1.0, x).source  # an output: a fresh array
+    assert "n_multiply" not in replayed(lambda x: cnp.tanh(x * 1.0), x).source
+    assert ".transpose(None)" in replayed(lambda x: x.T @ x, x).source
+    assert ".reshape((12,)" in replayed(lambda x: cnp.tanh(x.reshape(12)), x).source
