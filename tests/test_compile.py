@@ -265,13 +265,13 @@ def test_fast_path_keeps_arrays_passed_twice_apart_from_donated_ones(rng):
     assert len(compiled.cache) == 2
 
 
-def replayed(f, *args, calls=3):
+def replayed(f, *args, calls=3, rtol=1e-6):
     """Compile ``f``, call it ``calls`` times on ``args`` checking each result against eager mode; its program."""
     compiled = cr.compile(f)
     with warnings.catch_warnings():
         warnings.simplefilter("error", cr.CompileWarning)
         for _ in range(calls):
-            assert_trees_close(compiled(*args), f(*args), rtol=1e-6, atol=1e-9)
+            assert_trees_close(compiled(*args), f(*args), rtol=rtol, atol=1e-9)
     (program,) = compiled.cache.values()
     return program
 
@@ -371,3 +371,20 @@ def test_identities_become_aliases_and_views_array_methods(rng):
     assert "n_multiply" not in replayed(lambda x: cnp.tanh(x * 1.0), x).source
     assert ".transpose(None)" in replayed(lambda x: x.T @ x, x).source
     assert ".reshape((12,)" in replayed(lambda x: cnp.tanh(x.reshape(12)), x).source
+
+
+def test_sums_over_one_axis_become_products_with_a_constant_vector(rng):
+    x = rng.standard_normal((50, 7))
+    for f in (lambda x: cnp.tanh(x.sum(axis=0)), lambda x: cnp.tanh(cnp.sum(x, axis=-1)),
+              lambda x: cnp.tanh(x).sum(axis=(0,)) * 2.0):
+        source = replayed(f, x).source
+        assert "n_matmul(" in source and "reduce" not in source and "n_multiply" not in source
+    bias_step = replayed(lambda b, x: b - 0.5 * cr.grad(lambda b: (cnp.tanh(x + b) ** 2).sum())(b), x[0], x).source
+    assert "n_matmul(c" in bias_step and "n_multiply(0.5" not in bias_step  # the 0.5 is in the vector
+    assert replayed(lambda x: cnp.exp(x.sum(axis=0)), x.astype(np.float32), rtol=1e-5).source.count("n_matmul") == 1
+    for f, x in [(lambda x: cnp.tanh(x.sum(axis=0, keepdims=True)), x),
+                 (lambda x: cnp.tanh(x.sum(axis=1)), rng.standard_normal((4, 300))),  # long rows: NumPy's pairwise
+                 (lambda x: cnp.tanh(x.sum(axis=0)), rng.standard_normal((3, 4, 5))),
+                 (lambda x: cnp.tanh(x.sum()), x),
+                 (lambda x: cnp.tanh(x.sum(axis=0)), rng.integers(0, 5, (6, 3)))]:
+        assert "n_matmul" not in replayed(f, x).source
