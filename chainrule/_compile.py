@@ -400,6 +400,30 @@ def _fused_cross_entropy(rw: _Rewriter, i: int, step):
     return [], [(Primitive("softmax_cross_entropy", _SoftmaxCrossEntropy(z, False, False)), refs, {}, slots, False)]
 
 
+def _typed_scalars(step, values: list):
+    """A Python number beside an array of the result's dtype, in a ufunc step, as a 0-d array of that dtype:
+    the same values (NumPy casts such a number to the array's dtype), and NumPy converts no scalar per call."""
+    primitive, refs, kwargs, slots, multi = step
+    out = values[slots[0]]
+    if multi or kwargs or len(refs) != 2 or not isinstance(getattr(np, primitive.name, None), np.ufunc) \
+            or primitive is not getattr(P, primitive.name, None) or not isinstance(out, np.ndarray) \
+            or out.dtype.kind not in "iufc":
+        return step
+    for k in (0, 1):
+        number, array = refs[k], refs[1 - k]
+        if number[0] == "const" and type(number[1]) in (int, float) and array[0] == "slot" \
+                and isinstance(values[array[1]], np.ndarray) and values[array[1]].dtype == out.dtype:
+            typed = list(refs)
+            try:
+                typed[k] = ("const", np.asarray(number[1], out.dtype))
+                ufunc = getattr(np, primitive.name)
+                same = np.array_equal(ufunc(*[_value(values, r) for r in typed]), out, equal_nan=True)
+            except (OverflowError, ValueError, TypeError):
+                same = False
+            return (primitive, typed, kwargs, slots, multi) if same else step
+    return step
+
+
 def _live(steps: list, out_refs: list) -> list:
     """The steps some output needs."""
     needed = {s for r in out_refs for s in _ref_slots(r)}
@@ -442,6 +466,7 @@ class _Program:
         self.out_refs = out_refs = [resolve(r) for r in out_refs]
         # 2. dead steps go; rewrites; what they left dead goes
         live = _live(_Rewriter(tape, _live(kept, out_refs), out_refs).run(), out_refs)
+        live = [_typed_scalars(step, tape.values) for step in live]
         self.n_steps = len(live)
         self.source, self.namespace = self._emit(tape, live, input_slots, out_refs, donated)
         code = builtins.compile(self.source, "<chainrule.compile>", "exec")
@@ -616,8 +641,9 @@ def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
             lines.append(f"    if {name} is not {names[leaf[3]]}: return MISS")
         elif leaf[0] == "array":
             arrays.append(name)
+            dtype = const(np.dtype(leaf[2]))  # `is` first: NumPy's built-in dtypes are singletons
             lines.append(f"    if type({name}) is not ndarray or {name}.shape != {leaf[1]!r} "
-                         f"or {name}.dtype.str != {leaf[2]!r}: return MISS")
+                         f"or {name}.dtype is not {dtype} and {name}.dtype.str != {leaf[2]!r}: return MISS")
         elif leaf[0] == "static" and leaf[2] is None:
             lines.append(f"    if {name} is not None: return MISS")
         elif leaf[0] == "static":
