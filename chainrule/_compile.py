@@ -250,10 +250,17 @@ class _Rewriter:
                     continue
                 removed, new = proposal
                 if not any(j in replaced for j in removed) and self._same_results(new):
-                    replaced.update((j, []) for j in removed)
-                    replaced[i] = new
+                    replaced.update((j, []) for j in [i, *removed])
+                    replaced[self._earliest_place(new, [i, *removed])] = new
                     break
         return [s for i, step in enumerate(self.steps) for s in replaced.get(i, [step])]
+
+    def _earliest_place(self, new: list, places: list[int]) -> int:
+        """The first of ``places`` where every value ``new`` reads is made: the earlier, the likelier those
+        values are still in the cache (the anchor, ``places[0]``, always is such a place)."""
+        made = {s for step in new for s in step[3]}
+        reads = {s for step in new for r in step[1] for s in _ref_slots(r)} - made
+        return min(at for at in places if all(self.producer.get(s, -1) < at for s in reads))
 
     def value(self, ref):
         return _value(self.values, ref)

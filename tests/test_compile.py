@@ -299,6 +299,13 @@ def test_scalar_times_matrix_product_scales_the_smaller_operand(rng):
 
     for f in (read_twice, returned):  # the product is needed as it is
         assert not re.search(r"n_multiply\(\w+, s1\b", replayed(f, h, g).source)
+
+    def scale_made_after_the_product(h, g, lr):
+        product = h.T @ g
+        return 0.5 - cnp.exp(lr) * product  # the scaled g's product takes the place of the multiply
+
+    late = replayed(scale_made_after_the_product, h, g, np.array(-2.0)).source
+    assert re.search(r"n_multiply\(s\d+, s1\b", late)
     vector = rng.standard_normal(30)
     assert "n_multiply(s2, s1" not in replayed(lambda h, g, v: v * (h.T @ g), h, g, vector).source
 
