@@ -220,8 +220,10 @@ def _alias(step, values: list) -> int | None:
 
 
 def _is_one(value) -> bool:
-    kind = np.asarray(value).dtype.kind if isinstance(value, bool | int | float | np.ndarray | np.generic) else ""
-    return kind in "biuf" and kind != "" and bool(np.all(np.asarray(value) == 1))
+    if not isinstance(value, bool | int | float | np.ndarray | np.generic):
+        return False
+    value = np.asarray(value)
+    return value.dtype.kind in ("b", "i", "u", "f") and bool(np.all(value == 1))
 
 
 class _Rewriter:
@@ -258,6 +260,7 @@ class _Rewriter:
     def _earliest_place(self, new: list, places: list[int]) -> int:
         """The first of ``places`` where every value ``new`` reads is made: the earlier, the likelier those
         values are still in the cache (the anchor, ``places[0]``, always is such a place)."""
+        # (self.producer is as before the rewrites: they only ever make a value earlier, so it errs late)
         made = {s for step in new for s in step[3]}
         reads = {s for step in new for r in step[1] for s in _ref_slots(r)} - made
         return min(at for at in places if all(self.producer.get(s, -1) < at for s in reads))
@@ -333,12 +336,12 @@ def _sum_as_product(rw: _Rewriter, i: int, step):
     with ``c`` in that vector. Along the contiguous last axis NumPy sums pairwise: only up to 128 elements,
     where its sum is no more accurate than the product's."""
     primitive, refs, kwargs, slots, _ = step
-    scale, removed = 1, []
+    scale, removed, summation = 1, [], step
     if primitive is P.multiply and not kwargs and len(refs) == 2:
         for c, summed in (refs, refs[::-1]):
             j = rw.private(summed)
             if c[0] == "const" and type(c[1]) in (int, float) and j is not None and rw.steps[j][0] is P.sum:
-                scale, removed, step = c[1], [j], rw.steps[j]
+                scale, removed, summation = c[1], [j], rw.steps[j]
                 break
         else:
             return None
@@ -348,7 +351,7 @@ def _sum_as_product(rw: _Rewriter, i: int, step):
             return None  # the product with the scalar reading it does this sum too
     else:
         return None
-    _, refs, kwargs, _, _ = step
+    _, refs, kwargs, _, _ = summation
     x = rw.value(refs[0])
     if not all(r[0] == "const" for r in refs[1:]) or not isinstance(x, np.ndarray) or x.ndim != 2 \
             or x.dtype not in (np.float32, np.float64):
