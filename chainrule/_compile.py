@@ -12,16 +12,20 @@ line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
   ``sigmoid(x + b)`` starts from ``-b - x`` (one pass, not two); ``softmax_cross_entropy(z, k)``
   and the ``softmax(z)`` its backward rule recomputes are one step, which reduces a short last axis on a
   transposed copy. Each rewrite is taken only if its steps, run on the traced values, give the traced
-  results (types, shapes and dtypes equal, values to float tolerance);
+  results (types, shapes and dtypes equal, values to float tolerance), and its steps go where the first
+  step they replace was, if what they read is made by then (it is likelier to be in the cache);
+* a Python number beside an array of the result's dtype becomes a 0-d array of that dtype (NumPy would
+  convert it on every call), and reshapes and transposes are array-method calls;
 * every elementwise ufunc and every matrix product writes into a preallocated buffer (``out=``), and a
   buffer is reused as soon as the value in it is dead — often by the very step that consumes it, which
   turns chains like ``g * s * (1 - s)`` into in-place updates of one array (NumPy's form of fusion).
   Buffers never hold an output: outputs are fresh arrays on every call.
 
-Arrays the function closes over are constants of the trace. The cache is keyed by the arguments' structure,
-shapes and dtypes (and the values of Python scalars), so a new shape traces again; once a replay is trusted,
-a generated check of the arguments (structure, types, shapes, dtypes, scalars, which arrays are the same
-object) leads straight to it, and its outputs are rebuilt by generated code too. A function that leaves the
+Arrays the function closes over are constants of the trace: a rewrite may rely on their values, so do not
+change them between calls. The cache is keyed by the arguments' structure, shapes and dtypes (and the values
+of Python scalars), so a new shape traces again; once a replay is trusted, a generated check of the
+arguments (structure, types, shapes, dtypes, scalars, which arrays are the same object) leads straight to
+it, and its outputs are rebuilt by generated code too. A function that leaves the
 graph while traced — Python control flow on a value (``bool``/``float``/``.item()``), in-place writes,
 ``backward()`` into ``.grad`` — cannot be replayed: it runs eagerly, with a warning. Replays are checked
 against eager evaluation on the first two calls; a mismatch (data-dependent code the tracer could not see)
