@@ -458,6 +458,7 @@ class _Program:
         self.out_spec, self.donated = out_spec, donated
         self.output_kinds: list | None = None  # per output leaf: the type eager mode returns
         self.fast: Callable | None = None  # set once trusted: see _fast_path
+        self.fast_source: str | None = None
         # 1. aliases (renames), unless the alias is an output
         output_slots = {s for r in out_refs for s in _ref_slots(r)}
         rename: dict[int, int] = {}

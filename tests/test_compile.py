@@ -344,8 +344,8 @@ def test_softmax_cross_entropy_and_its_backward_softmax_are_one_step(rng, batch,
     labels = rng.integers(0, classes, batch)
     loss = lambda w, z, labels: nn.softmax_cross_entropy(z @ w, labels)  # noqa: E731
     source = replayed(cr.value_and_grad(loss), w, z, labels).source
-    assert source.count("f_softmax_cross_entropy") == 1 and "f_softmax_7" not in source
-    assert "= f_softmax_cross_entropy" in source.split(", s", 1)[1]  # two results: the loss and the softmax
+    assert re.search(r"s\d+, s\d+ = f_softmax_cross_entropy_", source)  # the loss and the softmax
+    assert source.count("f_softmax_cross_entropy") == 1 and not re.search(r"f_softmax_[0-9a-f]+\(", source)
     only_loss = replayed(loss, w, z, labels).source
     assert "f_softmax_cross_entropy" in only_loss
     replayed(cr.value_and_grad(nn.softmax_cross_entropy), (z @ w).astype(np.float32), labels)
@@ -360,11 +360,11 @@ def test_a_fused_softmax_that_is_returned_is_a_fresh_array(rng):
     z, labels = rng.standard_normal((32, 4)), rng.integers(0, 4, 32)
     compiled = cr.compile(f)
     results = [compiled(z * k, labels) for k in (1.0, 2.0, 3.0, 4.0, 5.0)]
-    for k, (loss, p) in zip((1.0, 2.0, 3.0, 4.0, 5.0), results, strict=True):
+    for k, (loss, p) in zip((1.0, 2.0, 3.0, 4.0, 5.0), results, strict=True):  # not written over by later calls
         want_loss, want_p = f(z * k, labels)
         np.testing.assert_allclose(loss, want_loss.data, rtol=1e-6)
         np.testing.assert_allclose(p, want_p.data, rtol=1e-6)
-    assert "f_softmax_7" not in next(iter(compiled.cache.values())).source
+    assert not re.search(r"f_softmax_[0-9a-f]+\(", next(iter(compiled.cache.values())).source)
 
 
 def test_identities_become_aliases_and_views_array_methods(rng):
