@@ -635,7 +635,7 @@ def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
         namespace[f"k{len(namespace)}"] = value
         return f"k{len(namespace) - 1}"
 
-    lines, names, stack = ["def fast(*v):"], {}, [("v", spec)]
+    lines, names, stack, containers = ["def fast(*v):"], {}, [("v", spec)], 0
     while stack:  # the argument containers, unpacked into one variable per leaf
         name, node = stack.pop()
         if isinstance(node, int):
@@ -646,7 +646,8 @@ def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
         if kind is dict:
             lines.append(f"    if list({name}) != {const(list(node[2]))}: return MISS")
         if children:
-            child_names = [f"v{len(names) + len(stack)}_{i}" for i in range(len(children))]
+            containers += 1
+            child_names = [f"v{containers}_{i}" for i in range(len(children))]
             lines.append(f"    {', '.join(child_names)}, = {name}{'.values()' if kind is dict else ''}")
             stack.extend(zip(child_names, children, strict=True))
     arrays = []

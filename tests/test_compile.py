@@ -246,6 +246,9 @@ def test_trusted_calls_take_the_fast_path_only_for_arguments_like_the_traced_one
     for args in different:
         assert_trees_close(compiled(*args), f(*args))
     assert len(compiled.cache) == 6
+    nested = cr.compile(lambda a, b: a[0][0] - 2 * b[0])  # containers of one: each its own variables
+    for _ in range(4):
+        np.testing.assert_allclose(nested([[x]], [a]), x - 2 * a)
 
 
 def test_fast_path_keeps_arrays_passed_twice_apart_from_donated_ones(rng):
