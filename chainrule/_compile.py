@@ -5,17 +5,31 @@ because the inputs are traced as Tensors that require grad — the backward pass
 rules on Tensors, as with ``create_graph=True``). The tape becomes the source of one Python function: one
 line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
 
-* steps whose results no output needs are dropped, and copies of the inputs become aliases;
+* copies of values, reshapes to the same shape and products with a constant of ones become aliases, and
+  steps whose results no output needs are dropped;
+* peephole rewrites save passes over arrays: ``c * (A @ B)`` for a scalar ``c`` scales the smaller of ``A``
+  and ``B``; a sum over one axis of a matrix (times a scalar) is a product with a constant vector (BLAS);
+  ``sigmoid(x + b)`` starts from ``-b - x`` (one pass, not two); ``softmax_cross_entropy(z, k)``
+  and the ``softmax(z)`` its backward rule recomputes are one step, which reduces a short last axis on a
+  transposed copy. Each rewrite is taken only if its steps, run on the traced values, give the traced
+  results (types, shapes and dtypes equal, values to float tolerance), and its steps go where the first
+  step they replace was, if what they read is made by then (it is likelier to be in the cache);
+* a Python number beside an array of the result's dtype becomes a 0-d array of that dtype (NumPy would
+  convert it on every call), and reshapes and transposes are array-method calls;
 * every elementwise ufunc and every matrix product writes into a preallocated buffer (``out=``), and a
   buffer is reused as soon as the value in it is dead — often by the very step that consumes it, which
   turns chains like ``g * s * (1 - s)`` into in-place updates of one array (NumPy's form of fusion).
   Buffers never hold an output: outputs are fresh arrays on every call.
 
-The cache is keyed by the arguments' structure, shapes and dtypes (and the values of Python scalars), so a
-new shape traces again. A function that leaves the graph while traced — Python control flow on a value
-(``bool``/``float``/``.item()``), in-place writes, ``backward()`` into ``.grad`` — cannot be replayed: it runs
-eagerly, with a warning. Replays are checked against eager evaluation on the first two calls; a mismatch
-(data-dependent code the tracer could not see) also falls back to eager mode for good.
+Arrays the function closes over are constants of the trace: a rewrite may rely on their values, so do not
+change them between calls. The cache is keyed by the arguments' structure, shapes and dtypes (and the values
+of Python scalars), so a new shape traces again; once a replay is trusted, a generated check of the
+arguments (structure, types, shapes, dtypes, scalars, which arrays are the same object) leads straight to
+it, and its outputs are rebuilt by generated code too. A function that leaves the
+graph while traced — Python control flow on a value (``bool``/``float``/``.item()``), in-place writes,
+``backward()`` into ``.grad`` — cannot be replayed: it runs eagerly, with a warning. Replays are checked
+against eager evaluation on the first two calls; a mismatch (data-dependent code the tracer could not see)
+also falls back to eager mode for good.
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ from __future__ import annotations
 import builtins
 import functools
 import warnings
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -45,16 +60,67 @@ class _Escape(Exception):
 
 
 def _sigmoid_into(x, out=None):
-    with np.errstate(over="ignore", under="ignore"):
-        out = np.negative(x, out=out)
+    if x.dtype.kind not in "fc":
+        x = x.astype(float)  # as eager mode
+    return _one_over_one_plus_exp(np.negative(x, out=out))
+
+
+def _sigmoid_of_difference(x, y, out=None):
+    # sigmoid(x - y) = 1 / (1 + e^(y - x)): the subtraction takes the place of the sigmoid's negation
+    return _one_over_one_plus_exp(np.subtract(y, x, out=out))
+
+
+def _one_over_one_plus_exp(out):
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # a ufunc's 0-d result is a NumPy scalar: no buffer to work in
+    with np.errstate(over="ignore", under="ignore"):  # e^out = inf gives exactly 0, as in eager mode
         np.exp(out, out=out)
         out += 1
-        return np.reciprocal(out, out=out)
+        return np.divide(1, out, out=out)  # as np.reciprocal, and faster
+
+
+_SIGMOID_OF_DIFFERENCE = Primitive("sigmoid_of_difference", _sigmoid_of_difference, differentiable=False)
+
+
+class _SoftmaxCrossEntropy:
+    """``softmax_cross_entropy(z, labels)`` for a 2-D ``z`` and, ``with_softmax``, also ``softmax(z)`` (what its
+    backward rule recomputes). A last axis much shorter than the first (classes ≪ batch) is reduced on a
+    transposed copy: NumPy reduces along a short contiguous axis several times slower than across it. The
+    softmax is then a view of that copy, rewritten on the next call — unless ``fresh``."""
+
+    def __init__(self, z: np.ndarray, with_softmax: bool, fresh: bool) -> None:
+        n, k = z.shape
+        self.rows, self.with_softmax, self.fresh = np.arange(n), with_softmax, fresh
+        self.scratch = np.empty((k, n), z.dtype) if k <= 64 and n > k else None
+
+    def __call__(self, z, labels):
+        t = self.scratch
+        if t is None:  # the eager forward, keeping its exponentials
+            t = z - z.max(axis=-1, keepdims=True)
+            picked = t[self.rows, labels]
+            np.exp(t, out=t)
+            total = t.sum(axis=-1, keepdims=True)
+            loss = np.log(total[:, 0])
+        else:
+            np.copyto(t, z.T)
+            t -= np.maximum.reduce(t, axis=0)
+            picked = t[labels, self.rows]
+            np.exp(t, out=t)
+            total = np.add.reduce(t, axis=0)
+            loss = np.log(total)
+        loss -= picked
+        loss = np.add.reduce(loss) / len(loss)  # .mean(), without its Python overhead
+        if not self.with_softmax:
+            return loss
+        t /= total
+        if self.scratch is not None:
+            t = t.T.copy() if self.fresh else t.T
+        return loss, t
 
 
 def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
     """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``)."""
-    table: dict[Primitive, tuple[Callable, bool]] = {}
+    table: dict[Primitive, tuple[Callable, bool]] = {_SIGMOID_OF_DIFFERENCE: (_sigmoid_of_difference, True)}
     ufuncs = ["add", "subtract", "multiply", "divide", "negative", "exp", "log", "tanh", "sin", "cos", "sqrt",
               "square", "maximum", "minimum", "power", "expm1", "log1p", "reciprocal", "sign", "equal", "not_equal",
               "less", "less_equal", "greater", "greater_equal", "logical_not", "logical_and", "logical_or"]
@@ -73,7 +139,7 @@ def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
     return table
 
 
-_ALIASES = ("copy",)  # primitives whose result may be the argument itself when nothing writes into either
+_METHODS = {P.reshape: "reshape", P.transpose: "transpose"}  # replayed as array methods: cheaper calls
 
 
 class _Tape:
@@ -125,15 +191,275 @@ def _ref_slots(ref) -> list[int]:
     return []
 
 
+def _value(values: list, ref):
+    if ref[0] == "slot":
+        return values[ref[1]]
+    if ref[0] == "seq":
+        return ref[1](_value(values, r) for r in ref[2])
+    return ref[1]
+
+
+def _alias(step, values: list) -> int | None:
+    """The slot whose value a step's result may simply be: the argument of a copy, of a reshape to the same
+    shape, or of a product with a constant of ones (no dtype change)."""
+    primitive, refs, kwargs, slots, multi = step
+    if multi or not refs:
+        return None
+    out = values[slots[0]]
+    for k, ref in enumerate(refs):
+        if ref[0] != "slot":
+            continue
+        arg = values[ref[1]]
+        if type(arg) is not type(out) or arg.shape != out.shape or arg.dtype != out.dtype:
+            continue
+        others = refs[:k] + refs[k + 1:]
+        if primitive is P.copy and len(refs) == 1 and not kwargs:
+            return ref[1]
+        if primitive is P.reshape and k == 0 and all(r[0] == "const" for r in others):
+            return ref[1]
+        if primitive is P.multiply and not kwargs and len(others) == 1 and others[0][0] == "const" \
+                and _is_one(others[0][1]):
+            return ref[1]
+    return None
+
+
+def _is_one(value) -> bool:
+    if not isinstance(value, bool | int | float | np.ndarray | np.generic):
+        return False
+    value = np.asarray(value)
+    return value.dtype.kind in ("b", "i", "u", "f") and bool(np.all(value == 1))
+
+
+class _Rewriter:
+    """Peephole rewrites of a list of live steps. Each rule looks at one step (and the private steps feeding
+    it) and proposes steps in their place; the proposal is taken only if, run on the traced values, it gives
+    the traced results."""
+
+    def __init__(self, tape: _Tape, steps: list, out_refs: list) -> None:
+        self.tape, self.steps, self.values = tape, steps, tape.values
+        self.outputs = {s for r in out_refs for s in _ref_slots(r)}
+        self.readers = defaultdict(list)  # slot -> indices of the steps reading it
+        for i, step in enumerate(steps):
+            for s in dict.fromkeys(s for r in step[1] for s in _ref_slots(r)):
+                self.readers[s].append(i)
+        self.producer = {s: i for i, step in enumerate(steps) for s in step[3]}
+        self.fast = _fast_forwards()
+
+    def run(self) -> list:
+        replaced: dict[int, list] = {}  # step index -> the steps in its place
+        for i, step in enumerate(self.steps):
+            if i in replaced:
+                continue
+            for rule in (_scale_smaller_operand, _sum_as_product, _sigmoid_of_sum, _fused_cross_entropy):
+                proposal = rule(self, i, step)
+                if proposal is None:
+                    continue
+                removed, new = proposal
+                if not any(j in replaced for j in removed) and self._same_results(new):
+                    replaced.update((j, []) for j in [i, *removed])
+                    replaced[self._earliest_place(new, [i, *removed])] = new
+                    break
+        return [s for i, step in enumerate(self.steps) for s in replaced.get(i, [step])]
+
+    def _earliest_place(self, new: list, places: list[int]) -> int:
+        """The first of ``places`` where every value ``new`` reads is made: the earlier, the likelier those
+        values are still in the cache (the anchor, ``places[0]``, always is such a place)."""
+        # (self.producer is as before the rewrites: they only ever make a value earlier, so it errs late)
+        made = {s for step in new for s in step[3]}
+        reads = {s for step in new for r in step[1] for s in _ref_slots(r)} - made
+        return min(at for at in places if all(self.producer.get(s, -1) < at for s in reads))
+
+    def value(self, ref):
+        return _value(self.values, ref)
+
+    def private(self, ref) -> int | None:
+        """The index of the step making ``ref``'s value if only one step reads it and it is no output."""
+        if ref[0] != "slot" or len(self.readers[ref[1]]) != 1 or ref[1] in self.outputs:
+            return None
+        i = self.producer.get(ref[1])
+        return i if i is not None and not self.steps[i][4] else None
+
+    def new_slot(self) -> int:
+        self.tape.values.append(None)  # its value: computed by _same_results
+        return len(self.tape.values) - 1
+
+    def escapes(self, slot: int) -> bool:
+        """Whether an output may share memory with ``slot``'s value (is it, or a view of it)."""
+        value = self.values[slot]
+        return any(isinstance(self.values[s], np.ndarray) and np.may_share_memory(self.values[s], value)
+                   for s in self.outputs)
+
+    def _same_results(self, new: list) -> bool:
+        try:
+            for primitive, refs, kwargs, slots, multi in new:
+                fn = self.fast.get(primitive, (primitive.forward,))[0]
+                result = fn(*[self.value(r) for r in refs], **kwargs)
+                for slot, got in zip(slots, result if multi else (result,), strict=True):
+                    want = self.values[slot]
+                    if want is None:
+                        self.values[slot] = got
+                    elif not _same(got, want):
+                        return False
+        except Exception:  # noqa: BLE001  (a rewrite that does not run on these values is not taken)
+            return False
+        return True
+
+
+def _same(got, want) -> bool:
+    """Whether a rewrite's result can stand for the traced one (a NumPy scalar for a 0-d array, as the forwards
+    of reductions give them)."""
+    return isinstance(got, np.ndarray | np.generic) and (type(got) is type(want) or np.ndim(want) == 0) \
+        and np.shape(got) == np.shape(want) and got.dtype == want.dtype and _close(got, want)
+
+
+def _scale_smaller_operand(rw: _Rewriter, i: int, step):
+    """``c * (A @ B)``, ``c`` a scalar: scale ``A`` (or ``B``) when it is smaller than the product."""
+    primitive, refs, kwargs, slots, _ = step
+    if primitive is not P.multiply or kwargs or len(refs) != 2:
+        return None
+    for scalar, product in (refs, refs[::-1]):
+        j = rw.private(product)
+        if j is None or rw.steps[j][0] is not P.matmul or len(rw.steps[j][1]) != 2 \
+                or np.ndim(rw.value(scalar)) != 0:
+            continue
+        operands = list(rw.steps[j][1])
+        cost = [(np.size(v), getattr(v, "base", None) is not None) for v in map(rw.value, operands)]
+        k = int(cost[1] < cost[0])  # the smaller; of two the same size, not a view (scaled in place if it dies)
+        if np.size(rw.value(operands[k])) >= np.size(rw.value(product)):
+            continue
+        scaled = rw.new_slot()
+        new = [(P.multiply, [scalar, operands[k]], {}, [scaled], False)]
+        operands[k] = ("slot", scaled)
+        return [j], new + [(P.matmul, operands, rw.steps[j][2], slots, False)]
+    return None
+
+
+def _sum_as_product(rw: _Rewriter, i: int, step):
+    """``sum(x, axis)`` over one axis of a 2-D float array as a product with a constant vector (BLAS: faster
+    than NumPy's reduction, many times so along a short axis); ``c * sum(x, axis)``, ``c`` a Python number,
+    with ``c`` in that vector. Along the contiguous last axis NumPy sums pairwise: only up to 128 elements,
+    where its sum is no more accurate than the product's."""
+    primitive, refs, kwargs, slots, _ = step
+    scale, removed, summation = 1, [], step
+    if primitive is P.multiply and not kwargs and len(refs) == 2:
+        for c, summed in (refs, refs[::-1]):
+            j = rw.private(summed)
+            if c[0] == "const" and type(c[1]) in (int, float) and j is not None and rw.steps[j][0] is P.sum:
+                scale, removed, summation = c[1], [j], rw.steps[j]
+                break
+        else:
+            return None
+    elif primitive is P.sum:
+        readers = rw.readers[slots[0]]
+        if len(readers) == 1 and _sum_as_product(rw, readers[0], rw.steps[readers[0]]) is not None:
+            return None  # the product with the scalar reading it does this sum too
+    else:
+        return None
+    _, refs, kwargs, _, _ = summation
+    x = rw.value(refs[0])
+    if not all(r[0] == "const" for r in refs[1:]) or not isinstance(x, np.ndarray) or x.ndim != 2 \
+            or x.dtype not in (np.float32, np.float64):
+        return None
+    options = dict(zip(("axis", "keepdims"), (r[1] for r in refs[1:]), strict=False)) | kwargs  # P.sum's
+    axis = options.pop("axis", None)
+    axis = axis[0] if isinstance(axis, tuple) and len(axis) == 1 else axis
+    if axis not in (0, 1, -1) or any(options.values()) or (axis != 0 and x.shape[1] > 128):
+        return None
+    vector = ("const", np.full(x.shape[axis], scale, x.dtype))
+    return removed, [(P.matmul, [vector, refs[0]] if axis == 0 else [refs[0], vector], {}, slots, False)]
+
+
+def _sigmoid_of_sum(rw: _Rewriter, i: int, step):
+    """``sigmoid(x - y)`` in one function that starts with the subtraction; ``sigmoid(x + y)`` as
+    ``sigmoid(x - (-y))`` when ``y`` is smaller than the sum (a bias)."""
+    primitive, refs, kwargs, slots, _ = step
+    if primitive is not P.sigmoid or kwargs or len(refs) != 1:
+        return None
+    j = rw.private(refs[0])
+    if j is None or rw.steps[j][2] or len(rw.steps[j][1]) != 2 or rw.steps[j][0] not in (P.add, P.subtract):
+        return None
+    x, y = rw.steps[j][1]
+    if rw.value(refs[0]).dtype.kind != "f":
+        return None
+    if rw.steps[j][0] is P.subtract:
+        return [j], [(_SIGMOID_OF_DIFFERENCE, [x, y], {}, slots, False)]
+    if np.size(rw.value(x)) < np.size(rw.value(y)):
+        x, y = y, x
+    if np.size(rw.value(y)) >= np.size(rw.value(refs[0])):
+        return None  # negating y would cost the pass saved
+    if y[0] == "const" and type(y[1]) in (int, float):
+        return [j], [(_SIGMOID_OF_DIFFERENCE, [x, ("const", -y[1])], {}, slots, False)]
+    negated = rw.new_slot()
+    return [j], [(P.negative, [y], {}, [negated], False),
+                 (_SIGMOID_OF_DIFFERENCE, [x, ("slot", negated)], {}, slots, False)]
+
+
+def _fused_cross_entropy(rw: _Rewriter, i: int, step):
+    """``softmax_cross_entropy(z, labels)`` (2-D ``z``), with a later ``softmax(z)`` over the last axis."""
+    primitive, refs, kwargs, slots, _ = step
+    if primitive is not P.softmax_cross_entropy or kwargs or len(refs) != 2 or refs[0][0] != "slot":
+        return None
+    z, labels = rw.value(refs[0]), rw.value(refs[1])
+    if not (isinstance(z, np.ndarray) and z.ndim == 2 and z.dtype in (np.float32, np.float64)
+            and isinstance(labels, np.ndarray)
+            and labels.dtype.kind in "iu" and labels.shape == z.shape[:1]):
+        return None
+    for j in range(i + 1, len(rw.steps)):
+        primitive, refs_j, kwargs_j, slots_j, multi = rw.steps[j]
+        axis = [r[1] if r[0] == "const" else None for r in refs_j[1:]] + list(kwargs_j.values())
+        if primitive is P.softmax and refs_j[0] == refs[0] and not multi and set(kwargs_j) <= {"axis"} \
+                and axis in ([], [-1], [1]):
+            fused = _SoftmaxCrossEntropy(z, True, rw.escapes(slots_j[0]))
+            return [j], [(Primitive("softmax_cross_entropy", fused), refs, {}, slots + slots_j, True)]
+    return [], [(Primitive("softmax_cross_entropy", _SoftmaxCrossEntropy(z, False, False)), refs, {}, slots, False)]
+
+
+def _typed_scalars(step, values: list):
+    """A Python number beside an array of the result's dtype, in a ufunc step, as a 0-d array of that dtype:
+    the same values (NumPy casts such a number to the array's dtype), and NumPy converts no scalar per call."""
+    primitive, refs, kwargs, slots, multi = step
+    out = values[slots[0]]
+    if multi or kwargs or len(refs) != 2 or not isinstance(getattr(np, primitive.name, None), np.ufunc) \
+            or primitive is not getattr(P, primitive.name, None) or not isinstance(out, np.ndarray) \
+            or out.dtype.kind not in "iufc":
+        return step
+    for k in (0, 1):
+        number, array = refs[k], refs[1 - k]
+        if number[0] == "const" and type(number[1]) in (int, float) and array[0] == "slot" \
+                and isinstance(values[array[1]], np.ndarray) and values[array[1]].dtype == out.dtype:
+            typed = list(refs)
+            try:
+                typed[k] = ("const", np.asarray(number[1], out.dtype))
+                ufunc = getattr(np, primitive.name)
+                same = np.array_equal(ufunc(*[_value(values, r) for r in typed]), out, equal_nan=True)
+            except (OverflowError, ValueError, TypeError):
+                same = False
+            return (primitive, typed, kwargs, slots, multi) if same else step
+    return step
+
+
+def _live(steps: list, out_refs: list) -> list:
+    """The steps some output needs."""
+    needed = {s for r in out_refs for s in _ref_slots(r)}
+    live = []
+    for step in reversed(steps):
+        if any(s in needed for s in step[3]):
+            live.append(step)
+            for r in step[1]:
+                needed.update(_ref_slots(r))
+    return live[::-1]
+
+
 class _Program:
     """The straight-line replay of one trace."""
 
     def __init__(self, tape: _Tape, input_slots: list[int | None], out_refs: list, out_spec,
                  donated: frozenset[int] = frozenset()) -> None:
-        self.out_spec = out_spec
+        self.out_spec, self.donated = out_spec, donated
         self.output_kinds: list | None = None  # per output leaf: the type eager mode returns
-        steps = tape.steps
-        # 1. copies become aliases (renames), unless the copy is an output
+        self.fast: Callable | None = None  # set once trusted: see _fast_path
+        self.fast_source: str | None = None
+        # 1. aliases (renames), unless the alias is an output
         output_slots = {s for r in out_refs for s in _ref_slots(r)}
         rename: dict[int, int] = {}
 
@@ -145,23 +471,17 @@ class _Program:
             return ref
 
         kept = []
-        for primitive, refs, kwargs, slots, multi in steps:
-            refs = [resolve(r) for r in refs]
-            if primitive.name in _ALIASES and refs[0][0] == "slot" and slots[0] not in output_slots \
-                    and not kwargs and len(refs) == 1:
-                rename[slots[0]] = refs[0][1]
-                continue
-            kept.append((primitive, refs, kwargs, slots, multi))
-        out_refs = [resolve(r) for r in out_refs]
-        # 2. dead steps go
-        needed = {s for r in out_refs for s in _ref_slots(r)}
-        live = []
-        for step in reversed(kept):
-            if any(s in needed for s in step[3]):
-                live.append(step)
-                for r in step[1]:
-                    needed.update(_ref_slots(r))
-        live.reverse()
+        for primitive, refs, kwargs, slots, multi in tape.steps:
+            step = (primitive, [resolve(r) for r in refs], kwargs, slots, multi)
+            alias = None if slots[0] in output_slots else _alias(step, tape.values)
+            if alias is None:
+                kept.append(step)
+            else:
+                rename[slots[0]] = alias
+        self.out_refs = out_refs = [resolve(r) for r in out_refs]
+        # 2. dead steps go; rewrites; what they left dead goes
+        live = _live(_Rewriter(tape, _live(kept, out_refs), out_refs).run(), out_refs)
+        live = [_typed_scalars(step, tape.values) for step in live]
         self.n_steps = len(live)
         self.source, self.namespace = self._emit(tape, live, input_slots, out_refs, donated)
         code = builtins.compile(self.source, "<chainrule.compile>", "exec")
@@ -225,12 +545,16 @@ class _Program:
         lines = ["def replay(" + ", ".join(f"s{s}" for s in input_slots if s is not None) + "):"]
         for i, (primitive, refs, kwargs, slots, multi) in enumerate(steps):
             fn, takes_out = fast.get(primitive, (primitive.forward, False))
-            if fn is primitive.forward:
-                name = f"f_{primitive.name}_{id(primitive):x}"
-            else:
+            if primitive in fast:
                 name = f"n_{getattr(fn, '__name__', primitive.name)}"
-            namespace[name] = fn
+            else:
+                name = f"f_{primitive.name}_{id(primitive):x}"
             call_args = [expr(r) for r in refs] + [f"{k}={const(v)}" for k, v in kwargs.items()]
+            if primitive in _METHODS and refs[0][0] == "slot" and all(r[0] == "const" for r in refs[1:]) \
+                    and not (primitive is P.transpose and kwargs):
+                name, call_args = f"{call_args[0]}.{_METHODS[primitive]}", call_args[1:]
+            else:
+                namespace[name] = fn
             dying = list(dict.fromkeys(s for r in refs for s in _ref_slots(r) if last_use.get(s) == i and s in owner))
             out_value = values[slots[0]]
             buffer = None
@@ -298,6 +622,78 @@ def _close(a, b) -> bool:
     return a == b or (isinstance(a, float) and isinstance(b, float) and np.isclose(a, b, rtol=1e-4))
 
 
+_MISS = object()
+
+
+def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
+    """Generated code doing what ``_Compiled.__call__`` does for arguments like the traced ones: check them
+    (structure, types, shapes, dtypes, Python scalars, which arrays are one object), replay, and rebuild the
+    outputs; for other arguments it returns ``_MISS``. None where a leaf is neither an array nor a scalar."""
+    namespace: dict[str, Any] = {"ndarray": np.ndarray, "MISS": _MISS, "replay": program.run}
+
+    def const(value) -> str:
+        namespace[f"k{len(namespace)}"] = value
+        return f"k{len(namespace) - 1}"
+
+    lines, names, stack, containers = ["def fast(*v):"], {}, [("v", spec)], 0
+    while stack:  # the argument containers, unpacked into one variable per leaf
+        name, node = stack.pop()
+        if isinstance(node, int):
+            names[node] = name
+            continue
+        kind, children = node[0], node[1]
+        lines.append(f"    if type({name}) is not {const(kind)} or len({name}) != {len(children)}: return MISS")
+        if kind is dict:
+            lines.append(f"    if list({name}) != {const(list(node[2]))}: return MISS")
+        if children:
+            containers += 1
+            child_names = [f"v{containers}_{i}" for i in range(len(children))]
+            lines.append(f"    {', '.join(child_names)}, = {name}{'.values()' if kind is dict else ''}")
+            stack.extend(zip(child_names, children, strict=True))
+    arrays = []
+    for i, leaf in enumerate(leaves):
+        name = names[i]
+        if leaf[0] == "array" and leaf[3] != i:
+            lines.append(f"    if {name} is not {names[leaf[3]]}: return MISS")
+        elif leaf[0] == "array":
+            arrays.append(name)
+            dtype = const(np.dtype(leaf[2]))  # `is` first: NumPy's built-in dtypes are singletons
+            lines.append(f"    if type({name}) is not ndarray or {name}.shape != {leaf[1]!r} "
+                         f"or {name}.dtype is not {dtype} and {name}.dtype.str != {leaf[2]!r}: return MISS")
+        elif leaf[0] == "static" and leaf[2] is None:
+            lines.append(f"    if {name} is not None: return MISS")
+        elif leaf[0] == "static":
+            lines.append(f"    if type({name}) is not {const(type(leaf[2]))} or {name} != {const(leaf[2])}: "
+                         "return MISS")
+        else:
+            return None
+    if program.donated and len(arrays) > 1:  # distinct arrays stay distinct: one may be written over
+        lines.append(f"    if len({{{', '.join(f'id({a})' for a in arrays)}}}) != {len(arrays)}: return MISS")
+    scalars = (float, int, bool, complex)
+
+    def build(node) -> str:
+        if isinstance(node, int):
+            ref = program.out_refs[node]
+            array = ref[0] == "slot" or isinstance(ref[1], np.ndarray | np.generic)
+            return f"r[{node}].item()" if array and program.output_kinds[node] in scalars else f"r[{node}]"
+        items = "".join(build(child) + ", " for child in node[1])
+        if node[0] is list:
+            return f"[{items}]"
+        if node[0] is tuple:
+            return f"({items})"
+        if node[0] is dict:
+            return f"dict(zip({const(node[2])}, [{items}]))"
+        return f"{const(node[0])}([{items}])"
+
+    try:
+        lines += [f"    r = replay({', '.join(arrays)})", f"    return {build(program.out_spec)}"]
+        program.fast_source = "\n".join(lines) + "\n"
+        exec(builtins.compile(program.fast_source, "<chainrule.compile fast path>", "exec"), namespace)
+    except (RecursionError, SyntaxError, MemoryError):  # absurdly deep outputs: the general path does
+        return None
+    return namespace["fast"]
+
+
 def _plain(value):
     return value.data if isinstance(value, Tensor) else value
 
@@ -312,9 +708,15 @@ class _Compiled:
         self.donate_argnums = donate_argnums
         self.cache: dict[Any, _Program | str] = {}  # key -> program, or the reason it runs eagerly
         self.checks: dict[Any, int] = {}
+        self._fast: Callable | None = None  # the fast path of the last trusted program used
         functools.update_wrapper(self, fun)
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs:
+            result = fast(*args)
+            if result is not _MISS:
+                return result
         if kwargs:
             return self._eager(args, kwargs, "keyword arguments")
         flat, spec = tree_flatten(args)
@@ -333,7 +735,11 @@ class _Compiled:
         if checks < self._CHECKED_CALLS:
             self.checks[key] = checks + 1
             expected = self.fun(*args)  # before the replay, which may write over donated arguments
-            return self._check(program, key, expected, program.run(*arrays))
+            result = self._check(program, key, expected, program.run(*arrays))
+            if checks + 1 == self._CHECKED_CALLS and self.cache[key] is program:  # trusted from now on
+                self._fast = program.fast = _fast_path(program, spec, key[1])
+            return result
+        self._fast = program.fast
         return self._finish(program, program.run(*arrays))
 
     def _eager(self, args, kwargs, reason: str):

@@ -1,5 +1,6 @@
 """chainrule.compile: replays equal eager mode, shapes re-trace, and what cannot be traced runs eagerly."""
 
+import re
 import warnings
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn as nn
 import chainrule.numpy as cnp
+from chainrule import _rules
 
 
 def mlp_loss(weights, biases, x, onehot):
@@ -221,3 +223,187 @@ def test_donated_parameters_are_updated_in_place(rng):
     assert weights[0] is before  # the last update was written into the donated array
     source = next(iter(step.cache.values())).source
     assert "out=s0" in source
+
+
+def test_trusted_calls_take_the_fast_path_only_for_arguments_like_the_traced_ones(rng):
+    def f(x, pair, scale):
+        return {"y": cnp.tanh(x * scale).sum(), "parts": (pair[0] * x, [pair[1] - x])}
+
+    compiled = cr.compile(f)
+    x, a, b = rng.standard_normal((3, 4, 5))
+    for _ in range(4):  # traced, two checked replays, then the fast path
+        got = compiled(x, [a, b], 2.0)
+    assert compiled._fast is not None
+    assert_trees_close(got, f(x, [a, b], 2.0))
+    assert isinstance(got["y"], float) and type(got["parts"]) is tuple and type(got["parts"][1]) is list
+    different = [(x[:2], [a[:2], b[:2]], 2.0),  # shapes
+                 (x.astype(np.float32), [a, b], 2.0),  # a dtype
+                 (x, [a, b], 3.0),  # a scalar's value
+                 (x, [a, b], 2),  # a scalar's type
+                 (x, (a, b), 2.0),  # a container's type
+                 (x, [a, b, b][:2], 2.0),  # the same structure again: a hit
+                 (cr.tensor(x), [a, b], 2.0)]  # a Tensor: the general path
+    for args in different:
+        assert_trees_close(compiled(*args), f(*args))
+    assert len(compiled.cache) == 6
+    nested = cr.compile(lambda a, b: a[0][0] - 2 * b[0])  # containers of one: each its own variables
+    for _ in range(4):
+        np.testing.assert_allclose(nested([[x]], [a]), x - 2 * a)
+
+
+def test_fast_path_keeps_arrays_passed_twice_apart_from_donated_ones(rng):
+    def step(w, v):
+        return w - 0.5 * v
+
+    compiled = cr.compile(step, donate_argnums=(0,))
+    w, v = rng.standard_normal((2, 6))
+    for _ in range(4):  # trusted: the fast path writes into the donated w
+        w = compiled(w, v)
+    x = rng.standard_normal(6)
+    kept = x.copy()
+    for _ in range(4):  # the same array twice: another program, which never writes over x
+        np.testing.assert_allclose(compiled(x, x), 0.5 * kept)
+    np.testing.assert_allclose(x, kept)
+    y, z = rng.standard_normal((2, 6))
+    np.testing.assert_allclose(compiled(y.copy(), z), y - 0.5 * z)  # distinct again: the first program
+    assert len(compiled.cache) == 2
+
+
+def replayed(f, *args, calls=3, rtol=1e-6):
+    """Compile ``f``, call it ``calls`` times on ``args`` checking each result against eager mode; its program."""
+    compiled = cr.compile(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.CompileWarning)
+        for _ in range(calls):
+            assert_trees_close(compiled(*args), f(*args), rtol=rtol, atol=1e-9)
+    (program,) = compiled.cache.values()
+    return program
+
+
+def test_scalar_times_matrix_product_scales_the_smaller_operand(rng):
+    h, g, w = rng.standard_normal((8, 40)), rng.standard_normal((8, 30)), rng.standard_normal((40, 30))
+    source = replayed(lambda h, g, w: w - 0.1 * (h.T @ g), h, g, w).source
+    assert re.search(r"n_multiply\(\w+, s1\b", source)  # g (8 x 30) scaled, not the 40 x 30 product nor h (8 x 40)
+    # float32 stays float32 (a Python float is weak)
+    h32, g32, w32 = (a.astype(np.float32) for a in (h, g, w))
+    step = cr.compile(lambda h, g, w: w - 0.1 * (h.T @ g))
+    for _ in range(3):
+        assert step(h32, g32, w32).dtype == np.float32
+    not_smaller = rng.standard_normal((3, 40)), rng.standard_normal((40, 3))  # the product is the smallest
+    assert re.search(r"n_multiply\(\w+, s2\b", replayed(lambda a, b: 0.1 * (a @ b), *not_smaller).source)
+
+    def read_twice(h, g):
+        product = h.T @ g
+        return 0.1 * product, product.sum()
+
+    def returned(h, g):
+        product = h.T @ g
+        return 0.1 * product, product
+
+    for f in (read_twice, returned):  # the product is needed as it is
+        assert not re.search(r"n_multiply\(\w+, s1\b", replayed(f, h, g).source)
+
+    def scale_made_after_the_product(h, g, lr):
+        product = h.T @ g
+        return 0.5 - cnp.exp(lr) * product  # the scaled g's product takes the place of the multiply
+
+    late = replayed(scale_made_after_the_product, h, g, np.array(-2.0)).source
+    assert re.search(r"n_multiply\(s\d+, s1\b", late)
+    vector = rng.standard_normal(30)
+    assert "n_multiply(s2, s1" not in replayed(lambda h, g, v: v * (h.T @ g), h, g, vector).source
+
+
+def test_sigmoid_of_a_bias_add_starts_from_the_negated_bias(rng):
+    x, w, b = rng.standard_normal((8, 5)), rng.standard_normal((5, 6)), rng.standard_normal(6)
+    source = replayed(lambda x, w, b: cnp.sigmoid(x @ w + b).sum(), x, w, b).source
+    assert "n_negative(s2" in source and "sigmoid_of_difference" in source and "n_add" not in source
+    grad = replayed(cr.grad(lambda w, b: (cnp.sigmoid(x @ w + b) ** 2).sum(), argnums=(0, 1)), w, b).source
+    assert "sigmoid_of_difference" in grad
+    minus = replayed(lambda x, b: cnp.sigmoid(x - b), x @ w, b).source
+    assert "sigmoid_of_difference(s0, s1" in minus and "negative" not in minus
+    assert "sigmoid_of_difference(s0, -1.5" in replayed(lambda x: cnp.sigmoid(x + 1.5), x).source
+    same_size = replayed(lambda x, y: cnp.sigmoid(x + y), x, x[::-1].copy()).source
+    assert "sigmoid_of_difference" not in same_size  # negating y would cost the pass it saves
+
+    def read_twice(x, b):
+        z = x + b
+        return cnp.sigmoid(z) * z
+
+    def returned(x, b):
+        z = x + b
+        return cnp.sigmoid(z), z
+
+    for f in (read_twice, returned):
+        assert "sigmoid_of_difference" not in replayed(f, x @ w, b).source
+    ints = rng.integers(-3, 3, (4, 6))
+    assert "sigmoid_of_difference" not in replayed(lambda i, b: cnp.sigmoid(i + 2), ints, b).source  # float64 out
+    replayed(lambda i: cnp.sigmoid(i), ints)
+    replayed(cr.grad(lambda x: cnp.sigmoid(x.sum() - 1.0)), x)  # 0-d: a NumPy scalar, no buffer
+
+
+@pytest.mark.parametrize(("batch", "classes"), [(64, 10), (3, 5), (40, 100)])  # transposed copy or not
+def test_softmax_cross_entropy_and_its_backward_softmax_are_one_step(rng, batch, classes):
+    z, w = rng.standard_normal((batch, 6)), rng.standard_normal((6, classes))
+    labels = rng.integers(0, classes, batch)
+    loss = lambda w, z, labels: nn.softmax_cross_entropy(z @ w, labels)  # noqa: E731
+    source = replayed(cr.value_and_grad(loss), w, z, labels).source
+    assert re.search(r"s\d+, s\d+ = f_softmax_cross_entropy_", source)  # the loss and the softmax
+    assert source.count("f_softmax_cross_entropy") == 1 and not re.search(r"f_softmax_[0-9a-f]+\(", source)
+    only_loss = replayed(loss, w, z, labels).source
+    assert "f_softmax_cross_entropy" in only_loss
+    replayed(cr.value_and_grad(nn.softmax_cross_entropy), (z @ w).astype(np.float32), labels)
+    labels[0] = -1  # the primitive (nn checks labels) picks from the end; the backward's one-hot has no match
+    replayed(cr.value_and_grad(lambda w, z, labels: _rules.softmax_cross_entropy(z @ w, labels)), w, z, labels)
+
+
+def test_a_fused_softmax_that_is_returned_is_a_fresh_array(rng):
+    def f(z, labels):
+        return nn.softmax_cross_entropy(z, labels), cnp.softmax(z, axis=-1).T
+
+    z, labels = rng.standard_normal((32, 4)), rng.integers(0, 4, 32)
+    compiled = cr.compile(f)
+    results = [compiled(z * k, labels) for k in (1.0, 2.0, 3.0, 4.0, 5.0)]
+    for k, (loss, p) in zip((1.0, 2.0, 3.0, 4.0, 5.0), results, strict=True):  # not written over by later calls
+        want_loss, want_p = f(z * k, labels)
+        np.testing.assert_allclose(loss, want_loss.data, rtol=1e-6)
+        np.testing.assert_allclose(p, want_p.data, rtol=1e-6)
+    assert not re.search(r"f_softmax_[0-9a-f]+\(", next(iter(compiled.cache.values())).source)
+
+
+def test_identities_become_aliases_and_views_array_methods(rng):
+    x = rng.standard_normal((4, 3))
+    source = replayed(cr.grad(lambda x: (x * x).reshape(x.shape).sum()), x).source
+    assert "multiply(c" not in source and "reshape" not in source  # the loss's seed of ones; the same shape
+    ones64 = np.ones(3)
+    kept = replayed(lambda x: x * ones64, x.astype(np.float32)).source
+    assert "n_multiply" in kept  # float32 x float64 ones: the dtype changes
+    assert "n_multiply" in replayed(lambda x: x * np.ones((2, 4, 3)), x).source  # broadcast to a new shape
+    assert "n_multiply" in replayed(lambda x: x * 1.0, x).source  # an output: a fresh array
+    assert "n_multiply" not in replayed(lambda x: cnp.tanh(x * 1.0), x).source
+    assert ".transpose(None)" in replayed(lambda x: x.T @ x, x).source
+    assert ".reshape((12,)" in replayed(lambda x: cnp.tanh(x.reshape(12)), x).source
+
+
+def test_sums_over_one_axis_become_products_with_a_constant_vector(rng):
+    x = rng.standard_normal((50, 7))
+    for f in (lambda x: cnp.tanh(x.sum(axis=0)), lambda x: cnp.tanh(cnp.sum(x, axis=-1)),
+              lambda x: cnp.tanh(x).sum(axis=(0,)) * 2.0):
+        source = replayed(f, x).source
+        assert "n_matmul(" in source and "reduce" not in source and "n_multiply" not in source
+    bias_step = replayed(lambda b, x: b - 0.5 * cr.grad(lambda b: (cnp.tanh(x + b) ** 2).sum())(b), x[0], x).source
+    assert re.search(r"(s\d+) = n_matmul\(c\d+, s\d+.*\n.*n_subtract\(s0, \1", bias_step)  # 0.5 in the vector
+    assert replayed(lambda x: cnp.exp(x.sum(axis=0)), x.astype(np.float32), rtol=1e-5).source.count("n_matmul") == 1
+    for f, x in [(lambda x: cnp.tanh(x.sum(axis=0, keepdims=True)), x),
+                 (lambda x: cnp.tanh(x.sum(axis=1)), rng.standard_normal((4, 300))),  # long rows: NumPy's pairwise
+                 (lambda x: cnp.tanh(x.sum(axis=0)), rng.standard_normal((3, 4, 5))),
+                 (lambda x: cnp.tanh(x.sum()), x),
+                 (lambda x: cnp.tanh(x.sum(axis=0)), rng.integers(0, 5, (6, 3)))]:
+        assert "n_matmul" not in replayed(f, x).source
+
+
+def test_python_numbers_beside_arrays_of_the_result_dtype_become_0d_arrays(rng):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    program = replayed(lambda x: cnp.tanh(x * 0.1 + 1), x, rtol=1e-6)
+    typed = [v for k, v in program.namespace.items() if k.startswith("c")]
+    assert len(typed) == 2 and all(v.dtype == np.float32 and v.ndim == 0 for v in typed)
+    assert "0.5" in replayed(lambda i: cnp.tanh(i * 0.5), rng.integers(0, 5, (3, 4))).source  # int * float
