@@ -683,6 +683,8 @@ def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
             return f"({items})"
         if node[0] is dict:
             return f"dict(zip({const(node[2])}, [{items}]))"
+        if hasattr(node[0], "_fields"):  # a namedtuple
+            return f"{const(node[0])}({items})"
         return f"{const(node[0])}([{items}])"
 
     try:

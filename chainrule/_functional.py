@@ -58,6 +58,8 @@ def tree_unflatten(spec: Any, leaves: Sequence) -> Any:
         children = [leaves[c] if isinstance(c, int) else result[id(c)] for c in node[1]]
         if node[0] is dict:
             result[id(node)] = dict(zip(node[2], children, strict=True))
+        elif hasattr(node[0], "_fields"):  # a namedtuple takes its fields one by one
+            result[id(node)] = node[0](*children)
         else:
             result[id(node)] = node[0](children)
     return result[id(spec)]

@@ -407,3 +407,15 @@ def test_python_numbers_beside_arrays_of_the_result_dtype_become_0d_arrays(rng):
     typed = [v for k, v in program.namespace.items() if k.startswith("c")]
     assert len(typed) == 2 and all(v.dtype == np.float32 and v.ndim == 0 for v in typed)
     assert "0.5" in replayed(lambda i: cnp.tanh(i * 0.5), rng.integers(0, 5, (3, 4))).source  # int * float
+
+
+def test_namedtuples_in_and_out_through_the_fast_path():
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+    f = cr.compile(lambda p: Pair(p.a * 2.0, p.b + 1.0))
+    for _ in range(4):  # traced, two checked calls, then the generated fast path
+        result = f(Pair(np.ones(3), np.zeros(3)))
+        assert type(result) is Pair
+        np.testing.assert_allclose(result.a, 2.0)
+        np.testing.assert_allclose(result.b, 1.0)

@@ -161,3 +161,13 @@ def test_grad_leaves_the_callers_arrays_writable():
     x = np.ones(3)
     cr.grad(lambda x: cnp.sum(x * x))(x)
     x[0] = 5.0
+
+
+def test_namedtuples_are_pytrees():
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+    g = cr.grad(lambda p: (p.a * p.b).sum())(Pair(np.ones(2), np.full(2, 3.0)))
+    assert type(g) is Pair
+    np.testing.assert_allclose(g.a, [3.0, 3.0])
+    np.testing.assert_allclose(g.b, [1.0, 1.0])
