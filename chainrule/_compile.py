@@ -818,7 +818,8 @@ def compile(fun: Callable, donate_argnums: int | tuple[int, ...] = ()) -> Callab
     calls replay that code. Results equal eager mode's to float tolerance. Python scalars in the arguments
     are part of the cache key (a new value traces again). Functions must be pure: a function that branches
     on values, writes in place or calls ``backward()`` runs eagerly, with a :class:`CompileWarning`.
-    The compiled function is not re-entrant (its buffers are shared between calls).
+    The compiled function is not re-entrant (its buffers are shared between calls). Arrays ``fun`` closes over
+    are constants of the trace (as under ``jax.jit``): do not change them between calls.
 
     ``donate_argnums``: positional arguments (pytrees of arrays) whose arrays the replay may write its
     outputs into, as JAX's ``jit`` does — e.g. the parameters of a training step that returns the new
