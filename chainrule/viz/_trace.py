@@ -118,8 +118,9 @@ class Trace:
         """The trace of the graph that produced ``result`` (a Tensor), with error signals if it is a scalar
         (or ``seed`` is given). Names come from the tensors' ``name``, from ``names`` (``{"z": z, ...}``),
         from the parameters of ``model`` (a ``chainrule.nn.Module``), and otherwise from the caller's
-        local variables. A graph keeps only the values its rules need; record it under
-        :func:`keep_values` to see every forward value (others print as "not kept").
+        local variables. A graph keeps only the values its rules need (and small arrays, of up to 64
+        elements); record it under :func:`keep_values` to see every forward value (others print as
+        "not kept").
 
         >>> w = chainrule.tensor(0.5, requires_grad=True, name="w")
         >>> L = (w * 3.0) ** 2
