@@ -138,6 +138,8 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file) "
                                                    "up to --epochs")
     p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
+    p.add_argument("--compile", action="store_true",
+                   help="replay each training step with chainrule.compile (faster; equal to float tolerance)")
     p.add_argument("--plot-weights", action="store_true",
                    help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
                         "surface, its gradient and the descent path in the weight plane (weights.png)")
@@ -330,7 +332,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       (split.x_test, split.y_test),
                       epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
                       callbacks=[keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []),
-                      start_epoch=start_epoch, history=history, on_epoch=on_epoch)
+                      start_epoch=start_epoch, history=history, on_epoch=on_epoch, compiled=args.compile)
     elapsed = time.perf_counter() - started
     # 4. the final history files, the curves, and how it ended
     if history.epochs:

@@ -33,7 +33,7 @@ import numpy as np
 import chainrule as cr
 
 from .data import ArrayDataset, DataLoader
-from .nn import Dropout, Module, get_loss, l2_penalty, weights
+from .nn import Dropout, Module, get_loss, l2_penalty, parameters_from, weights
 from .nn.losses import squared_error
 
 COLUMNS = ("epoch", "train_loss", "test_loss", "test_accuracy", "seconds")
@@ -199,11 +199,54 @@ def _progress(total: int, enabled: bool | None, description: str):
     return tqdm(total=total, desc=description, leave=False, unit="batch", file=sys.stderr)
 
 
+def compiled_step(model: Module, loss: LossFn | str, optimizer: Any, *, l2: float = 0.0
+                  ) -> Callable[[Any, Any], float]:
+    """A training step — forward, backward, optimiser update — whose forward and backward passes are
+    compiled (`chainrule.compile`): ``step(x, t)`` returns the objective's value and updates ``model`` in
+    place with ``optimizer``, as ``zero_grad(); J.backward(); optimizer.step()`` would.
+
+    The step is traced as a pure function of the model's parameters (`chainrule.nn.parameters_from`), so the
+    replay reads the parameters' current arrays on every call; each parameter's ``.grad`` is set to the fresh
+    gradient, then the optimiser runs as usual (any optimiser, its state and schedules unchanged). A
+    non-finite objective skips the update. A model whose forward pass is random in training mode (`Dropout`)
+    cannot be replayed: its step runs eagerly, with a `chainrule.CompileWarning`.
+
+    >>> import chainrule.nn as nn, chainrule.optim as optim
+    >>> net = nn.mlp([2, 8, 2], activation="tanh", rng=0)
+    >>> step = compiled_step(net, "cross-entropy", optim.SGD(net.parameters(), lr=0.1))
+    >>> x, t = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1, 0])
+    >>> first = step(x, t)
+    >>> later = [step(x, t) for _ in range(20)][-1]
+    >>> later < first
+    True
+    """
+    loss_fn = get_loss(loss) if isinstance(loss, str) else loss
+    named = model.named_parameters()
+
+    def objective(params: dict[str, Any], x: Any, t: Any) -> Any:
+        with parameters_from(model, params):
+            value = loss_fn(model(x), t)
+            return value + l2_penalty(weights(model), l2) if l2 else value
+
+    gradients = cr.compile(cr.value_and_grad(objective))
+
+    def step(x: Any, t: Any) -> float:
+        value, grads = gradients({name: p.data for name, p in named}, np.asarray(x), np.asarray(t))
+        value = float(value)
+        if math.isfinite(value):
+            for name, p in named:
+                p.grad = grads[name]
+            optimizer.step()
+        return value
+
+    return step
+
+
 def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test_data: Any = None,
         epochs: int = 10, batch_size: int = 32, *, l2: float = 0.0, scheduler: Any = None, seed: int = 0,
         shuffle: bool = True, drop_last: bool = False, callbacks: Sequence[Callback] = (),
         progress: bool | None = None, start_epoch: int = 0, history: History | None = None,
-        on_epoch: Callable[[dict[str, Any]], None] | None = None) -> History:
+        on_epoch: Callable[[dict[str, Any]], None] | None = None, compiled: bool = False) -> History:
     """Train ``model`` with minibatch gradient descent for epochs ``start_epoch .. epochs − 1``.
 
     - ``loss``: a function ``(outputs, targets) -> scalar Tensor`` or a name (`chainrule.nn.get_loss`);
@@ -214,6 +257,8 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
       run exactly.
     - A progress bar is shown when stderr is a terminal (``progress=None``), forced on/off with True/False.
     - ``on_epoch(record)`` is called with each epoch's record (e.g. to print a table row).
+    - ``compiled``: run each step through `compiled_step` (the forward and backward passes replayed by
+      `chainrule.compile`; the same results to float tolerance, several times faster for small models).
 
     Training stops early, with ``history.stop_reason`` set and a message, when a callback asks, when the
     loss becomes NaN or infinite (the update that would apply it is skipped), or on Ctrl-C (the partial
@@ -226,6 +271,7 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     history = history if history is not None else History()
     l2_weights = weights(model) if l2 else []
     state = TrainState(model, optimizer, scheduler, start_epoch, history, loader)
+    step = compiled_step(model, loss_fn, optimizer, l2=l2) if compiled else None
     try:
         for epoch in range(start_epoch, epochs):
             started = time.perf_counter()
@@ -234,18 +280,22 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
             bar = _progress(len(loader), progress, f"epoch {epoch + 1}/{epochs}")
             try:
                 for batch, (xb, yb) in enumerate(loader, start=1):
-                    optimizer.zero_grad()
-                    objective = loss_fn(model(cr.tensor(xb)), yb)                     # 1. forward
-                    if l2:
-                        objective = objective + l2_penalty(l2_weights, l2)
-                    value = float(objective.item())
+                    if step is not None:
+                        value = step(xb, yb)  # forward, backward and update, replayed (no update if not finite)
+                    else:
+                        optimizer.zero_grad()
+                        objective = loss_fn(model(cr.tensor(xb)), yb)                 # 1. forward
+                        if l2:
+                            objective = objective + l2_penalty(l2_weights, l2)
+                        value = float(objective.item())
                     if not math.isfinite(value):
                         history.stop_reason = "diverged"
                         history.message = (f"the loss became {value} at epoch {epoch + 1}, batch {batch}; "
                                            f"stopped (try a smaller learning rate)")
                         return history
-                    objective.backward()                                              # 2. backward
-                    optimizer.step()                                                  # 3. update
+                    if step is None:
+                        objective.backward()                                          # 2. backward
+                        optimizer.step()                                              # 3. update
                     if bar is not None:
                         bar.update(1)
                         bar.set_postfix(loss=f"{value:.4f}")
@@ -282,5 +332,5 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     return history
 
 
-__all__ = ["COLUMNS", "Callback", "CheckpointCallback", "EarlyStopping", "History", "TrainState", "evaluate",
-           "fit", "predict_labels", "rng_states", "set_rng_states"]
+__all__ = ["COLUMNS", "Callback", "CheckpointCallback", "EarlyStopping", "History", "TrainState", "compiled_step",
+           "evaluate", "fit", "predict_labels", "rng_states", "set_rng_states"]

@@ -230,3 +230,15 @@ def test_plot_weights_draws_the_weight_plane_of_a_two_weight_model(tmp_path, cap
     assert (out / "weights.png").stat().st_size > 1000
     _one_line_error(capsys, main(["train", "--dataset", "xor", "--plot-weights", "--epochs", "1",
                                   "--out", str(tmp_path / "xor")]), "exactly two weights")
+
+
+def test_train_compile_gives_the_eager_run_to_float_tolerance(tmp_path, capsys):
+    runs = []
+    for flag in ([], ["--compile"]):
+        out = tmp_path / ("compiled" if flag else "eager")
+        assert main(["train", "--dataset", "blobs", "--epochs", "3", "--no-plot", "--out", str(out)] + flag) == 0
+        runs.append(json.loads((out / "history.json").read_text())["epochs"])
+    capsys.readouterr()
+    for eager, compiled in zip(*runs, strict=True):
+        assert compiled["train_loss"] == pytest.approx(eager["train_loss"], rel=1e-6)
+        assert compiled["test_accuracy"] == eager["test_accuracy"]

@@ -1,15 +1,26 @@
 """The training loop: learning, exact resume, divergence, interruption, callbacks."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
+import chainrule as cr
 import chainrule.nn as nn
 import chainrule.optim as optim
 from chainrule import checkpoint
 from chainrule.data import load_dataset
-from chainrule.train import Callback, CheckpointCallback, EarlyStopping, History, evaluate, fit, set_rng_states
+from chainrule.train import (
+    Callback,
+    CheckpointCallback,
+    EarlyStopping,
+    History,
+    compiled_step,
+    evaluate,
+    fit,
+    set_rng_states,
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +130,61 @@ def test_regression_has_no_accuracy():
     history = fit(net, "squared-error", optim.SGD(net.parameters(), lr=0.1), (x, y), (x, y), epochs=20,
                   progress=False)
     assert history.epochs[-1]["test_accuracy"] is None and history.epochs[-1]["test_loss"] < 1e-2
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda ps: optim.Adam(ps, lr=0.01),
+    lambda ps: optim.AdamW(ps, lr=0.01),
+])
+def test_compiled_step_equals_the_eager_step(make_optimizer):
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((16, 5)), rng.integers(0, 3, 16)
+    compiled_net, eager_net = nn.mlp([5, 7, 3], "sigmoid", rng=1), nn.mlp([5, 7, 3], "sigmoid", rng=1)
+    compiled_opt, eager_opt = make_optimizer(compiled_net.parameters()), make_optimizer(eager_net.parameters())
+    loss = nn.get_loss("cross-entropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fall-back to eager mode
+        step = compiled_step(compiled_net, loss, compiled_opt, l2=0.01)
+        for _ in range(6):  # the trace, the two checked calls, then trusted replays
+            value = step(x, t)
+            eager_opt.zero_grad()
+            objective = loss(eager_net(cr.tensor(x)), t) + nn.l2_penalty(nn.weights(eager_net), 0.01)
+            objective.backward()
+            eager_opt.step()
+            assert value == pytest.approx(objective.item(), rel=1e-12)
+    for (name, p), (_, q) in zip(compiled_net.named_parameters(), eager_net.named_parameters(), strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_fit_compiled_matches_fit_eager(digits):
+    data = ((digits.x_train[:300], digits.y_train[:300]), (digits.x_test, digits.y_test))
+    histories = []
+    for compiled in (False, True):
+        net, opt = _model_and_opt(digits)
+        histories.append(fit(net, "cross-entropy", opt, *data, epochs=3, l2=1e-3, seed=0, progress=False,
+                             compiled=compiled))
+    for eager, replayed in zip(*(h.epochs for h in histories), strict=True):
+        for column in ("train_loss", "test_loss", "test_accuracy"):
+            assert replayed[column] == pytest.approx(eager[column], rel=1e-9)
+
+
+def test_compiled_step_with_dropout_runs_eagerly_with_a_warning():
+    net = nn.mlp([4, 8, 2], "relu", dropout=0.5, rng=0)
+    step = compiled_step(net, "cross-entropy", optim.SGD(net.parameters(), lr=0.1))
+    x, t = np.ones((8, 4)), np.array([0, 1] * 4)
+    with pytest.warns(cr.CompileWarning, match="differs from eager"):
+        values = [step(x, t) for _ in range(4)]
+    assert all(math.isfinite(v) for v in values)
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_compiled_step_skips_the_update_when_the_loss_is_not_finite():
+    net = nn.mlp([2, 3, 1], "relu", rng=0)
+    before = [p.data.copy() for p in net.parameters()]
+    step = compiled_step(net, "squared-error", optim.SGD(net.parameters(), lr=0.1))
+    with np.errstate(all="ignore"):
+        assert math.isnan(step(np.full((2, 2), np.nan), np.zeros((2, 1))))
+    for p, old in zip(net.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, old)

@@ -28,7 +28,7 @@ from ._layers import (
     softmax,
     tanh,
 )
-from ._module import Module, Parameter
+from ._module import Module, Parameter, functional_call, parameters_from
 from .losses import (
     LOSSES,
     binary_cross_entropy,
@@ -43,9 +43,9 @@ from .losses import (
 )
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "MLP", "Dropout", "Identity", "Linear", "LogSoftmax", "Module", "Parameter",
-    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "build_model", "cross_entropy", "get_loss", "identity", "init",
-    "l2_penalty", "log_softmax", "mlp", "one_hot", "relu", "sigmoid", "softmax", "softmax_cross_entropy",
-    "squared_error", "tanh", "weights",
+    "ACTIVATIONS", "LOSSES", "MLP", "Dropout", "Identity", "Linear", "LogSoftmax", "Module", "Parameter", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "Tanh", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "build_model", "cross_entropy", "functional_call", "get_loss", "identity", "init", "l2_penalty", "log_softmax",
+    "mlp", "one_hot", "parameters_from", "relu", "sigmoid", "softmax", "softmax_cross_entropy", "squared_error",
+    "tanh", "weights",
 ]

@@ -7,6 +7,7 @@ parameter names are stable: ``0.weight``, ``0.bias``, ``2.weight`` ... for a `Se
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,3 +171,51 @@ class Module:
         if len(lines) > 1:
             lines.append(f"total: {total:,} parameters")
         return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def parameters_from(module: Module, params: dict[str, Any]) -> Iterator[Module]:
+    """Context manager: inside it, ``module``'s Parameters stand for the values in ``params`` (a dict by dotted
+    name, as `Module.named_parameters` gives them), so that everything computed from the module — its
+    output, an L2 penalty on its weights — is a function of ``params``: gradients flow to ``params``, not to
+    the Parameters. This makes a training step a pure function of its parameters, the form
+    `chainrule.compile` and `chainrule.grad` take (`chainrule.train.compiled_step` builds on it).
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.Linear(2, 1, rng=0)
+    >>> params = {name: np.ones_like(p.data) for name, p in net.named_parameters()}
+    >>> grads = chainrule.grad(lambda ps: nn.functional_call(net, ps, np.array([[1.0, 2.0]])).sum())(params)
+    >>> grads["weight"].ravel().tolist(), grads["bias"].tolist()
+    ([1.0, 2.0], [1.0])
+    """
+    named = module.named_parameters()
+    unknown = sorted(set(params) - {name for name, _ in named})
+    if unknown:
+        raise KeyError(f"parameters_from: no parameters named {unknown} in {type(module).__name__} "
+                       f"(it has {[name for name, _ in named]})")
+    saved = [(p, p.data, p._node, p.requires_grad, p.grad) for _, p in named]
+    try:
+        for name, p in named:
+            if name not in params:
+                continue
+            value = params[name]
+            if isinstance(value, cr.Tensor):
+                data = value.data
+                # a node of its own, whose parent is `value`: the Parameter is then a handle on `value`
+                node = cr.numpy.copy(value)._node if value.requires_grad and cr.is_grad_enabled() else None
+            else:
+                data, node = np.asarray(value), None
+            if data.shape != p.shape:
+                raise ValueError(f"parameters_from: '{name}' has shape {data.shape}; the module's parameter "
+                                 f"has shape {p.shape}")
+            p.data, p._node, p.requires_grad = data, node, node is not None
+        yield module
+    finally:
+        for p, data, node, requires_grad, grad in saved:
+            p.data, p._node, p.requires_grad, p.grad = data, node, requires_grad, grad
+
+
+def functional_call(module: Module, params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """``module(*args, **kwargs)`` computed with the parameter values in ``params`` (see `parameters_from`)."""
+    with parameters_from(module, params):
+        return module(*args, **kwargs)

@@ -134,3 +134,37 @@ def test_whole_mlp_gradcheck():
         return nn.softmax_cross_entropy(h @ w1 + b1, k)
 
     assert cr.gradcheck(objective, *[p.data for p in net.parameters()])
+
+
+def test_functional_call_differentiates_with_respect_to_the_given_values():
+    net = nn.mlp([3, 4, 2], "tanh", rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    params = {name: p.data * 0.5 for name, p in net.named_parameters()}  # other values than the model's
+    loss = lambda ps: (nn.functional_call(net, ps, x) ** 2).sum()  # noqa: E731
+    grads = cr.grad(loss)(params)
+    # the same as the eager gradient of a copy of the model holding those values
+    twin = nn.mlp([3, 4, 2], "tanh", rng=0)
+    twin.load_state_dict(params)
+    (twin(cr.tensor(x)) ** 2).sum().backward()
+    for name, p in twin.named_parameters():
+        np.testing.assert_allclose(grads[name], p.grad, rtol=1e-12)
+    assert all(p.grad is None for p in net.parameters())  # the model's own Parameters were not touched
+    assert cr.gradcheck(lambda w: (nn.functional_call(net, {**params, "0.weight": w}, x) ** 2).sum(),
+                        params["0.weight"], order=2)
+
+
+def test_parameters_from_restores_the_model_even_after_an_error():
+    net = nn.Linear(2, 1, rng=0)
+    before = {name: (p, p.data) for name, p in net.named_parameters()}
+    with pytest.raises(ValueError, match="'weight' has shape \\(3, 1\\)"):
+        nn.functional_call(net, {"weight": np.ones((3, 1))}, np.ones((1, 2)))
+    with pytest.raises(KeyError, match="no parameters named \\['wieght'\\]"):
+        nn.functional_call(net, {"wieght": np.ones((2, 1))}, np.ones((1, 2)))
+    with pytest.raises(ZeroDivisionError), nn.parameters_from(net, {"bias": np.zeros(1)}):
+        raise ZeroDivisionError
+    for name, p in net.named_parameters():
+        assert p is before[name][0] and p.data is before[name][1]
+        assert p.requires_grad and p.is_leaf
+    # values not given keep the model's own; plain arrays are constants (no gradient asked of them)
+    out = nn.functional_call(net, {"bias": np.array([10.0])}, np.ones((1, 2)))
+    np.testing.assert_allclose(out.data, np.ones((1, 2)) @ net.weight.data + 10.0)
