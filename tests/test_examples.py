@@ -46,3 +46,10 @@ def test_examples_print(name, capsys):
              "sigmoid_networks": {"epochs": 5}, "deep_linear_network": {"steps": 10}, "xor": {"steps": 10}}
     module.main(**small[name])
     assert capsys.readouterr().out
+
+
+def test_compiled_training(recwarn):
+    results = _load("compiled_training").main(epochs=2, verbose=False)
+    assert results["compiled"] == pytest.approx(results["eager"], abs=0.01)  # the same training, replayed
+    assert min(results.values()) > 0.9
+    assert not [w for w in recwarn if "chainrule.compile" in str(w.message)]  # nothing fell back to eager mode
