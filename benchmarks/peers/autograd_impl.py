@@ -5,17 +5,11 @@ from __future__ import annotations
 import autograd
 import autograd.numpy as anp
 
-from .base import Variant
+from .base import Variant, chain_ops, run_chain
 
 PEER = "autograd"
 IMPORT = "import autograd"
 
-_CHAIN_OPS = {
-    "mul": lambda y, x: y * 0.9,
-    "add_x": lambda y, x: y + x,
-    "tanh": lambda y, x: anp.tanh(y),
-    "sub": lambda y, x: y - 0.1,
-}
 
 
 def _sigmoid(z):
@@ -38,12 +32,10 @@ class Autograd(Variant):
     name, peer, numpy_backed = "autograd", PEER, True
 
     def make_chain(self, x0, plan):
-        ops = [_CHAIN_OPS[op] for op in plan]
+        ops = chain_ops(plan, anp.tanh)
 
         def f(x):
-            y = x
-            for op in ops:
-                y = op(y, x)
+            y = run_chain(ops, x)
             return anp.sum(y)
 
         g = autograd.grad(f)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,3 +32,23 @@ class Variant:
         """Hessian of the loss w.r.t. (weights, biases) times the problem's tangent, flattened as
         [w0, ..., wn, b0, ..., bn]."""
         raise NotImplementedError
+
+
+def chain_ops(plan: list[str], tanh: Callable[[Any], Any]) -> list[Callable[[Any, Any], Any]]:
+    """Case 1's plan as callables ``(y, x) -> y`` in any library: the arithmetic is operators, and ``tanh``
+    is the library's own (micrograd, which has none, passes its relu)."""
+    table = {
+        "mul": lambda y, x: y * 0.9,
+        "add_x": lambda y, x: y + x,
+        "tanh": lambda y, x: tanh(y),
+        "sub": lambda y, x: y - 0.1,
+    }
+    return [table[op] for op in plan]
+
+
+def run_chain(ops: list[Callable[[Any, Any], Any]], x: Any) -> Any:
+    """The chain's output for input ``x``."""
+    y = x
+    for op in ops:
+        y = op(y, x)
+    return y

@@ -8,17 +8,11 @@ import chainrule
 import chainrule.nn as nn
 import chainrule.numpy as cnp
 
-from .base import Variant
+from .base import Variant, chain_ops, run_chain
 
 PEER = "chainrule"
 IMPORT = "import chainrule"
 
-_CHAIN_OPS = {
-    "mul": lambda y, x: y * 0.9,
-    "add_x": lambda y, x: y + x,
-    "tanh": lambda y, x: cnp.tanh(y),
-    "sub": lambda y, x: y - 0.1,
-}
 
 
 def loss_fn(weights, biases, x, labels):
@@ -43,13 +37,11 @@ class Eager(Variant):
     name, peer, numpy_backed = "chainrule", PEER, True
 
     def make_chain(self, x0, plan):
-        ops = [_CHAIN_OPS[op] for op in plan]
+        ops = chain_ops(plan, cnp.tanh)
 
         def run():
             x = chainrule.tensor(x0, requires_grad=True)
-            y = x
-            for op in ops:
-                y = op(y, x)
+            y = run_chain(ops, x)
             y.sum().backward()
             return x.grad
 
@@ -87,12 +79,10 @@ class Compiled(Variant):
     name, peer, numpy_backed = "chainrule.compile", PEER, True
 
     def make_chain(self, x0, plan):
-        ops = [_CHAIN_OPS[op] for op in plan]
+        ops = chain_ops(plan, cnp.tanh)
 
         def f(x):
-            y = x
-            for op in ops:
-                y = op(y, x)
+            y = run_chain(ops, x)
             return y.sum()
 
         return _bind(chainrule.compile(chainrule.grad(f)), np.array(x0))

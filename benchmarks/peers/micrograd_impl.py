@@ -7,33 +7,25 @@ import sys
 
 from micrograd.engine import Value
 
-from .base import Variant
+from .base import Variant, chain_ops, run_chain
 
 PEER = "micrograd"
 IMPORT = "import micrograd.engine"
 
-_CHAIN_OPS = {
-    "mul": lambda y, x: y * 0.9,
-    "add_x": lambda y, x: y + x,
-    "tanh": lambda y, x: y.relu(),  # no tanh in micrograd
-    "sub": lambda y, x: y - 0.1,
-}
 
 
 class Micrograd(Variant):
     name, peer = "micrograd", PEER
 
     def make_chain(self, x0, plan):
-        ops = [_CHAIN_OPS[op] for op in plan]
+        ops = chain_ops(plan, lambda v: v.relu())
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * len(plan) + 1000))
 
         def run():
             xs = [Value(float(v)) for v in x0]
             total = Value(0.0)
             for x in xs:
-                y = x
-                for op in ops:
-                    y = op(y, x)
+                y = run_chain(ops, x)
                 total = total + y
             total.backward()
             return [x.grad for x in xs]

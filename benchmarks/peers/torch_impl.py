@@ -5,17 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import Variant
+from .base import Variant, chain_ops, run_chain
 
 PEER = "torch"
 IMPORT = "import torch"
 
-_CHAIN_OPS = {
-    "mul": lambda y, x: y * 0.9,
-    "add_x": lambda y, x: y + x,
-    "tanh": lambda y, x: torch.tanh(y),
-    "sub": lambda y, x: y - 0.1,
-}
 
 
 def _loss(weights, biases, x, labels):
@@ -31,13 +25,11 @@ class Eager(Variant):
     name, peer = "PyTorch", PEER
 
     def make_chain(self, x0, plan):
-        ops = [_CHAIN_OPS[op] for op in plan]
+        ops = chain_ops(plan, torch.tanh)
 
         def run():
             x = torch.tensor(x0, requires_grad=True)
-            y = x
-            for op in ops:
-                y = op(y, x)
+            y = run_chain(ops, x)
             y.sum().backward()
             return x.grad.numpy()
 
