@@ -73,10 +73,7 @@ def _sigmoid_of_difference(x, y, out=None):
 def _one_over_one_plus_exp(out):
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # a ufunc's 0-d result is a NumPy scalar: no buffer to work in
-    with np.errstate(over="ignore", under="ignore"):  # e^out = inf gives exactly 0, as in eager mode
-        np.exp(out, out=out)
-        out += 1
-        return np.divide(1, out, out=out)  # as np.reciprocal, and faster
+    return P._one_over_one_plus_exp(out)  # as eager mode's sigmoid does
 
 
 _SIGMOID_OF_DIFFERENCE = Primitive("sigmoid_of_difference", _sigmoid_of_difference, differentiable=False)

@@ -110,19 +110,23 @@ def _ufunc(name):
     return forward
 
 
+def _one_over_one_plus_exp(out):
+    """``out ← 1 / (1 + e^out)``, in place in the array ``out`` (three passes over one buffer): the sigmoid of
+    ``−out``. Overflow and underflow are harmless: e^out = inf gives exactly 0, e^out = 0 gives 1."""
+    m = xp(out)
+    with np.errstate(over="ignore", under="ignore"):
+        m.exp(out, out=out)
+        out += 1
+        return m.divide(1, out, out=out)  # (as m.reciprocal, and faster)
+
+
 def _sigmoid(x):
     m = xp(x)
     a = m.asarray(x)
     if a.dtype.kind not in "fc":
         a = a.astype(float)
-    # 1 / (1 + e^-x) in place: e^-x = inf (x very negative) gives exactly 0 and e^-x = 0 gives 1,
-    # so overflow and underflow are harmless here;
-    # four passes over one buffer, against ten passes for the two-branch `where` form
-    with np.errstate(over="ignore", under="ignore"):
-        out = m.negative(a, out=m.empty_like(a))
-        m.exp(out, out=out)
-        out += 1
-        m.divide(1, out, out=out)  # (as m.reciprocal, and faster)
+    # four passes over one buffer, against ten for the two-branch `where` form
+    out = _one_over_one_plus_exp(m.negative(a, out=m.empty_like(a)))
     return out if hasattr(x, "dtype") else float(out)
 
 
