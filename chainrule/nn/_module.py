@@ -188,6 +188,9 @@ def parameters_from(module: Module, params: dict[str, Any]) -> Iterator[Module]:
     >>> grads["weight"].ravel().tolist(), grads["bias"].tolist()
     ([1.0, 2.0], [1.0])
     """
+    if not isinstance(params, dict):
+        raise TypeError(f"parameters_from: params must be a dict of values by parameter name (as "
+                        f"{type(module).__name__}.named_parameters() names them); got {type(params).__name__}")
     named = module.named_parameters()
     unknown = sorted(set(params) - {name for name, _ in named})
     if unknown:

@@ -160,6 +160,8 @@ def test_parameters_from_restores_the_model_even_after_an_error():
         nn.functional_call(net, {"weight": np.ones((3, 1))}, np.ones((1, 2)))
     with pytest.raises(KeyError, match="no parameters named \\['wieght'\\]"):
         nn.functional_call(net, {"wieght": np.ones((2, 1))}, np.ones((1, 2)))
+    with pytest.raises(TypeError, match="params must be a dict of values by parameter name"):
+        nn.functional_call(net, [np.ones((2, 1))], np.ones((1, 2)))
     with pytest.raises(ZeroDivisionError), nn.parameters_from(net, {"bias": np.zeros(1)}):
         raise ZeroDivisionError
     for name, p in net.named_parameters():
