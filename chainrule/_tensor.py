@@ -316,7 +316,7 @@ class Tensor:
         _graph.untraceable("an in-place write into a Tensor")
         if self.data.flags.writeable:
             self.data[index] = value
-            self._version += 1  # graphs that saved this array (and unlocked it since) must not use it
+            self._version += 1  # graphs that saved this array (and released it since) must not use it
         else:  # the array is saved by a live graph: copy on write, so the graph keeps its values
             data = self.data.copy()
             data[index] = value

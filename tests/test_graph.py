@@ -207,14 +207,31 @@ def test_update_under_no_grad_copies_on_write_while_a_graph_holds_the_array():
     np.testing.assert_allclose(a.data, [0.0, 1.0])
 
 
-def test_mutation_seen_by_a_second_live_graph_is_an_error_naming_the_operation():
+def test_a_second_live_graph_keeps_its_saved_values_after_the_first_is_released():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     first, second = (x * x).sum(), (x * x * x).sum()
     first.backward()
+    with pytest.raises(ValueError, match="read-only"):
+        x.data[0] = 7.0  # the second graph still holds x's array
     with cr.no_grad():
-        x *= 2
-    with pytest.raises(RuntimeError, match="`multiply` was modified in place"):
-        second.backward()
+        x *= 2  # through the Tensor: copy on write
+    x.grad = None
+    second.backward()
+    np.testing.assert_allclose(x.grad, [3.0, 12.0])  # 3x² at the values the graph recorded
+    np.testing.assert_allclose(x.data, [2.0, 4.0])
+
+
+def test_mutation_after_every_graph_is_released_is_an_error_naming_the_operation():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    z = (y * y).sum()
+    del y
+    w = (x + 1.0).sum()  # saves nothing of x
+    z.backward()  # x's array is writable again: no live graph saved it
+    with cr.no_grad():
+        x += 1.0  # in place
+    with pytest.raises(RuntimeError, match="`add` was modified in place"):
+        w.backward()
 
 
 def test_create_graph_gives_higher_order_derivatives():
