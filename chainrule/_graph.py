@@ -482,22 +482,44 @@ def _vertex(t: Tensor):
     return t._node if t._node is not None else t
 
 
+def graph_between(roots: Sequence, inputs: Sequence) -> tuple[list, bool]:
+    """The vertices on paths from the vertices ``inputs`` to ``roots``, parents before children, and whether
+    the graph behind ``roots`` also reaches a traced value that is none of ``inputs`` nor computed from them
+    alone: a leaf that requires grad, or a node of an enclosing transformation.
+
+    That second answer decides nesting (see :mod:`chainrule._functional`): such a value is a variable of
+    some enclosing computation, so the error signals of ``inputs`` may depend on it and must be recorded.
+    """
+    stop = set(inputs)
+    reaches = set(stop)
+    kept: list = []
+    foreign = False
+    for vertex in toposort(roots, stop):
+        if vertex in stop:
+            kept.append(vertex)
+        elif isinstance(vertex, Tensor):
+            foreign = foreign or vertex.requires_grad  # a variable that is not an input
+        else:
+            for parent in vertex.parents:
+                if parent in reaches:
+                    reaches.add(vertex)
+                    kept.append(vertex)
+                    break
+    return kept, foreign
+
+
 def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequence[Tensor] | None = None,
-                  retain_graph: bool = False, create_graph: bool = False) -> list | None:
+                  retain_graph: bool = False, create_graph: bool = False, order: list | None = None) -> list | None:
     """Propagate error signals from ``outputs`` (seeded with ``seeds``) back through the graph.
 
     Without ``inputs``, leaves' ``.grad`` accumulate (``Tensor.backward``). With ``inputs``, their error
-    signals are returned instead (None where unreachable) and no ``.grad`` is touched.
+    signals are returned instead (None where unreachable) and no ``.grad`` is touched. ``order`` is the
+    graph as :func:`graph_between` gives it, when the caller has it already.
     """
     roots = [_vertex(t) for t in outputs]
     stop = {_vertex(t) for t in inputs} if inputs is not None else frozenset()
-    order = toposort(roots, stop)
-    if inputs is not None:  # prune the vertices that cannot reach any input
-        reaches = set(stop)
-        for vertex in order:
-            if isinstance(vertex, Node) and any(p in reaches for p in vertex.parents):
-                reaches.add(vertex)
-        order = [v for v in order if v in reaches]
+    if order is None:
+        order = graph_between(roots, stop)[0] if inputs is not None else toposort(roots)
     signals: dict = {}  # vertex → its error signal, summed over the children done so far
     for vertex, seed in zip(roots, seeds, strict=True):
         signals[vertex] = _add(signals.get(vertex), seed)
