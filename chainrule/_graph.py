@@ -50,8 +50,8 @@ class _Mode:
 
 # A new thread starts from the default (recording on, no debugging, no tape), as in PyTorch; an asyncio
 # task starts from a copy of the context that created it.
-_state: contextvars.ContextVar[_Mode] = contextvars.ContextVar("chainrule_mode", default=_Mode())
-current_mode = _state.get
+# (A _Mode is never changed in place: `replace` makes a new one, so sharing the default is safe.)
+_state: contextvars.ContextVar[_Mode] = contextvars.ContextVar("chainrule_mode", default=_Mode())  # noqa: B039
 
 
 class _ModeView:

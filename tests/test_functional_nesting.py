@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 
+
 def _torch():
     return pytest.importorskip("torch")
 
