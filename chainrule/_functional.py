@@ -176,18 +176,23 @@ def vjp(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
                              f"{len(traced.outputs)}")
         seeds = [_seed_like(o, c, "vjp") for o, c in zip(traced.outputs, cot_flat, strict=True)]
         nested = traced.nested or (mode.grad_enabled and _nested_cotangent(seeds))
-        grads = traced.pull_back(seeds, create_graph=nested)
-        results = []
-        for x, g in zip(traced.inputs, grads, strict=True):
-            if g is None:
-                g = np.zeros_like(x.data)
-            if nested and isinstance(g, Tensor) and g.requires_grad:
-                results.append(g)
-            else:
-                results.append(np.asarray(_to_output(g, False), dtype=x.dtype))
-        return tree_unflatten(traced.spec, results)
+        return _cotangent_results(traced, traced.pull_back(seeds, create_graph=nested), nested)
 
     return traced.output(), vjp_fn
+
+
+def _cotangent_results(traced: _Traced, grads: list, nested: bool) -> Any:
+    """The inputs' error signals in the primals' structure: zeros where unreachable; Tensors only where
+    they stay in an enclosing graph."""
+    results = []
+    for x, g in zip(traced.inputs, grads, strict=True):
+        if g is None:
+            g = np.zeros_like(x.data)
+        if nested and isinstance(g, Tensor) and g.requires_grad:
+            results.append(g)
+        else:
+            results.append(np.asarray(_to_output(g, False), dtype=x.dtype))
+    return tree_unflatten(traced.spec, results)
 
 
 def _nested_cotangent(seeds) -> bool:
@@ -216,7 +221,8 @@ def _of_chosen(fun: Callable, args: tuple, kwargs: dict, nums: tuple[int, ...]) 
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
-    """Like :func:`grad`, but the new function returns ``(value, gradient)``.
+    """Like :func:`grad`, but the new function returns ``(value, gradient)`` (``((value, aux), gradient)``
+    with ``has_aux``; ``aux`` comes back as plain values, like ``value``).
 
     >>> chainrule.value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
     (5.0, array([2., 4.]))
@@ -225,7 +231,6 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     def wrapper(*args, **kwargs):
         nums, single = _select(args, argnums, "grad")
         partial = _of_chosen(fun, args, kwargs, nums)
-
         holder: list = []
 
         def scalar_fun(*chosen):
@@ -241,15 +246,19 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                                 f"(use chainrule.jacobian or chainrule.vjp for non-scalar outputs)")
             return result
 
-        value, pullback = vjp(scalar_fun, *(args[n] for n in nums))
-        seed = value if isinstance(value, Tensor) else np.ones_like(np.asarray(value, dtype=float))
-        if isinstance(seed, Tensor):
-            seed = np.ones_like(seed.data)
-        grads = pullback(seed)
-        value = value if isinstance(value, Tensor) else (np.asarray(value).reshape(()).item()
-                                                          if np.ndim(value) == 0 else value)
+        traced = _Traced(scalar_fun, tuple(args[n] for n in nums), "grad")
+        (output,) = traced.outputs
+        grads = _cotangent_results(traced, traced.pull_back([np.ones_like(output.data)], traced.nested),
+                                   traced.nested)
+        value = _to_output(output, traced.nested)
+        if not isinstance(value, Tensor):
+            value = np.asarray(value).reshape(()).item() if np.ndim(value) == 0 else value
         grads = grads[0] if single else grads
-        return ((value, holder[0]), grads) if has_aux else (value, grads)
+        if has_aux:
+            aux_leaves, aux_spec = tree_flatten(holder[0])
+            aux = tree_unflatten(aux_spec, [_to_output(a, traced.nested) for a in aux_leaves])
+            return (value, aux), grads
+        return value, grads
 
     wrapper.__name__ = f"value_and_grad_{getattr(fun, '__name__', 'fun')}"
     wrapper.__doc__ = f"Value and gradient of {getattr(fun, '__name__', 'fun')}."
