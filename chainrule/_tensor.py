@@ -156,7 +156,10 @@ class Tensor:
                 f"its gradient{_named(self)}; collect the pieces in a list and combine them with "
                 f"chainrule.numpy.stack / concatenate, write into a Tensor instead, or store t.detach()")
         _graph.untraceable("float(tensor)")
-        return float(self.data)
+        if self.data.size != 1:
+            raise TypeError(f"chainrule: float() of a tensor of shape {self.shape}: only one-element tensors "
+                            f"convert to Python scalars")
+        return float(self.data.reshape(()))
 
     def __int__(self) -> int:
         _graph.untraceable("int(tensor)")
