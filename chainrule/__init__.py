@@ -11,10 +11,10 @@ from importlib import import_module
 from typing import Any
 
 from . import numpy  # noqa: F401  (chainrule.numpy, the differentiable NumPy namespace)
-from ._views import register_view_primitives as _register_view_primitives
 from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
 from ._graph import AnomalyError, Node, Primitive, Shape, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor, tensor
+from ._views import register_view_primitives as _register_view_primitives
 from .extend import defvjp, primitive
 
 _register_view_primitives()
