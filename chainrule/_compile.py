@@ -59,6 +59,92 @@ class _Escape(Exception):
     """Raised inside the traced function where a value leaves the graph."""
 
 
+class _Stale(Exception):
+    """Raised by a replay whose guard saw a decision come out differently from the trace's."""
+
+    def __init__(self, guard: _Guard, observed) -> None:
+        super().__init__(guard.what)
+        self.guard, self.observed = guard, observed
+
+
+class _Guard:
+    """A decision the trace took on a traced value: ``function`` of the recomputed values must give what it
+    gave when traced (a Python value read off a Tensor, the shape and dtype of a data-dependent result, a
+    number an index function returned). A replay calls it where the trace took the decision."""
+
+    def __init__(self, function: Callable, expected, what: str, index: int) -> None:
+        self.function, self.expected, self.what = function, expected, what
+        self.index = index  # the trace's decisions before this one
+
+    def __call__(self, *values) -> None:
+        observed = self.function(*values)
+        if not _same_decision(observed, self.expected):
+            raise _Stale(self, observed)
+
+    def __repr__(self) -> str:
+        return f"<guard: {self.what} is {self.expected!r}>"
+
+
+def _same_decision(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(_same_decision(x, y) for x, y in zip(a, b, strict=True))
+    same = a == b
+    if isinstance(same, np.ndarray):  # an odd type whose == is elementwise
+        return False
+    return bool(same) or (a != a and b != b)  # NaN is the same decision as NaN
+
+
+def _hashable(value):
+    """``value`` as a key of a program's branches (None: no key, never reused)."""
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value
+
+
+def _shape_and_dtype(value) -> tuple:
+    return (np.shape(value), np.asarray(value).dtype.str) if not isinstance(value, np.ndarray) \
+        else (value.shape, value.dtype.str)
+
+
+class _WithKeywords:
+    """``function`` called with its last positional arguments as the named keywords (a recorded NumPy call
+    whose keyword arguments are traced arrays: the tape's steps pass traced values positionally)."""
+
+    def __init__(self, function: Callable, names: list[str], constants: dict) -> None:
+        self.function, self.names, self.constants = function, names, constants
+        self.__name__ = getattr(function, "__name__", "call")
+
+    def __call__(self, *args):
+        n = len(args) - len(self.names)
+        return self.function(*args[:n], **dict(zip(self.names, args[n:], strict=True)), **self.constants)
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _byte_bounds(array: np.ndarray) -> tuple[int, int]:
+    return np.lib.array_utils.byte_bounds(array)
+
+
+# Primitives of the rule table whose results' shapes and dtypes follow from their inputs' shapes and dtypes
+# (and constant arguments) alone: every other step's result gets a guard on them.
+_VALUE_DEPENDENT_TYPES = {"eig"}  # real or complex results, as the eigenvalues come out
+
+
+@functools.cache
+def _shape_safe() -> frozenset:
+    return frozenset(v for v in vars(P).values() if isinstance(v, Primitive) and v.name not in _VALUE_DEPENDENT_TYPES)
+
+
 def _sigmoid_into(x, out=None):
     if x.dtype.kind not in "fc":
         x = x.astype(float)  # as eager mode
@@ -140,27 +226,61 @@ _METHODS = {P.reshape: "reshape", P.transpose: "transpose"}  # replayed as array
 
 
 class _Tape:
-    """The primitive calls of one trace, on raw values; arrays are told apart by identity (all kept alive)."""
+    """The primitive calls of one trace, on raw values; arrays are told apart by identity (all kept alive).
+
+    Besides the primitives' steps it holds guards (steps with no result, a :class:`_Guard` in place of the
+    primitive): decisions the trace took on traced values, which a replay checks again."""
 
     def __init__(self) -> None:
-        self.steps: list[tuple[Primitive, list, dict, list[int], Any]] = []
+        self.steps: list[tuple[Any, list, dict, list[int], Any]] = []
         self.slot_of: dict[int, int] = {}
         self.values: list = []  # slot -> the traced value (keeps every traced array alive)
+        self.by_root: dict[int, list[int]] = {}  # id of the memory's owner -> slots of traced arrays in it
+        self.decisions: list[tuple] = []  # per guard, in order: (what it checks, the traced decision)
+
+    def guard(self, function: Callable, expected, what: str, refs: list) -> None:
+        self.steps.append((_Guard(function, expected, what, len(self.decisions)), refs, {}, [], False))
+        self.decisions.append((what, _hashable(expected)))
 
     def new_slot(self, value) -> int:
-        self.slot_of[id(value)] = len(self.values)
+        slot = len(self.values)
+        self.slot_of[id(value)] = slot
         self.values.append(value)
-        return len(self.values) - 1
+        if isinstance(value, np.ndarray):
+            self.by_root.setdefault(id(_root(value)), []).append(slot)
+        return slot
 
     def _ref(self, value):
         if isinstance(value, np.ndarray | np.generic):
             slot = self.slot_of.get(id(value))
             if slot is not None and self.values[slot] is value:
                 return ("slot", slot)
+            if isinstance(value, np.ndarray) and id(_root(value)) in self.by_root:
+                return self._view_ref(value)
         elif isinstance(value, tuple | list) and any(isinstance(v, np.ndarray | np.generic) for v in value):
             refs = [self._ref(v) for v in value]
             if any(r[0] != "const" for r in refs):
                 return ("seq", type(value), refs)
+        return ("const", value)
+
+    def _view_ref(self, value: np.ndarray):
+        """An array in the memory of a traced one, made by NumPy on raw values (``t.data.reshape(...)``):
+        the same array, or a reshape of it, is that traced value (a reshape step); any other view is a
+        value the tracer cannot follow."""
+        low, high = _byte_bounds(value)
+        for slot in reversed(self.by_root[id(_root(value))]):
+            traced = self.values[slot]
+            t_low, t_high = _byte_bounds(traced)
+            if not (t_low <= low and high <= t_high):
+                continue
+            if (low, high) == (t_low, t_high) and value.dtype == traced.dtype and value.size == traced.size \
+                    and value.flags.c_contiguous and traced.flags.c_contiguous:
+                if value.shape == traced.shape:
+                    return ("slot", slot)
+                self.steps.append((P.reshape, [("slot", slot), ("const", value.shape)], {},
+                                   [self.new_slot(value)], False))
+                return ("slot", len(self.values) - 1)
+            self.escape("a view of a traced array taken outside chainrule's operations (NumPy on .data)")
         return ("const", value)
 
     def record(self, primitive: Primitive, args, kwargs, out) -> None:
@@ -175,6 +295,50 @@ class _Tape:
             self.escape(f"{primitive.name} returned a non-array")
         slots = [self.new_slot(o) for o in outs]
         self.steps.append((primitive, refs, dict(kwargs), slots, isinstance(out, tuple)))
+        masked = primitive is P.getitem and any(isinstance(self.values[s], np.ndarray) and self.values[s].dtype == bool
+                                                for s in _ref_slots(refs[1]))
+        if masked or primitive not in _shape_safe():
+            self._guard_shapes(primitive.name, slots)
+
+    def _guard_shapes(self, name: str, slots: list[int]) -> None:
+        """Guards on the shape and dtype of results that may depend on values (a boolean mask's count)."""
+        for slot in slots:
+            what = f"the shape and dtype of {name}'s result"
+            self.guard(_shape_and_dtype, _shape_and_dtype(self.values[slot]), what, [("slot", slot)])
+
+    def record_call(self, function: Callable, args: list, kwargs: dict, result) -> None:
+        """A NumPy function run on raw values outside the primitives, whose result carries no gradient
+        (indices, masks, counts: ``argsort``, ``nonzero``, ...): array results become steps, so the replay
+        recomputes them; any other result (a number Python goes on with) is a decision, guarded."""
+        refs = [self._ref(a) for a in args]
+        keyword_refs = {k: self._ref(v) for k, v in kwargs.items()}
+        traced_names = [k for k, r in keyword_refs.items() if r[0] != "const"]
+        if all(r[0] == "const" for r in refs) and not traced_names:
+            return
+        constants = {k: v for k, v in kwargs.items() if k not in traced_names}
+        if traced_names:
+            function = _WithKeywords(function, traced_names, constants)
+            refs = refs + [keyword_refs[k] for k in traced_names]
+            constants = {}
+        name = "".join(c if c.isalnum() else "_" for c in getattr(function, "__name__", "call"))
+        outs = result if isinstance(result, tuple) else (result,)
+        if outs and all(type(o) is np.ndarray for o in outs):
+            slots = [self.new_slot(o) for o in outs]
+            self.steps.append((Primitive(name, function, differentiable=False), refs, constants, slots,
+                               isinstance(result, tuple)))
+            self._guard_shapes(name, slots)
+        else:
+            call = functools.partial(function, **constants) if constants else function
+            self.guard(call, result, f"the result of {name}", refs)
+
+    def python_value(self, raw, convert: Callable, what: str):
+        """``convert(raw)``, a value a traced Tensor hands to Python (``bool(t)``, ``int(t)``, ``t.item()``):
+        a decision the replay checks again."""
+        value = convert(raw)
+        ref = self._ref(raw)
+        if ref[0] != "const":
+            self.guard(convert, value, what, [ref])
+        return value
 
     def escape(self, what: str) -> None:
         raise _Escape(what)
@@ -200,7 +364,7 @@ def _alias(step, values: list) -> int | None:
     """The slot whose value a step's result may simply be: the argument of a copy, of a reshape to the same
     shape, or of a product with a constant of ones (no dtype change)."""
     primitive, refs, kwargs, slots, multi = step
-    if multi or not refs:
+    if multi or not refs or not slots:
         return None
     out = values[slots[0]]
     for k, ref in enumerate(refs):
@@ -415,6 +579,8 @@ def _typed_scalars(step, values: list):
     """A Python number beside an array of the result's dtype, in a ufunc step, as a 0-d array of that dtype:
     the same values (NumPy casts such a number to the array's dtype), and NumPy converts no scalar per call."""
     primitive, refs, kwargs, slots, multi = step
+    if not slots:
+        return step
     out = values[slots[0]]
     if multi or kwargs or len(refs) != 2 or not isinstance(getattr(np, primitive.name, None), np.ufunc) \
             or primitive is not getattr(P, primitive.name, None) or not isinstance(out, np.ndarray) \
@@ -436,11 +602,11 @@ def _typed_scalars(step, values: list):
 
 
 def _live(steps: list, out_refs: list) -> list:
-    """The steps some output needs."""
+    """The steps some output (or some guard) needs."""
     needed = {s for r in out_refs for s in _ref_slots(r)}
     live = []
     for step in reversed(steps):
-        if any(s in needed for s in step[3]):
+        if isinstance(step[0], _Guard) or any(s in needed for s in step[3]):
             live.append(step)
             for r in step[1]:
                 needed.update(_ref_slots(r))
@@ -456,6 +622,8 @@ class _Program:
         self.output_kinds: list | None = None  # per output leaf: the type eager mode returns
         self.fast: Callable | None = None  # set once trusted: see _fast_path
         self.fast_source: str | None = None
+        self.checks = 0  # replays compared with eager evaluation so far
+        self.decisions = tuple(tape.decisions)
         # 1. aliases (renames), unless the alias is an output
         output_slots = {s for r in out_refs for s in _ref_slots(r)}
         rename: dict[int, int] = {}
@@ -470,7 +638,7 @@ class _Program:
         kept = []
         for primitive, refs, kwargs, slots, multi in tape.steps:
             step = (primitive, [resolve(r) for r in refs], kwargs, slots, multi)
-            alias = None if slots[0] in output_slots else _alias(step, tape.values)
+            alias = None if not slots or slots[0] in output_slots else _alias(step, tape.values)
             if alias is None:
                 kept.append(step)
             else:
@@ -480,6 +648,7 @@ class _Program:
         live = _live(_Rewriter(tape, _live(kept, out_refs), out_refs).run(), out_refs)
         live = [_typed_scalars(step, tape.values) for step in live]
         self.n_steps = len(live)
+        self.has_guards = any(isinstance(step[0], _Guard) for step in live)
         self.source, self.namespace = self._emit(tape, live, input_slots, out_refs, donated)
         code = builtins.compile(self.source, "<chainrule.compile>", "exec")
         exec(code, self.namespace)
@@ -539,13 +708,24 @@ class _Program:
         pool: dict[tuple, list[str]] = {}
         owner: dict[int, str] = {}  # slot -> buffer name holding it
         n_buffers = 0
+        # a donated input is written over only after the last guard: a replay that stops at a guard leaves
+        # the arguments as they were, for the eager run or the new trace that follows
+        last_guard = max((i for i, step in enumerate(steps) if isinstance(step[0], _Guard)), default=-1)
         lines = ["def replay(" + ", ".join(f"s{s}" for s in input_slots if s is not None) + "):"]
         for i, (primitive, refs, kwargs, slots, multi) in enumerate(steps):
+            if isinstance(primitive, _Guard):
+                name = f"g{i}"
+                namespace[name] = primitive
+                lines.append(f"    {name}({', '.join(expr(r) for r in refs)})")
+                for s in dict.fromkeys(s for r in refs for s in _ref_slots(r)):
+                    if last_use.get(s) == i and s in owner:
+                        pool.setdefault(_key(values[s]), []).append(owner.pop(s))
+                continue
             fn, takes_out = fast.get(primitive, (primitive.forward, False))
             if primitive in fast:
                 name = f"n_{getattr(fn, '__name__', primitive.name)}"
             else:
-                name = f"f_{primitive.name}_{id(primitive):x}"
+                name = f"f_{''.join(c if c.isalnum() else '_' for c in primitive.name)}_{id(primitive):x}"
             call_args = [expr(r) for r in refs] + [f"{k}={const(v)}" for k, v in kwargs.items()]
             if primitive in _METHODS and refs[0][0] == "slot" and all(r[0] == "const" for r in refs[1:]) \
                     and not (primitive is P.transpose and kwargs):
@@ -555,7 +735,7 @@ class _Program:
             dying = list(dict.fromkeys(s for r in refs for s in _ref_slots(r) if last_use.get(s) == i and s in owner))
             out_value = values[slots[0]]
             buffer = None
-            reuse = [s for r in refs for s in _ref_slots(r) if s in donated and last_use.get(s) == i
+            reuse = [s for r in refs for s in _ref_slots(r) if s in donated and last_use.get(s) == i and i > last_guard
                      and s not in escapes and _key(values[s]) == _key(out_value)] \
                 if takes_out and not multi and fn is not np.matmul and isinstance(out_value, np.ndarray) else []
             if reuse and slots[0] in escapes:  # an output written over a donated input that dies here
@@ -622,11 +802,13 @@ def _close(a, b) -> bool:
 _MISS = object()
 
 
-def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
+def _fast_path(program: _Program, spec, leaves: tuple, on_stale: Callable) -> Callable | None:
     """Generated code doing what ``_Compiled.__call__`` does for arguments like the traced ones: check them
     (structure, types, shapes, dtypes, Python scalars, which arrays are one object), replay, and rebuild the
-    outputs; for other arguments it returns ``_MISS``. None where a leaf is neither an array nor a scalar."""
-    namespace: dict[str, Any] = {"ndarray": np.ndarray, "MISS": _MISS, "replay": program.run}
+    outputs; for other arguments it returns ``_MISS``. A replay stopped by a guard goes on in
+    ``on_stale(arguments, stale)``. None where a leaf is neither an array nor a scalar."""
+    namespace: dict[str, Any] = {"ndarray": np.ndarray, "MISS": _MISS, "replay": program.run, "Stale": _Stale,
+                                 "on_stale": on_stale}
 
     def const(value) -> str:
         namespace[f"k{len(namespace)}"] = value
@@ -685,7 +867,12 @@ def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
         return f"{const(node[0])}([{items}])"
 
     try:
-        lines += [f"    r = replay({', '.join(arrays)})", f"    return {build(program.out_spec)}"]
+        if program.has_guards:
+            lines += ["    try:", f"        r = replay({', '.join(arrays)})", "    except Stale as stale:",
+                      "        return on_stale(v, stale)"]
+        else:
+            lines.append(f"    r = replay({', '.join(arrays)})")
+        lines.append(f"    return {build(program.out_spec)}")
         program.fast_source = "\n".join(lines) + "\n"
         exec(builtins.compile(program.fast_source, "<chainrule.compile fast path>", "exec"), namespace)
     except (RecursionError, SyntaxError, MemoryError):  # absurdly deep outputs: the general path does
@@ -701,12 +888,15 @@ class _Compiled:
     """The function returned by :func:`compile`."""
 
     _CHECKED_CALLS = 2  # replays compared with eager evaluation before they are trusted
+    _MAX_PROGRAMS = 8  # programs per argument signature, one per set of decisions, before eager mode
 
     def __init__(self, fun: Callable, donate_argnums: tuple[int, ...] = ()) -> None:
         self.fun = fun
         self.donate_argnums = donate_argnums
-        self.cache: dict[Any, _Program | str] = {}  # key -> program, or the reason it runs eagerly
-        self.checks: dict[Any, int] = {}
+        self.cache: dict[Any, _Program | str] = {}  # key -> the first program, or the reason it runs eagerly
+        # key -> {decisions (a prefix of some program's): that program, or why calls deciding so run eagerly}
+        self.programs: dict[Any, dict[tuple, _Program | str]] = {}
+        self.n_programs: dict[Any, int] = {}  # key -> programs traced for it
         self._fast: Callable | None = None  # the fast path of the last trusted program used
         functools.update_wrapper(self, fun)
 
@@ -721,32 +911,88 @@ class _Compiled:
         flat, spec = tree_flatten(args)
         if mode.grad_enabled and any(isinstance(v, Tensor) and v.requires_grad for v in flat):
             return self._eager(args, kwargs, "Tensor arguments that require grad (the replay records no graph)")
-        first_seen: dict[int, int] = {}
-        key = (repr(spec), tuple(_describe_leaf(v, first_seen, i) for i, v in enumerate(flat)))
+        key = self._key(flat, spec)
         program = self.cache.get(key)
         if program is None:
             program = self.cache[key] = self._trace(args, flat, spec, key)
+            self.n_programs[key], self.programs[key] = 1, {}
+            self._register(key, program)
         if isinstance(program, str):
             return self.fun(*args)
+        return self._replay(program, key, args, flat, spec)
+
+    @staticmethod
+    def _key(flat: list, spec) -> tuple:
+        first_seen: dict[int, int] = {}
+        return (repr(spec), tuple(_describe_leaf(v, first_seen, i) for i, v in enumerate(flat)))
+
+    def _replay(self, program: _Program, key, args, flat, spec):
+        """Run ``program`` (and, where a guard stops it, the program for the decision seen there)."""
         arrays = [v if type(v) is np.ndarray else np.asarray(_plain(v))
                   for i, (v, d) in enumerate(zip(flat, key[1], strict=True)) if d[0] == "array" and d[3] == i]
-        checks = self.checks.get(key, 0)
-        if checks < self._CHECKED_CALLS:
-            self.checks[key] = checks + 1
-            expected = self.fun(*args)  # before the replay, which may write over donated arguments
-            result = self._check(program, key, expected, program.run(*arrays))
-            if checks + 1 == self._CHECKED_CALLS and self.cache[key] is program:  # trusted from now on
-                self._fast = program.fast = _fast_path(program, spec, key[1])
+        while True:
+            checked = program.checks < self._CHECKED_CALLS
+            if checked:
+                expected = self.fun(*args)  # before the replay, which may write over donated arguments
+            try:
+                results = program.run(*arrays)
+            except _Stale as stale:
+                program = self._branch(program, stale, key, args, flat, spec)
+                if isinstance(program, str):
+                    return expected if checked else self.fun(*args)
+                continue
+            if not checked:
+                self._fast = program.fast
+                return self._finish(program, results)
+            program.checks += 1
+            result = self._check(program, key, expected, results)
+            if program.checks == self._CHECKED_CALLS and not isinstance(self.cache[key], str):  # trusted now
+                on_stale = functools.partial(self._after_stale, program)
+                self._fast = program.fast = _fast_path(program, spec, key[1], on_stale)
             return result
-        self._fast = program.fast
-        return self._finish(program, program.run(*arrays))
+
+    def _branch(self, program: _Program, stale: _Stale, key, args, flat, spec) -> _Program | str:
+        """The program for the decisions a replay saw (those before the guard that stopped it, and what it
+        saw there): one traced before for them, or one traced now (or why such calls run eagerly)."""
+        guard, observed = stale.guard, _hashable(stale.observed)
+        decided = program.decisions[:guard.index] + ((guard.what, observed),) if observed is not None else None
+        found = self.programs[key].get(decided) if decided is not None else None
+        if found is not None:
+            return found
+        if isinstance(self.cache[key], str):
+            return self.cache[key]
+        if self.n_programs[key] >= self._MAX_PROGRAMS:
+            reason = (f"its decisions on values keep changing ({guard.what} was {guard.expected!r} "
+                      f"when traced, is {stale.observed!r} now; {self._MAX_PROGRAMS} programs traced)")
+            self.cache[key] = reason
+            warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
+                          f"{reason}", CompileWarning, stacklevel=4)
+            return reason
+        self.n_programs[key] += 1
+        found = self._trace(args, flat, spec, key, stacklevel=5)
+        if decided is not None:
+            self.programs[key][decided] = found
+        self._register(key, found)
+        return found
+
+    def _register(self, key, program: _Program | str) -> None:
+        if isinstance(program, _Program):
+            for k in range(1, len(program.decisions) + 1):
+                self.programs[key][program.decisions[:k]] = program
+
+    def _after_stale(self, program: _Program, args: tuple, stale: _Stale):
+        """Where a guard stopped the fast path's replay: go on with the program for the new decision."""
+        flat, spec = tree_flatten(args)
+        key = self._key(flat, spec)
+        found = self._branch(program, stale, key, args, flat, spec)
+        return self.fun(*args) if isinstance(found, str) else self._replay(found, key, args, flat, spec)
 
     def _eager(self, args, kwargs, reason: str):
         warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: {reason}",
                       CompileWarning, stacklevel=3)
         return self.fun(*args, **kwargs)
 
-    def _trace(self, args, flat, spec, key) -> _Program | str:
+    def _trace(self, args, flat, spec, key, stacklevel: int = 4) -> _Program | str:
         tape = _Tape()
         traced, input_slots, donated = [], [], set()
         donated_leaves = self._donated_leaves(args)
@@ -770,7 +1016,7 @@ class _Compiled:
         except _Escape as escape:
             reason = f"the traced function left the graph: {escape}"
             warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
-                          f"{reason}", CompileWarning, stacklevel=4)
+                          f"{reason}", CompileWarning, stacklevel=stacklevel)
             return reason
         finally:
             mode.tape, mode.grad_enabled = saved
@@ -794,7 +1040,7 @@ class _Compiled:
             reason = "the replay differs from eager evaluation (data-dependent code the tracer cannot see?)"
             self.cache[key] = reason
             warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
-                          f"{reason}", CompileWarning, stacklevel=3)
+                          f"{reason}", CompileWarning, stacklevel=4)
             return expected
         program.output_kinds = [type(v) for v in flat]
         return expected

@@ -128,27 +128,7 @@ def test_integer_index_inputs_are_traced(rng):
         np.testing.assert_allclose(compiled(logits, labels), cr.grad(nll)(logits, labels), atol=1e-12)
 
 
-def test_data_dependent_control_flow_falls_back_with_a_warning():
-    def f(x):
-        if x.sum() > 0:  # bool() of a traced value
-            return (x * x).sum()
-        return (-x * 3).sum()
-
-    compiled = cr.compile(cr.grad(f))
-    with pytest.warns(cr.CompileWarning, match="bool"):
-        first = compiled(np.array([1.0, 2.0]))
-    np.testing.assert_allclose(first, [2.0, 4.0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", cr.CompileWarning)  # decided once per key: no warning again
-        np.testing.assert_allclose(compiled(np.array([-1.0, -2.0])), [-3.0, -3.0])
-
-
-def test_item_and_backward_inside_fall_back():
-    compiled = cr.compile(lambda x: cnp.exp(x).sum().item() * x)
-    with pytest.warns(cr.CompileWarning, match="item"):
-        out = compiled(np.array([0.0, 1.0]))
-    np.testing.assert_allclose(out, (1 + np.e) * np.array([0.0, 1.0]))
-
+def test_backward_inside_falls_back():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
 
     def stateful(x):
@@ -419,3 +399,216 @@ def test_namedtuples_in_and_out_through_the_fast_path():
         assert type(result) is Pair
         np.testing.assert_allclose(result.a, 2.0)
         np.testing.assert_allclose(result.b, 1.0)
+
+
+# ---- decisions on values: recomputed by the replay, or guarded (issue 9, section 5) ---------------------------
+def _compare_every_call(compiled, eager, inputs, rtol=1e-10, atol=1e-12):
+    for args in inputs:
+        assert_trees_close(compiled(*args), eager(*args), rtol=rtol, atol=atol)
+
+
+def _n_programs(compiled) -> int:
+    (count,) = compiled.n_programs.values()
+    return count
+
+
+@pytest.fixture
+def no_fallback():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.CompileWarning)
+        yield
+
+
+WEIGHTS = np.linspace(-1.0, 2.0, 6)  # order-dependent weights: a stale order gives a different value and gradient
+
+
+INDEX_LOSSES = {
+    "Tensor.argmax": lambda x: cnp.take_along_axis(x, x.argmax(axis=1)[:, None], 1).sum() * 3.0,
+    "np.argmin": lambda x: (cnp.take_along_axis(x, np.argmin(x, axis=0)[None, :], 0) ** 2).sum(),
+    "Tensor.argsort": lambda x: (cnp.take_along_axis(x, x.argsort(axis=1), 1) * WEIGHTS).sum(),
+    "np.argsort": lambda x: (x.reshape(-1)[np.argsort(x, axis=None)][:6] * WEIGHTS).sum(),
+    "sort": lambda x: (cnp.sort(x, axis=1) * WEIGHTS).sum(),
+    "sort axis=None": lambda x: (cnp.sort(x, axis=None)[-6:] * WEIGHTS).sum(),
+    "partition": lambda x: (cnp.partition(x, 2, axis=1)[:, 2] * WEIGHTS[:4]).sum(),
+    "median": lambda x: (cnp.median(x, axis=1) * WEIGHTS[:4]).sum() + cnp.median(x),
+    "quantile": lambda x: (cnp.quantile(x, [0.2, 0.9], axis=0) * WEIGHTS).sum(),
+    "percentile": lambda x: cnp.percentile(x, 70) * cnp.tanh(x).sum(),
+    "np.where(cond, x, y)": lambda x: cnp.where(x > 0.3, x * x, -x).sum(),
+    "nanmax": lambda x: cnp.nanmax(cnp.where(x > 1.0, np.nan, x), axis=1).sum(),
+    "max ties": lambda x: cnp.max(cnp.round(x), axis=0).sum() + cnp.max(x * x),
+}
+
+
+@pytest.mark.parametrize("name", list(INDEX_LOSSES))
+def test_index_functions_are_recomputed_by_every_replay(name, no_fallback):
+    """Seeded random inputs whose orders, arg-maxima and medians change from call to call: every call, value
+    and gradient, equals eager mode, with one program (the decisions are steps of the replay, not guards)."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    eager = cr.value_and_grad(INDEX_LOSSES[name])
+    compiled = cr.compile(eager)
+    _compare_every_call(compiled, eager, [(rng.standard_normal((4, 6)) * 2,) for _ in range(25)])
+    assert _n_programs(compiled) == 1 and compiled._fast is not None  # trusted: the fast path replays
+
+
+@pytest.mark.parametrize("name", ["Tensor.argsort", "sort", "median", "quantile", "Tensor.argmax"])
+def test_index_functions_match_eager_on_any_floats(name):
+    """Hypothesis: arbitrary floats (ties, repeated values, huge and tiny magnitudes) through one compiled
+    function: each example is a new call of the same replay."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    eager = cr.value_and_grad(INDEX_LOSSES[name])
+    compiled = cr.compile(eager)
+    compiled(np.zeros((4, 6)))
+
+    @hypothesis.settings(max_examples=60, deadline=None)
+    @hypothesis.given(hnp.arrays(np.float64, (4, 6), elements=st.floats(-1e3, 1e3) | st.sampled_from([0.0, 1.0])))
+    def check(x):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", cr.CompileWarning)
+            assert_trees_close(compiled(x), eager(x), rtol=1e-9, atol=1e-9)
+
+    check()
+    assert _n_programs(compiled) == 1
+
+
+def test_control_flow_on_a_value_replays_the_branch_it_takes(rng, no_fallback):
+    def f(x):
+        if x.sum() > 0:  # bool() of a traced value: a guard; each branch its own program
+            y = (x * x).sum()
+        else:
+            y = (-x * 3).sum()
+        if (x > 2.5).any():  # Tensor.any() feeding bool()
+            y = y + cnp.exp(x).sum()
+        return y
+
+    eager = cr.grad(f)
+    compiled = cr.compile(eager)
+    _compare_every_call(compiled, eager, [(rng.standard_normal(4) * 1.5,) for _ in range(40)])
+    assert _n_programs(compiled) <= 4
+
+
+def test_int_of_a_value_used_as_an_index_is_guarded(rng, no_fallback):
+    def f(x):
+        i = int(x.argmax())  # a Python int: the replay checks it is still the same
+        return x[i] * cnp.sin(x).sum() + x[len(x) - 1 - i]
+
+    eager = cr.value_and_grad(f)
+    compiled = cr.compile(eager)
+    _compare_every_call(compiled, eager, [(rng.standard_normal(5),) for _ in range(40)])
+    assert 1 < _n_programs(compiled) <= 5  # one program per arg-maximum seen
+
+
+def test_python_numbers_read_off_values_are_checked_decisions():
+    compiled = cr.compile(lambda x: cnp.exp(x).sum().item() * x)
+    eager = lambda x: np.exp(x).sum() * x
+    for x in [np.array([0.0, 1.0]), np.array([0.5, 1.0])] * 3:  # two values repeating: two programs
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", cr.CompileWarning)
+            np.testing.assert_allclose(compiled(x), eager(x), rtol=1e-12)
+    assert _n_programs(compiled) == 2
+    rng = np.random.default_rng(1)
+    with pytest.warns(cr.CompileWarning, match=r"keep changing \(Tensor.item\(\)"):  # new every call
+        for _ in range(12):
+            x = rng.standard_normal(2)
+            np.testing.assert_allclose(compiled(x), eager(x), rtol=1e-12)
+
+
+def test_a_mask_whose_count_changes_never_crashes_or_broadcasts(rng):
+    def f(x):
+        kept = x[x > 0.0]  # its length is a decision on values
+        return (kept ** 2).sum() + cnp.mean(kept * 2.0) * x.sum() if kept.shape[0] else x.sum()
+
+    eager = cr.value_and_grad(f)
+    compiled = cr.compile(eager)
+    with warnings.catch_warnings():  # six elements: at most seven counts, each a program
+        warnings.simplefilter("error", cr.CompileWarning)
+        _compare_every_call(compiled, eager, [(rng.standard_normal(6),) for _ in range(40)])
+    # a count of 1 next to a buffer of 3 would broadcast silently without the guard
+    _compare_every_call(compiled, eager, [(np.array([1.0, -1, -1, -1, -1, -1]),), (np.array([1.0, 2, 3, -1, -1, -1]),)])
+    wide = cr.compile(eager)
+    with pytest.warns(cr.CompileWarning, match="shape and dtype of getitem"):  # many counts: eager, warned
+        _compare_every_call(wide, eager, [(rng.standard_normal(40),) for _ in range(30)])
+
+
+def test_nonzero_unique_and_where_with_one_argument(rng, no_fallback):
+    def f(x, labels):
+        rows, cols = cnp.where(x > 10.0)  # never true here: the count stays 0
+        picked = x[:, np.unique(labels)]
+        firsts = x.reshape(-1)[np.flatnonzero(x.reshape(-1) > -10.0)]
+        return (picked ** 2).sum() + x[rows, cols].sum() + cnp.tanh(firsts).sum() + x[np.nonzero(labels == 1)].sum()
+
+    eager = cr.value_and_grad(f)
+    compiled = cr.compile(eager)
+    inputs = [(rng.standard_normal((5, 3)), np.array([0, 2, 2, 1, 0])[rng.permutation(5)]) for _ in range(20)]
+    _compare_every_call(compiled, eager, inputs)
+    assert _n_programs(compiled) == 1
+
+
+def test_closures_and_data_dependent_shapes_compose(rng):
+    ramp = np.arange(8.0)
+
+    def make(w):
+        def loss(x):
+            scores = x @ w  # w: a constant of the trace, closed over
+            best = cnp.sort(scores, axis=1)[:, -2:]  # top two per row
+            chosen = scores[scores > scores.mean()]  # a data-dependent shape
+            return (best * ramp[:2]).sum() + (chosen ** 2).sum() / (1 + chosen.shape[0])
+        return loss
+
+    loss = make(rng.standard_normal((3, 4)))
+    eager = cr.value_and_grad(loss)
+    compiled = cr.compile(eager)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", cr.CompileWarning)
+        _compare_every_call(compiled, eager, [(rng.standard_normal((2, 3)),) for _ in range(40)])
+    assert all("keep changing" in str(w.message) for w in caught)
+
+
+def test_guards_leave_donated_arguments_alone_until_they_pass(rng):
+    """A training step whose learning rate depends on the loss: when a guard stops a replay, the donated
+    parameters must still hold their values for the program of the other branch."""
+    def step(w, x, t):
+        loss, g = cr.value_and_grad(lambda w: ((cnp.tanh(x @ w) - t) ** 2).mean())(w)
+        lr = 0.5 if loss > 0.3 else 0.05
+        return loss, w - lr * g
+
+    compiled = cr.compile(step, donate_argnums=0)
+    w_c = w_e = rng.standard_normal((3, 2))
+    for i in range(30):
+        x, t = rng.standard_normal((8, 3)), rng.standard_normal((8, 2)) * (0.2 if i % 3 else 1.5)
+        loss_c, w_c = compiled(w_c.copy(), x, t)
+        loss_e, w_e = step(w_e, x, t)
+        assert loss_c == pytest.approx(float(loss_e), rel=1e-12)
+        np.testing.assert_allclose(w_c, w_e, rtol=1e-12)
+    assert _n_programs(compiled) == 2
+
+
+def test_views_of_raw_values_are_followed_or_refused(rng, no_fallback):
+    # losses that reshape their target's raw array: the reshape is recognised as the traced argument
+    eager = cr.value_and_grad(lambda w, x, t: nn.squared_error(x @ w, t))
+    compiled = cr.compile(eager)
+    _compare_every_call(compiled, eager, [(rng.standard_normal((3, 2)), rng.standard_normal((4, 3)),
+                                           rng.standard_normal((4, 2))) for _ in range(6)])
+    flat = cr.compile(cr.grad(lambda x: (x * cr.tensor(x.data.reshape(-1)).reshape(x.shape)).sum()))
+    _compare_every_call(flat, cr.grad(lambda x: (x * x.data).sum()), [(rng.standard_normal((2, 3)),) for _ in range(5)])
+    shifted = cr.compile(lambda x: x[1:] * x.data[:-1])  # another view: the tracer cannot follow it
+    with pytest.warns(cr.CompileWarning, match="view of a traced array"):
+        np.testing.assert_allclose(shifted(np.arange(4.0)), [0.0, 2.0, 6.0])
+
+
+def test_a_result_whose_dtype_depends_on_values_is_guarded(no_fallback):
+    compiled = cr.compile(lambda a: cnp.linalg.eigvals(a) * 2.0)
+    real, rotation = np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([[0.0, -1.0], [1.0, 0.0]])
+    for a in [real, real, real, rotation, real, rotation]:
+        np.testing.assert_allclose(compiled(a), np.linalg.eigvals(a) * 2.0)
+    assert _n_programs(compiled) == 2
+
+
+def test_same_decision_compares_like_for_like():
+    from chainrule._compile import _same_decision
+
+    assert _same_decision(float("nan"), float("nan")) and _same_decision((3, 4), (3, 4))
+    assert not _same_decision(1, True) and not _same_decision(1, 1.0) and not _same_decision((3,), (4,))
+    assert _same_decision(np.array([1, 2]), np.array([1, 2])) and not _same_decision(np.array([1]), np.array([1.0]))
