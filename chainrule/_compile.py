@@ -25,11 +25,26 @@ Arrays the function closes over are constants of the trace: a rewrite may rely o
 change them between calls. The cache is keyed by the arguments' structure, shapes and dtypes (and the values
 of Python scalars), so a new shape traces again; once a replay is trusted, a generated check of the
 arguments (structure, types, shapes, dtypes, scalars, which arrays are the same object) leads straight to
-it, and its outputs are rebuilt by generated code too. A function that leaves the
-graph while traced — Python control flow on a value (``bool``/``float``/``.item()``), in-place writes,
-``backward()`` into ``.grad`` — cannot be replayed: it runs eagerly, with a warning. Replays are checked
-against eager evaluation on the first two calls; a mismatch (data-dependent code the tracer could not see)
-also falls back to eager mode for good.
+it, and its outputs are rebuilt by generated code too.
+
+**Decisions on values are never replayed stale.** Index functions — ``argmax``/``argmin``/``argsort``
+(functions and Tensor methods), ``sort``'s order, ``partition``, ``median``/``quantile``/``percentile``,
+``nonzero``/``where(c)``/``flatnonzero``/``unique``, the NaN masks of the nan-reductions, ``any``/``all`` and
+every NumPy function chainrule runs on raw values (``chainrule.numpy``'s values-only functions, NumPy's
+fallbacks in the dispatch) — go on the tape as steps, so each replay recomputes them, like comparisons and
+masks made with chainrule operations. What leaves for Python is a *guard*: ``bool(t)`` (``if t > 0``),
+``int(t)``, ``t.__index__()`` (``x[int(t)]``, ``range(t)``), ``float(t)``, ``t.item()``, a number an index
+function returns; and so are the shape and dtype of a result that depends on values (a boolean mask's
+count, ``eig``'s real or complex eigenvalues, a user primitive's result). A replay checks each guard where
+the trace decided; if a decision came out differently it stops (before it has written over any donated
+argument) and the call goes on in the program traced for those decisions — traced then, if new. A
+signature gets at most eight programs; after that, it runs eagerly, with a :class:`CompileWarning`. A view
+of a traced array taken by NumPy on raw values (``t.data.reshape(...)``) is followed when it is a reshape,
+and is an escape otherwise. A function that leaves the graph in other ways while traced — ``t.numpy()``,
+``np.asarray(t)``, in-place writes, ``backward()`` into ``.grad`` — cannot be replayed: it runs eagerly,
+with a warning. Replays are checked against eager evaluation on the first two calls of each program; a
+mismatch (data-dependent code the tracer could not see: NumPy on ``.data`` copies) also falls back to eager
+mode for good.
 """
 
 from __future__ import annotations
@@ -1059,8 +1074,12 @@ def compile(fun: Callable, donate_argnums: int | tuple[int, ...] = ()) -> Callab
     The first call with given argument shapes/dtypes traces ``fun`` — forward and, for ``grad``-style
     functions, the backward pass — into straight-line NumPy code with preallocated, reused buffers; later
     calls replay that code. Results equal eager mode's to float tolerance. Python scalars in the arguments
-    are part of the cache key (a new value traces again). Functions must be pure: a function that branches
-    on values, writes in place or calls ``backward()`` runs eagerly, with a :class:`CompileWarning`.
+    are part of the cache key (a new value traces again). Index functions (``argmax``, ``sort``, ``median``,
+    masks, ...) are recomputed by every replay; Python decisions on values (``if t > 0``, ``x[int(t)]``) and
+    data-dependent shapes are checked on every replay, and a changed one traces the function again for it
+    (eight programs per signature at most, then eager mode with a :class:`CompileWarning`). Functions must be
+    pure: a function that writes in place, calls ``backward()`` or takes ``t.numpy()`` runs eagerly, with a
+    :class:`CompileWarning`.
     The compiled function is not re-entrant (its buffers are shared between calls). Arrays ``fun`` closes over
     are constants of the trace (as under ``jax.jit``): do not change them between calls.
 
