@@ -737,6 +737,8 @@ class _Program:
                         pool.setdefault(_key(values[s]), []).append(owner.pop(s))
                 continue
             fn, takes_out = fast.get(primitive, (primitive.forward, False))
+            if primitive is P.matmul and _outer_product(*(_value(values, r) for r in refs)):
+                fn = np.dot  # NumPy's matmul is many times slower with an inner dimension of 1 (batch size 1)
             if primitive in fast:
                 name = f"n_{getattr(fn, '__name__', primitive.name)}"
             else:
@@ -752,14 +754,14 @@ class _Program:
             buffer = None
             reuse = [s for r in refs for s in _ref_slots(r) if s in donated and last_use.get(s) == i and i > last_guard
                      and s not in escapes and _key(values[s]) == _key(out_value)] \
-                if takes_out and not multi and fn is not np.matmul and isinstance(out_value, np.ndarray) else []
+                if takes_out and not multi and fn not in _PRODUCTS and isinstance(out_value, np.ndarray) else []
             if reuse and slots[0] in escapes:  # an output written over a donated input that dies here
                 donated = donated - {reuse[0]}
                 call_args.append(f"out=s{reuse[0]}")
             elif takes_out and not multi and isinstance(out_value, np.ndarray) and out_value.ndim > 0 \
                     and slots[0] not in escapes:
                 key = (out_value.shape, out_value.dtype.str)
-                elementwise = fn is not np.matmul
+                elementwise = fn not in _PRODUCTS
                 if elementwise:  # an elementwise step may write over an input that dies here
                     for s in dying:
                         pool.setdefault(_key(values[s]), []).append(owner.pop(s))
@@ -783,6 +785,16 @@ class _Program:
         lines.append("    return [" + ", ".join(expr(r) for r in out_refs) + "]")
         self.n_buffers = n_buffers
         return "\n".join(lines) + "\n", namespace
+
+
+_PRODUCTS = (np.matmul, np.dot)  # functions whose output must not overlap their inputs
+
+
+def _outer_product(a, b) -> bool:
+    """Whether ``a @ b`` multiplies along an inner dimension of 1 (an outer product; its one term per element
+    makes ``np.dot`` give exactly what ``np.matmul`` does), with NumPy arrays of at most two dimensions."""
+    return type(a) is np.ndarray and type(b) is np.ndarray and 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2 \
+        and a.shape[-1] == 1 and a.dtype.kind in "fc" and b.dtype.kind in "fc"
 
 
 def _key(value) -> tuple:

@@ -615,3 +615,20 @@ def test_same_decision_compares_like_for_like():
     assert _same_decision(float("nan"), float("nan")) and _same_decision((3, 4), (3, 4))
     assert not _same_decision(1, True) and not _same_decision(1, 1.0) and not _same_decision((3,), (4,))
     assert _same_decision(np.array([1, 2]), np.array([1, 2])) and not _same_decision(np.array([1]), np.array([1.0]))
+
+
+# ---- Task: speed rewrites that hold for any formulation --------------------------------------------------
+def test_products_with_an_inner_dimension_of_one_replay_as_dot(rng):
+    """NumPy's matmul is many times slower than np.dot for an outer product; the replay routes such products
+    (here a rank-one bilinear model, and a batch of one) and gives the same values."""
+    def f(u, v, w):
+        outer = u[:, None] @ v[None, :]  # (7, 1) @ (1, 5)
+        return (cnp.tanh(outer * w) ** 2).sum() + (v[None, :] @ w.T @ u[:, None]).sum()
+
+    eager = cr.value_and_grad(f, argnums=(0, 1, 2))
+    compiled = cr.compile(eager)
+    for _ in range(4):
+        args = rng.standard_normal(7), rng.standard_normal(5), rng.standard_normal((7, 5))
+        assert_trees_close(compiled(*args), eager(*args), rtol=1e-12, atol=1e-12)
+    (program,) = compiled.cache.values()
+    assert "n_dot(" in program.source
