@@ -426,7 +426,8 @@ class _Rewriter:
         for i, step in enumerate(self.steps):
             if i in replaced:
                 continue
-            for rule in (_scale_smaller_operand, _sum_as_product, _sigmoid_of_sum, _fused_cross_entropy):
+            for rule in (_scale_smaller_operand, _sum_as_product, _sigmoid_of_sum, _fused_cross_entropy, _short_rows,
+                         _implicit_broadcast):
                 proposal = rule(self, i, step)
                 if proposal is None:
                     continue
@@ -470,15 +471,21 @@ class _Rewriter:
             for primitive, refs, kwargs, slots, multi in new:
                 fn = self.fast.get(primitive, (primitive.forward,))[0]
                 result = fn(*[self.value(r) for r in refs], **kwargs)
+                inputs = [self.values[s] for r in refs for s in _ref_slots(r)]
                 for slot, got in zip(slots, result if multi else (result,), strict=True):
                     want = self.values[slot]
-                    if want is None:
-                        self.values[slot] = got
-                    elif not _same(got, want):
+                    if want is not None and not _same(got, want):
                         return False
+                    if want is None or _views_one_of(got, inputs):
+                        self.values[slot] = got  # (a view: the buffers' liveness must see what it views)
         except Exception:  # noqa: BLE001  (a rewrite that does not run on these values is not taken)
             return False
         return True
+
+
+def _views_one_of(value, arrays: list) -> bool:
+    return isinstance(value, np.ndarray) and any(isinstance(a, np.ndarray) and np.may_share_memory(value, a)
+                                                 for a in arrays)
 
 
 def _same(got, want) -> bool:
@@ -539,10 +546,17 @@ def _sum_as_product(rw: _Rewriter, i: int, step):
     options = dict(zip(("axis", "keepdims"), (r[1] for r in refs[1:]), strict=False)) | kwargs  # P.sum's
     axis = options.pop("axis", None)
     axis = axis[0] if isinstance(axis, tuple) and len(axis) == 1 else axis
+    keepdims = bool(options.pop("keepdims", False))
     if axis not in (0, 1, -1) or any(options.values()) or (axis != 0 and x.shape[1] > 128):
         return None
     vector = ("const", np.full(x.shape[axis], scale, x.dtype))
-    return removed, [(P.matmul, [vector, refs[0]] if axis == 0 else [refs[0], vector], {}, slots, False)]
+    operands = [vector, refs[0]] if axis == 0 else [refs[0], vector]
+    if not keepdims:
+        return removed, [(P.matmul, operands, {}, slots, False)]
+    flat = rw.new_slot()
+    kept = (1, x.shape[1]) if axis == 0 else (x.shape[0], 1)
+    return removed, [(P.matmul, operands, {}, [flat], False),
+                     (P.reshape, [("slot", flat), ("const", kept)], {}, slots, False)]
 
 
 def _sigmoid_of_sum(rw: _Rewriter, i: int, step):
@@ -588,6 +602,81 @@ def _fused_cross_entropy(rw: _Rewriter, i: int, step):
             fused = _SoftmaxCrossEntropy(z, True, rw.escapes(slots_j[0]))
             return [j], [(Primitive("softmax_cross_entropy", fused), refs, {}, slots + slots_j, True)]
     return [], [(Primitive("softmax_cross_entropy", _SoftmaxCrossEntropy(z, False, False)), refs, {}, slots, False)]
+
+
+class _ShortRows:
+    """A reduction along the short last axis of a matrix (``max``, ``min``, ``logsumexp``) or a softmax over
+    it, computed down the columns of a transposed copy: NumPy reduces a short contiguous axis one row at a
+    time, several times slower than it adds whole rows. The same formulas as the rule table's forwards."""
+
+    def __init__(self, kind: str, x: np.ndarray, keepdims: bool) -> None:
+        self.kind, self.keepdims = kind, keepdims
+        self.scratch = np.empty(x.shape[::-1], x.dtype)
+
+    def __call__(self, x):
+        t = self.scratch
+        np.copyto(t, x.T)
+        if self.kind in ("max", "min"):
+            result = (np.maximum if self.kind == "max" else np.minimum).reduce(t, axis=0)
+            return result[:, None] if self.keepdims else result
+        top = np.maximum.reduce(t, axis=0)
+        if self.kind != "softmax" and not np.isfinite(top).all():
+            top[~np.isfinite(top)] = 0  # as the rule table's logsumexp: rows of -inf (or inf) stay -inf (nan)
+        t -= top
+        np.exp(t, out=t)
+        total = np.add.reduce(t, axis=0)
+        if self.kind == "softmax":
+            t /= total
+            return np.ascontiguousarray(t.T)
+        np.log(total, out=total)
+        total += top
+        if self.kind == "logsumexp":
+            return total[:, None] if self.keepdims else total
+        return x - total[:, None]  # log_softmax
+
+
+_ROW_FUNCTIONS = {P.max: ("max", ("axis", "keepdims")), P.min: ("min", ("axis", "keepdims")),
+                  P.logsumexp: ("logsumexp", ("axis", "keepdims")), P.softmax: ("softmax", ("axis",)),
+                  P.log_softmax: ("log_softmax", ("axis",))}
+
+
+def _short_rows(rw: _Rewriter, i: int, step):
+    """``max``/``min``/``logsumexp``/``softmax``/``log_softmax`` along the last axis of a float matrix with
+    short rows (at most 64, fewer than the rows), as :class:`_ShortRows`."""
+    primitive, refs, kwargs, slots, multi = step
+    if primitive not in _ROW_FUNCTIONS or multi or refs[0][0] != "slot" \
+            or not all(r[0] == "const" for r in refs[1:]):
+        return None
+    kind, names = _ROW_FUNCTIONS[primitive]
+    x = rw.value(refs[0])
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype not in (np.float32, np.float64) \
+            or not 1 < x.shape[1] <= 64 or x.shape[0] <= x.shape[1] or len(refs) > len(names) + 1:
+        return None
+    options = dict(zip(names, (r[1] for r in refs[1:]), strict=False)) | kwargs
+    if set(options) - set(names) or options.get("axis", -1 if kind.endswith("softmax") else None) not in (1, -1):
+        return None
+    short = Primitive(kind, _ShortRows(kind, x, bool(options.get("keepdims", False))), differentiable=False)
+    return [], [(short, [refs[0]], {}, slots, False)]
+
+
+def _implicit_broadcast(rw: _Rewriter, i: int, step):
+    """``f(broadcast_to(a, shape), b)``, ``f`` a binary ufunc and ``b`` of that shape: ``f(a, b)`` (the ufunc
+    broadcasts ``a`` itself; one call less)."""
+    primitive, refs, kwargs, slots, multi = step
+    function = rw.fast.get(primitive, (None,))[0]
+    if not isinstance(function, np.ufunc) or function.nin != 2 or multi or kwargs or len(refs) != 2:
+        return None
+    out = rw.values[slots[0]]
+    for k in (0, 1):
+        j = rw.private(refs[k])
+        other = rw.value(refs[1 - k])
+        if j is None or rw.steps[j][0] is not P.broadcast_to or rw.steps[j][2] \
+                or np.shape(other) != np.shape(out):
+            continue
+        operands = list(refs)
+        operands[k] = rw.steps[j][1][0]
+        return [j], [(primitive, operands, {}, slots, False)]
+    return None
 
 
 def _typed_scalars(step, values: list):

@@ -373,8 +373,9 @@ def test_sums_over_one_axis_become_products_with_a_constant_vector(rng):
     bias_step = replayed(lambda b, x: b - 0.5 * cr.grad(lambda b: (cnp.tanh(x + b) ** 2).sum())(b), x[0], x).source
     assert re.search(r"(s\d+) = n_matmul\(c\d+, s\d+.*\n.*n_subtract\(s0, \1", bias_step)  # 0.5 in the vector
     assert replayed(lambda x: cnp.exp(x.sum(axis=0)), x.astype(np.float32), rtol=1e-5).source.count("n_matmul") == 1
-    for f, x in [(lambda x: cnp.tanh(x.sum(axis=0, keepdims=True)), x),
-                 (lambda x: cnp.tanh(x.sum(axis=1)), rng.standard_normal((4, 300))),  # long rows: NumPy's pairwise
+    for keepdims in (lambda x: cnp.tanh(x.sum(axis=0, keepdims=True)), lambda x: cnp.exp(x - x.sum(1, keepdims=True))):
+        assert re.search(r"n_matmul\(.*\n.*reshape\(\((1, 7|50, 1)\)\)", replayed(keepdims, x).source)
+    for f, x in [(lambda x: cnp.tanh(x.sum(axis=1)), rng.standard_normal((4, 300))),  # long rows: NumPy's pairwise
                  (lambda x: cnp.tanh(x.sum(axis=0)), rng.standard_normal((3, 4, 5))),
                  (lambda x: cnp.tanh(x.sum()), x),
                  (lambda x: cnp.tanh(x.sum(axis=0)), rng.integers(0, 5, (6, 3)))]:
@@ -632,3 +633,53 @@ def test_products_with_an_inner_dimension_of_one_replay_as_dot(rng):
         assert_trees_close(compiled(*args), eager(*args), rtol=1e-12, atol=1e-12)
     (program,) = compiled.cache.values()
     assert "n_dot(" in program.source
+
+
+SHORT_ROWS = {  # (function of a (40, 6) matrix, the kind of _ShortRows its replay uses); none is the benchmark's loss
+    "attention weights": (lambda s: (cnp.softmax(s * 0.5, axis=-1) * np.arange(6.0)).sum(), "softmax"),
+    "log-partition": (lambda s: cnp.logsumexp(s, axis=1).sum() + cnp.logsumexp(s, axis=-1, keepdims=True).mean(),
+                      "logsumexp"),
+    "log-likelihood": (lambda s: cnp.log_softmax(s, axis=1)[:, 2].sum(), "log_softmax"),
+    "max pooling": (lambda s: (s.max(axis=1) ** 2).sum() - cnp.min(s, axis=-1, keepdims=True).sum(), "max"),
+    "logsumexp by hand": (lambda s: (s.max(1, keepdims=True) + cnp.log(cnp.exp(s - s.max(1, keepdims=True))
+                                                                        .sum(1, keepdims=True))).sum(), "max"),
+}
+
+
+@pytest.mark.parametrize("name", list(SHORT_ROWS))
+def test_short_rows_are_reduced_down_a_transposed_copy(name, rng, no_fallback):
+    f, kind = SHORT_ROWS[name]
+    eager = cr.value_and_grad(f)
+    compiled = cr.compile(eager)
+    inputs = [rng.standard_normal((40, 6)) * 3 for _ in range(4)]
+    inputs[3][5] = -np.inf  # a row of -inf: the rule table's conventions (nan gradients included) are kept
+    inputs[3][7, 2] = np.inf
+    for x in inputs[:3]:
+        assert_trees_close(compiled(x), eager(x), rtol=1e-12, atol=1e-12)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_array_equal(np.isnan(compiled(inputs[3])[1]), np.isnan(eager(inputs[3])[1]))
+    (program,) = compiled.cache.values()
+    kinds = {getattr(v, "kind", None) for v in program.namespace.values()}
+    assert kind in kinds
+    assert_trees_close(compiled(inputs[0].astype(np.float32)), eager(inputs[0].astype(np.float32)), rtol=2e-5, atol=1e-5)
+
+
+def test_a_broadcast_into_an_elementwise_step_is_left_to_the_ufunc(rng):
+    program = replayed(cr.grad(lambda b, x: (cnp.broadcast_to(b, x.shape) * x + cnp.broadcast_to(b[:, None], (5, 5)))
+                               .sum()), rng.standard_normal(5), rng.standard_normal((5, 5)))
+    assert "broadcast_to" not in program.source
+
+
+def test_a_rewritten_view_keeps_its_buffer_alive(rng, no_fallback):
+    """A keepdims sum replayed as a product and a reshape (a view of the product's buffer), read again after
+    another product of the same shape: the buffer must not be handed to that product meanwhile."""
+    def f(s, t):
+        total = cnp.exp(s).sum(axis=1, keepdims=True)  # (30, 1): a view of a (30,) buffer
+        other = (t * 2.0).sum(axis=1)  # another (30,) product
+        return (cnp.log(total) * other[:, None]).sum() + (s / total).sum()
+
+    eager = cr.value_and_grad(f, argnums=(0, 1))
+    compiled = cr.compile(eager)
+    _compare_every_call(compiled, eager, [(rng.standard_normal((30, 4)), rng.standard_normal((30, 4)))
+                                          for _ in range(5)])
