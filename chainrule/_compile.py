@@ -11,7 +11,10 @@ line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
   and ``B``; a sum over one axis of a matrix (times a scalar) is a product with a constant vector (BLAS);
   ``sigmoid(x + b)`` starts from ``-b - x`` (one pass, not two); ``softmax_cross_entropy(z, k)``
   and the ``softmax(z)`` its backward rule recomputes are one step, which reduces a short last axis on a
-  transposed copy. Each rewrite is taken only if its steps, run on the traced values, give the traced
+  transposed copy; so do ``max``/``min``/``logsumexp``/``softmax``/``log_softmax`` along a short last axis
+  (however the loss is written: a library loss, ``log_softmax``, a hand-written logsumexp); a sum keeping
+  its dimensions is a product and a reshape; ``f(broadcast_to(a, shape), b)``, ``f`` a binary ufunc, is
+  ``f(a, b)``. Each rewrite is taken only if its steps, run on the traced values, give the traced
   results (types, shapes and dtypes equal, values to float tolerance), and its steps go where the first
   step they replace was, if what they read is made by then (it is likelier to be in the cache);
 * a Python number beside an array of the result's dtype becomes a 0-d array of that dtype (NumPy would
@@ -19,7 +22,10 @@ line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
 * every elementwise ufunc and every matrix product writes into a preallocated buffer (``out=``), and a
   buffer is reused as soon as the value in it is dead — often by the very step that consumes it, which
   turns chains like ``g * s * (1 - s)`` into in-place updates of one array (NumPy's form of fusion).
-  Buffers never hold an output: outputs are fresh arrays on every call.
+  Buffers never hold an output: outputs are fresh arrays on every call — an output made by an elementwise
+  step from a matrix product that dies there (``w - lr * h.T @ g``) is written into that product's fresh
+  array, whose writes to new memory overlap its arithmetic. Products with an inner dimension of 1 (outer
+  products: a batch of one) replay as ``np.dot``, many times faster there than ``np.matmul``.
 
 Arrays the function closes over are constants of the trace: a rewrite may rely on their values, so do not
 change them between calls. The cache is keyed by the arguments' structure, shapes and dtypes (and the values
@@ -758,6 +764,28 @@ class _Program:
         exec(code, self.namespace)
         self.run = self.namespace["replay"]
 
+    @staticmethod
+    def _outputs_into_products(steps: list, fast: dict, values: list, last_use: dict, escapes: set,
+                               donated: frozenset, last_guard: int) -> dict[int, int]:
+        """Step index -> slot: an elementwise step making an output (``w - lr * g`` of a step without donated
+        parameters) writes into the matrix product it reads, which dies there and is a fresh array on every
+        call — rather than into a fresh array of its own. The product's writes to new memory overlap its
+        arithmetic; the elementwise step then works in place, on memory just written."""
+        products = {s for step in steps if not isinstance(step[0], _Guard) and not step[4]
+                    and fast.get(step[0], (None,))[0] is np.matmul for s in step[3]}
+        chosen: dict[int, int] = {}
+        for i, (primitive, _, _, slots, multi) in enumerate(steps):
+            fn, takes_out = fast.get(primitive, (None, False))
+            if isinstance(primitive, _Guard) or multi or not takes_out or fn in _PRODUCTS or slots[0] not in escapes \
+                    or not isinstance(values[slots[0]], np.ndarray) or values[slots[0]].ndim == 0:
+                continue
+            if i > last_guard and _dies_into(steps, i, values, last_use, escapes, donated) is not None:
+                continue  # it writes over a donated input instead
+            product = _dies_into(steps, i, values, last_use, escapes, products - set(chosen.values()))
+            if product is not None:
+                chosen[i] = product
+        return chosen
+
     def _emit(self, tape: _Tape, steps: list, input_slots: list[int | None], out_refs: list,
               donated: frozenset[int]):
         fast = _fast_forwards()
@@ -815,6 +843,7 @@ class _Program:
         # a donated input is written over only after the last guard: a replay that stops at a guard leaves
         # the arguments as they were, for the eager run or the new trace that follows
         last_guard = max((i for i, step in enumerate(steps) if isinstance(step[0], _Guard)), default=-1)
+        into_product = self._outputs_into_products(steps, fast, values, last_use, escapes, donated, last_guard)
         lines = ["def replay(" + ", ".join(f"s{s}" for s in input_slots if s is not None) + "):"]
         for i, (primitive, refs, kwargs, slots, multi) in enumerate(steps):
             if isinstance(primitive, _Guard):
@@ -847,8 +876,10 @@ class _Program:
             if reuse and slots[0] in escapes:  # an output written over a donated input that dies here
                 donated = donated - {reuse[0]}
                 call_args.append(f"out=s{reuse[0]}")
+            elif i in into_product:
+                call_args.append(f"out=s{into_product[i]}")
             elif takes_out and not multi and isinstance(out_value, np.ndarray) and out_value.ndim > 0 \
-                    and slots[0] not in escapes:
+                    and slots[0] not in escapes and slots[0] not in into_product.values():
                 key = (out_value.shape, out_value.dtype.str)
                 elementwise = fn not in _PRODUCTS
                 if elementwise:  # an elementwise step may write over an input that dies here
@@ -888,6 +919,16 @@ def _outer_product(a, b) -> bool:
 
 def _key(value) -> tuple:
     return (value.shape, value.dtype.str)
+
+
+def _dies_into(steps: list, i: int, values: list, last_use: dict, escapes: set, candidates) -> int | None:
+    """A slot read by step ``i`` (directly), dying there, no output, of the shape and dtype of its result."""
+    out = values[steps[i][3][0]]
+    for r in steps[i][1]:
+        if r[0] == "slot" and r[1] in candidates and last_use.get(r[1]) == i and r[1] not in escapes \
+                and isinstance(values[r[1]], np.ndarray) and _key(values[r[1]]) == _key(out):
+            return r[1]
+    return None
 
 
 def _describe_leaf(leaf, first_seen: dict[int, int], index: int):

@@ -662,7 +662,8 @@ def test_short_rows_are_reduced_down_a_transposed_copy(name, rng, no_fallback):
     (program,) = compiled.cache.values()
     kinds = {getattr(v, "kind", None) for v in program.namespace.values()}
     assert kind in kinds
-    assert_trees_close(compiled(inputs[0].astype(np.float32)), eager(inputs[0].astype(np.float32)), rtol=2e-5, atol=1e-5)
+    x32 = inputs[0].astype(np.float32)
+    assert_trees_close(compiled(x32), eager(x32), rtol=2e-5, atol=1e-5)
 
 
 def test_a_broadcast_into_an_elementwise_step_is_left_to_the_ufunc(rng):
@@ -683,3 +684,24 @@ def test_a_rewritten_view_keeps_its_buffer_alive(rng, no_fallback):
     compiled = cr.compile(eager)
     _compare_every_call(compiled, eager, [(rng.standard_normal((30, 4)), rng.standard_normal((30, 4)))
                                           for _ in range(5)])
+
+
+def test_an_output_computed_from_a_dying_product_is_written_into_it(rng, no_fallback):
+    """Least squares by gradient descent, parameters not donated: ``w - 0.05 * x.T @ (x @ w - y)`` writes the
+    new parameters into the product's fresh array (in place), and every call still returns a fresh array."""
+    def step(w, x, y):
+        return w - 0.05 * x.T @ (x @ w - y), (x @ w).sum(axis=0)
+
+    compiled = cr.compile(step)
+    x, y = rng.standard_normal((20, 6)), rng.standard_normal((20, 3))
+    w = rng.standard_normal((6, 3))
+    results = []
+    for _ in range(5):
+        got, want = compiled(w, x, y), step(cr.tensor(w), x, y)
+        assert_trees_close(got, (want[0].data, want[1].data), rtol=1e-12, atol=1e-12)
+        results.append(got[0])
+        w = got[0]
+    assert len({id(r) for r in results}) == len(results)
+    assert not any(np.shares_memory(a, b) for a in results for b in results if a is not b)
+    (program,) = compiled.cache.values()
+    assert re.search(r"(s\d+) = n_matmul\((s\d+), (s\d+)\)\n.*n_subtract\(s0, \1, out=\1\)", program.source)
