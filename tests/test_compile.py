@@ -705,3 +705,22 @@ def test_an_output_computed_from_a_dying_product_is_written_into_it(rng, no_fall
     assert not any(np.shares_memory(a, b) for a in results for b in results if a is not b)
     (program,) = compiled.cache.values()
     assert re.search(r"(s\d+) = n_matmul\((s\d+), (s\d+)\)\n.*n_subtract\(s0, \1, out=\1\)", program.source)
+
+
+def test_loss_targets_converted_by_the_losses_follow_new_targets(rng, no_fallback):
+    """Targets the losses convert (one-hot of integer labels, int32 labels, integer 0/1 targets) are
+    recorded conversions: new targets on every call, no fall-back."""
+    cases = {
+        "squared error of labels": (lambda w, x, t: nn.squared_error(x @ w, t), lambda: rng.integers(0, 3, 8)),
+        "int32 labels": (lambda w, x, t: nn.softmax_cross_entropy(x @ w, t),
+                         lambda: rng.integers(0, 3, 8).astype(np.int32)),
+        "binary targets": (lambda w, x, t: nn.binary_cross_entropy_with_logits((x @ w)[:, 0], t),
+                           lambda: rng.integers(0, 2, 8)),
+        "probability targets": (lambda w, x, t: nn.binary_cross_entropy(cnp.sigmoid(x @ w), t),
+                                lambda: rng.integers(0, 2, (8, 3))),
+    }
+    for loss, targets in cases.values():
+        eager = cr.value_and_grad(loss)
+        compiled = cr.compile(eager)
+        _compare_every_call(compiled, eager, [(rng.standard_normal((4, 3)), rng.standard_normal((8, 4)), targets())
+                                              for _ in range(6)])
