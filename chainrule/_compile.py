@@ -1087,16 +1087,17 @@ class _Compiled:
         """Run ``program`` (and, where a guard stops it, the program for the decision seen there)."""
         arrays = [v if type(v) is np.ndarray else np.asarray(_plain(v))
                   for i, (v, d) in enumerate(zip(flat, key[1], strict=True)) if d[0] == "array" and d[3] == i]
+        expected = _MISS  # the eager result, computed once even where a guard sends the call on
         while True:
             checked = program.checks < self._CHECKED_CALLS
-            if checked:
+            if checked and expected is _MISS:
                 expected = self.fun(*args)  # before the replay, which may write over donated arguments
             try:
                 results = program.run(*arrays)
             except _Stale as stale:
                 program = self._branch(program, stale, key, args, flat, spec)
                 if isinstance(program, str):
-                    return expected if checked else self.fun(*args)
+                    return self.fun(*args) if expected is _MISS else expected
                 continue
             if not checked:
                 self._fast = program.fast
