@@ -724,3 +724,26 @@ def test_loss_targets_converted_by_the_losses_follow_new_targets(rng, no_fallbac
         compiled = cr.compile(eager)
         _compare_every_call(compiled, eager, [(rng.standard_normal((4, 3)), rng.standard_normal((8, 4)), targets())
                                               for _ in range(6)])
+
+
+def test_decisions_inside_second_derivatives_and_float32(rng, no_fallback):
+    """A Hessian-vector product of a loss built on sort and a mask (second order through the recorded index
+    steps), and float32 inputs, each call against eager mode."""
+    w = np.linspace(0.5, 2.0, 6)
+
+    def loss(x):
+        return (cnp.sort(x) ** 3 * w).sum() + (x[x > 0.0] ** 2).sum() * 0.0 + cnp.median(x) ** 2
+
+    def hvp(x, v):
+        return cr.hvp(loss, x, v)
+
+    compiled = cr.compile(hvp)
+    sixes = [(rng.standard_normal(6), rng.standard_normal(6)) for _ in range(15)]
+    with warnings.catch_warnings():  # the mask's count is a guard: a few programs, never a fall-back
+        warnings.simplefilter("error", cr.CompileWarning)
+        _compare_every_call(compiled, hvp, [(np.abs(x), v) for x, v in sixes])  # all positive: one count
+    assert _n_programs(compiled) == 1
+    eager32 = cr.value_and_grad(INDEX_LOSSES["quantile"])
+    compiled32 = cr.compile(eager32)
+    _compare_every_call(compiled32, eager32, [(rng.standard_normal((4, 6)).astype(np.float32),) for _ in range(10)],
+                        rtol=1e-5, atol=1e-5)
