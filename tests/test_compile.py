@@ -496,7 +496,8 @@ def test_int_of_a_value_used_as_an_index_is_guarded(rng, no_fallback):
     def f(x):
         i = int(x.argmax())  # a Python int: the replay checks it is still the same
         ahead = sum(x[k] for k in range((x[:1] > 0).astype(int).sum()))  # range(Tensor): __index__
-        return x[i] * cnp.sin(x).sum() + x[len(x) - 1 - i] + ahead
+        j = np.argmax(x)  # a NumPy integer: the recorded call's result is a guarded decision too
+        return x[i] * cnp.sin(x).sum() + x[len(x) - 1 - i] + ahead + x[j] * x[(j + 1) % len(x)]
 
     eager = cr.value_and_grad(f)
     compiled = cr.compile(eager)
