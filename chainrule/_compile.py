@@ -1197,6 +1197,7 @@ class _Compiled:
                 not all(_close(r, e) for r, e in zip(results, flat, strict=True)):
             reason = "the replay differs from eager evaluation (data-dependent code the tracer cannot see?)"
             self.cache[key] = reason
+            self._fast = None  # (it may replay another program traced for these arguments)
             warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
                           f"{reason}", CompileWarning, stacklevel=4)
             return expected

@@ -748,3 +748,20 @@ def test_decisions_inside_second_derivatives_and_float32(rng, no_fallback):
     compiled32 = cr.compile(eager32)
     _compare_every_call(compiled32, eager32, [(rng.standard_normal((4, 6)).astype(np.float32),) for _ in range(10)],
                         rtol=1e-5, atol=1e-5)
+
+
+def test_a_mismatch_in_any_program_sends_the_signature_to_eager_mode_for_good():
+    def f(x):
+        if x.sum() > 0:
+            return cnp.tanh(x) * 2.0
+        return cnp.tanh(x) * float(np.max(x.data))  # hidden data dependence, on this branch only
+
+    compiled = cr.compile(f)
+    for _ in range(4):  # the positive branch: traced, checked, trusted (the fast path)
+        compiled(np.array([1.0, 2.0]))
+    assert compiled._fast is not None
+    with pytest.warns(cr.CompileWarning, match="differs from eager"):
+        for x in ([-2.0, -1.0], [-3.0, -0.5]):
+            np.testing.assert_allclose(compiled(np.array(x)), f(cr.tensor(x)).data)
+    assert compiled._fast is None and isinstance(next(iter(compiled.cache.values())), str)
+    np.testing.assert_allclose(compiled(np.array([-1.0, -5.0])), np.tanh([-1.0, -5.0]) * -1.0)
