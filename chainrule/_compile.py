@@ -152,6 +152,12 @@ def _root(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays are the same elements of the same memory in the same order (one a view of the other)."""
+    return a.shape == b.shape and a.dtype == b.dtype and (a.size <= 1 or a.strides == b.strides) \
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+
+
 def _byte_bounds(array: np.ndarray) -> tuple[int, int]:
     return np.lib.array_utils.byte_bounds(array)
 
@@ -294,8 +300,8 @@ class _Tape:
             t_low, t_high = _byte_bounds(traced)
             if not (t_low <= low and high <= t_high):
                 continue
-            if (low, high) == (t_low, t_high) and value.dtype == traced.dtype and value.size == traced.size \
-                    and value.flags.c_contiguous and traced.flags.c_contiguous:
+            if value.dtype == traced.dtype and value.size == traced.size \
+                    and _same_layout(traced.reshape(value.shape), value):
                 if value.shape == traced.shape:
                     return ("slot", slot)
                 self.steps.append((P.reshape, [("slot", slot), ("const", value.shape)], {},

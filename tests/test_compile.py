@@ -598,6 +598,10 @@ def test_views_of_raw_values_are_followed_or_refused(rng, no_fallback):
                                            rng.standard_normal((4, 2))) for _ in range(6)])
     flat = cr.compile(cr.grad(lambda x: (x * cr.tensor(x.data.reshape(-1)).reshape(x.shape)).sum()))
     _compare_every_call(flat, cr.grad(lambda x: (x * x.data).sum()), [(rng.standard_normal((2, 3)),) for _ in range(5)])
+    eager = cr.value_and_grad(lambda w, x, t: nn.cross_entropy(x @ w, t))  # reshapes t's raw values
+    targets = rng.uniform(size=(8, 3))  # columns of it: non-contiguous traced inputs
+    _compare_every_call(cr.compile(eager), eager, [(rng.standard_normal((3, 1)), rng.standard_normal((8, 3)),
+                                                    targets[:, k]) for k in (0, 1, 2, 0)])
     shifted = cr.compile(lambda x: x[1:] * x.data[:-1])  # another view: the tracer cannot follow it
     with pytest.warns(cr.CompileWarning, match="view of a traced array"):
         np.testing.assert_allclose(shifted(np.arange(4.0)), [0.0, 2.0, 6.0])
