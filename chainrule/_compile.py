@@ -5,8 +5,9 @@ because the inputs are traced as Tensors that require grad — the backward pass
 rules on Tensors, as with ``create_graph=True``). The tape becomes the source of one Python function: one
 line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
 
-* copies of values, reshapes to the same shape and products with a constant of ones become aliases, and
-  steps whose results no output needs are dropped;
+* copies of values, reshapes to the same shape and products with a constant of ones become aliases, so does
+  a rule-table primitive applied again to the same values (and the same constants), and steps whose
+  results no output needs are dropped;
 * peephole rewrites save passes over arrays: ``c * (A @ B)`` for a scalar ``c`` scales the smaller of ``A``
   and ``B``; a sum over one axis of a matrix (times a scalar) is a product with a constant vector (BLAS);
   ``sigmoid(x + b)`` starts from ``-b - x`` (one pass, not two); ``softmax_cross_entropy(z, k)``
@@ -411,6 +412,32 @@ def _alias(step, values: list) -> int | None:
     return None
 
 
+def _computation(step) -> tuple | None:
+    """What a step computes, as a key equal for steps that compute the same (a pure rule-table primitive of
+    the same slots, the same constant objects, the same keywords); None for steps never merged."""
+    primitive, refs, kwargs, slots, multi = step
+    if multi or len(slots) != 1 or primitive not in _shape_safe() or not isinstance(primitive, Primitive):
+        return None
+    keywords = tuple(sorted((k, _constant_key(v)) for k, v in kwargs.items()))
+    return (primitive, tuple(map(_argument_key, refs)), keywords)
+
+
+def _argument_key(ref) -> tuple:
+    if ref[0] == "slot":
+        return ref
+    if ref[0] == "seq":
+        return ("seq", ref[1], tuple(map(_argument_key, ref[2])))
+    return ("const", _constant_key(ref[1]))
+
+
+def _constant_key(value) -> tuple:
+    if value is None or isinstance(value, bool | int | float | complex | str | np.dtype | np.generic):
+        return (type(value), value)
+    if isinstance(value, tuple):
+        return (tuple, tuple(map(_constant_key, value)))
+    return ("object", id(value))  # arrays and anything else: the same object only
+
+
 def _is_one(value) -> bool:
     if not isinstance(value, bool | int | float | np.ndarray | np.generic):
         return False
@@ -751,12 +778,19 @@ class _Program:
                 return ("seq", ref[1], [resolve(r) for r in ref[2]])
             return ref
 
-        kept = []
+        kept, made = [], {}  # made: (primitive, arguments) -> the slot of the first step computing it
         for primitive, refs, kwargs, slots, multi in tape.steps:
             step = (primitive, [resolve(r) for r in refs], kwargs, slots, multi)
             alias = None if not slots or slots[0] in output_slots else _alias(step, tape.values)
+            computation = _computation(step)
+            if alias is None and computation is not None and slots[0] not in output_slots:
+                alias = made.get(computation)  # the same rule-table function of the same values: computed once
+                if alias is not None and _key(tape.values[alias]) != _key(tape.values[slots[0]]):
+                    alias = None
             if alias is None:
                 kept.append(step)
+                if computation is not None:
+                    made.setdefault(computation, slots[0])
             else:
                 rename[slots[0]] = alias
         self.out_refs = out_refs = [resolve(r) for r in out_refs]

@@ -769,3 +769,15 @@ def test_a_mismatch_in_any_program_sends_the_signature_to_eager_mode_for_good():
             np.testing.assert_allclose(compiled(np.array(x)), f(cr.tensor(x)).data)
     assert compiled._fast is None and isinstance(next(iter(compiled.cache.values())), str)
     np.testing.assert_allclose(compiled(np.array([-1.0, -5.0])), np.tanh([-1.0, -5.0]) * -1.0)
+
+
+def test_the_same_computation_twice_is_computed_once(rng, no_fallback):
+    """``d * d``'s backward makes ``g * d`` once per factor: one step in the replay (and a value computed
+    twice by the user, ``cnp.exp(x)`` here, too); steps of different constants or keywords stay apart."""
+    def f(x, t):
+        d = cnp.tanh(x) - t
+        return (d * d).sum() + (cnp.exp(x) * cnp.exp(x)).mean() + (cnp.exp(x * 2.0) + cnp.exp(x * 3.0)).sum()
+
+    program = replayed(cr.grad(f), rng.standard_normal((5, 4)), rng.standard_normal((5, 4)), rtol=1e-12)
+    assert program.source.count("n_exp(") == 3  # exp(x) once; exp(2x) and exp(3x) apart
+    assert re.search(r"n_add\((s\d+), \1", program.source)  # g·d + g·d from one product
