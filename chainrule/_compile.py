@@ -108,6 +108,7 @@ class _Guard:
 
 
 def _same_decision(a, b) -> bool:
+    """Whether a decision seen by a replay is the traced one: the same type and value (NaN as NaN)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray):
@@ -121,7 +122,7 @@ def _same_decision(a, b) -> bool:
 
 
 def _hashable(value):
-    """``value`` as a key of a program's branches (None: no key, never reused)."""
+    """``value`` as part of a key of the programs for a signature (None: no key; a new trace each time)."""
     try:
         hash(value)
     except TypeError:

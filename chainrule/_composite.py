@@ -787,6 +787,8 @@ def _values_as_tensor(function, a):
 
 
 class _ArrayResult:
+    """``function`` with its result as an array (a NumPy scalar as a 0-d array)."""
+
     def __init__(self, function) -> None:
         self.function, self.__name__ = function, getattr(function, "__name__", "call")
 
