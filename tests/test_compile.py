@@ -781,3 +781,13 @@ def test_the_same_computation_twice_is_computed_once(rng, no_fallback):
     program = replayed(cr.grad(f), rng.standard_normal((5, 4)), rng.standard_normal((5, 4)), rtol=1e-12)
     assert program.source.count("n_exp(") == 3  # exp(x) once; exp(2x) and exp(3x) apart
     assert re.search(r"n_add\((s\d+), \1", program.source)  # g·d + g·d from one product
+
+
+def test_pinv_recomputes_which_singular_values_it_keeps(rng, no_fallback):
+    compiled = cr.compile(lambda a: cnp.linalg.pinv(a) * 1.0)
+    full = rng.standard_normal((4, 3))
+    deficient = full.copy()
+    deficient[:, 2] = deficient[:, 0] + deficient[:, 1]  # rank 2: one singular value below the cutoff
+    for a in [full, full, full, deficient, full, deficient]:
+        np.testing.assert_allclose(compiled(a), np.linalg.pinv(a), rtol=1e-8, atol=1e-10)
+    assert _n_programs(compiled) == 1
