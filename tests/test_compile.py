@@ -791,3 +791,27 @@ def test_pinv_recomputes_which_singular_values_it_keeps(rng, no_fallback):
     for a in [full, full, full, deficient, full, deficient]:
         np.testing.assert_allclose(compiled(a), np.linalg.pinv(a), rtol=1e-8, atol=1e-10)
     assert _n_programs(compiled) == 1
+
+
+def test_masks_match_eager_on_any_floats():
+    """Hypothesis: masks of every count (0 to 5) through one compiled function, values and gradients."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    def f(x):
+        kept = x[x > 0.5]
+        return (kept ** 3).sum() + cnp.sort(kept).sum() * x[0]
+
+    eager = cr.value_and_grad(f)
+    compiled = cr.compile(eager)
+
+    @hypothesis.settings(max_examples=80, deadline=None)
+    @hypothesis.given(hnp.arrays(np.float64, 5, elements=st.floats(-3, 3) | st.just(0.5)))
+    def check(x):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", cr.CompileWarning)  # six counts: six programs, no fall-back
+            assert_trees_close(compiled(x), eager(x), rtol=1e-9, atol=1e-9)
+
+    check()
+    assert _n_programs(compiled) <= 6
