@@ -30,6 +30,7 @@ def _loss(params, x, onehot):
 
 class Autograd(Variant):
     name, peer, numpy_backed = "autograd", PEER, True
+    long_chains = True
 
     def make_chain(self, x0, plan):
         ops = chain_ops(plan, anp.tanh)
@@ -41,7 +42,7 @@ class Autograd(Variant):
         g = autograd.grad(f)
         return lambda: g(x0)
 
-    def make_step(self, problem):
+    def make_step(self, problem, loss="cross_entropy"):
         weights, biases = problem.fresh_params()
         state = [[weights, biases]]
         x, onehot, lr = problem.x, problem.onehot, problem.lr

@@ -15,6 +15,7 @@ IMPORT = "import mygrad"
 
 class MyGrad(Variant):
     name, peer, numpy_backed = "mygrad", PEER, True
+    long_chains = True
 
     def make_chain(self, x0, plan):
         ops = chain_ops(plan, mg.tanh)
@@ -27,7 +28,7 @@ class MyGrad(Variant):
 
         return run
 
-    def make_step(self, problem):
+    def make_step(self, problem, loss="cross_entropy"):
         weights, biases = problem.fresh_params()
         ws, bs = [mg.tensor(w) for w in weights], [mg.tensor(b) for b in biases]
         x, labels, lr = problem.x, problem.labels, problem.lr
