@@ -1,6 +1,7 @@
 """The benchmark scripts run, and measure what they say (no timing is asserted: speed lives in benchmarks/)."""
 
 import gc
+import re
 
 import numpy as np
 import pytest
@@ -112,3 +113,26 @@ def test_quick_run_reports_every_requested_row(tmp_path, capsys):
     assert "—" not in rows["1b. 20,000-op chain, s"].split(" | ")[2]  # chainrule with GC off was timed
     assert "| long chain: GC on ≤ 1.15× GC off |" in text
     assert "Notes:" not in text  # no library failed or disagreed with chainrule's gradient
+
+
+def test_measured_variants_of_case_one_compute_its_gradient():
+    from benchmarks import where_time_goes
+
+    plan = problems.chain_plan(60)
+    expected = chainrule_impl.Eager().make_chain(problems.chain_input(), plan)()
+    for name in ("numpy", "lean", "minimal", "chainrule"):
+        np.testing.assert_allclose(where_time_goes.VARIANTS[name](plan)(), expected, rtol=1e-12)
+
+
+def test_callgrind_names_are_shortened_and_grouped():
+    from benchmarks import where_time_goes
+
+    name = "/tmp/build/Python/ceval.c:_PyEval_EvalFrameDefault'2 [/usr/lib/libpython3.11.so.1.0]"
+    assert where_time_goes._short(name) == "ceval.c:_PyEval_EvalFrameDefault"
+    numpy_name = "???:ufunc_generic_fastcall [/site-packages/numpy/_core/_multiarray_umath.cpython-311.so]"
+    assert where_time_goes._short(numpy_name) == "_multiarray_umath.cpython-311.so:ufunc_generic_fastcall"
+    group = {n: next(g for g, p in where_time_goes.GROUPS if re.search(p, n))
+             for n in (name, numpy_name, "/x/Modules/gcmodule.c:visit_reachable [/x/libpython3.11.so]",
+                       "/x/Modules/gcmodule.c:_PyObject_GC_New [/x/libpython3.11.so]")}
+    assert list(group.values()) == ["interpreter loop", "NumPy (its own code) and libm", "cyclic GC (collections)",
+                                    "allocation and deallocation"]

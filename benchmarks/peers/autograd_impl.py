@@ -30,7 +30,6 @@ def _loss(params, x, onehot):
 
 class Autograd(Variant):
     name, peer, numpy_backed = "autograd", PEER, True
-    long_chains = True
 
     def make_chain(self, x0, plan):
         ops = chain_ops(plan, anp.tanh)

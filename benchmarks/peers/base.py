@@ -19,7 +19,7 @@ class Variant:
     name = "?"
     peer = "?"  # the library, as named by --peers
     numpy_backed = False  # its arrays are NumPy's, so tracemalloc sees its memory
-    long_chains = False  # fast enough per op to run case 1b's 1,000,000-op chain in seconds
+    long_chains = False  # runs case 1b, the 1,000,000-op chain (kept to the fast ones: a round takes seconds)
     losses: tuple[str, ...] = ("cross_entropy",)  # the loss formulations (problems.LOSSES) make_step takes
 
     def make_chain(self, x0: np.ndarray, plan: list[str]) -> Callable[[], np.ndarray]:

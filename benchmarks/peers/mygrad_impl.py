@@ -15,7 +15,6 @@ IMPORT = "import mygrad"
 
 class MyGrad(Variant):
     name, peer, numpy_backed = "mygrad", PEER, True
-    long_chains = True
 
     def make_chain(self, x0, plan):
         ops = chain_ops(plan, mg.tanh)
