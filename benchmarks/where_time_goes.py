@@ -65,6 +65,29 @@ def _chainrule_unlocked(plan, backward=True):
     return _chainrule(plan, backward)
 
 
+def _chainrule_unversioned(plan, backward=True):
+    """chainrule without the leaf version records of each node (an ablation: in-place changes of a leaf
+    after recording would go undetected)."""
+    from chainrule import _graph
+
+    def init(self, primitive, parents, positions, args, kwargs, value, locked=None):
+        self.primitive, self.parents, self.positions = primitive, parents, positions
+        self.args, self.kwargs, self.value = args, kwargs, value
+        self.locked, self.site, self.name, self.versions = locked, None, None, ()
+
+    _graph.Node.__init__ = init
+    return _chainrule(plan, backward)
+
+
+def _chainrule_unreleased(plan, backward=True):
+    """chainrule without the per-node release after the backward pass (an ablation: the graph is then freed
+    only when it is dropped, as it is here at the end of each call)."""
+    from chainrule import _graph
+
+    _graph.Node.release = lambda self: None
+    return _chainrule(plan, backward)
+
+
 def _minimal(plan, backward=True):
     from benchmarks.minimal_tape import Value
     from benchmarks.minimal_tape import backward as walk
@@ -224,12 +247,14 @@ def _numpy_floor(plan, backward=True):
             elif op == "tanh":
                 ans = saved.pop()
                 g = g * (1 - ans * ans)
-        return gx + g
+        return g if gx is None else gx + g
 
     return run
 
 
-VARIANTS = {"chainrule": _chainrule, "chainrule-unlocked": _chainrule_unlocked, "minimal": _minimal,
+VARIANTS = {"chainrule": _chainrule, "chainrule-unlocked": _chainrule_unlocked,
+            "chainrule-unversioned": _chainrule_unversioned, "chainrule-unreleased": _chainrule_unreleased,
+            "minimal": _minimal,
             "torch": _torch, "autograd": _autograd, "numpy": _numpy_floor, "lean": _lean}
 
 
