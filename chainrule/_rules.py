@@ -183,6 +183,13 @@ def _sinc_vjp(g, ans, x):
     return g * where(nonzero, (cos(math.pi * safe) - ans) / safe, 0)
 
 
+def _real_if_real(g, x):
+    """A real value cast to complex gets the real part of its complex error signal."""
+    if x.dtype.kind != "c" and getattr(g, "dtype", x.dtype).kind == "c":
+        return real(g)
+    return g
+
+
 # ---- elementwise, one input ----------------------------------------------------------------------------
 negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",), fast=np.negative)
 abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), saves=(0,), formulas=("{g} · sign({0})",),
@@ -230,7 +237,7 @@ softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x
 copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",),
                names=("numpy.copy", "numpy.conjugate", "numpy.conj", "numpy.positive"), cost="movement")
 real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
-astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(g, x.dtype), saves=(), formulas=("{g}",),
+astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
                  cost="movement")
 
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
