@@ -46,6 +46,7 @@ import numpy as np
 from . import _rules as P
 from ._functional import tree_flatten, tree_unflatten
 from ._graph import Primitive, mode
+from ._registry import fast_forms
 from ._tensor import Tensor
 
 __all__ = ["compile", "CompileWarning"]
@@ -57,12 +58,6 @@ class CompileWarning(UserWarning):
 
 class _Escape(Exception):
     """Raised inside the traced function where a value leaves the graph."""
-
-
-def _sigmoid_into(x, out=None):
-    if x.dtype.kind not in "fc":
-        x = x.astype(float)  # as eager mode
-    return _one_over_one_plus_exp(np.negative(x, out=out))
 
 
 def _sigmoid_of_difference(x, y, out=None):
@@ -116,23 +111,10 @@ class _SoftmaxCrossEntropy:
 
 
 def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
-    """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``)."""
+    """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``): each
+    primitive's ``fast=`` form from its registration, and compile's own fused steps."""
     table: dict[Primitive, tuple[Callable, bool]] = {_SIGMOID_OF_DIFFERENCE: (_sigmoid_of_difference, True)}
-    ufuncs = ["add", "subtract", "multiply", "divide", "negative", "exp", "log", "tanh", "sin", "cos", "sqrt",
-              "square", "maximum", "minimum", "power", "expm1", "log1p", "reciprocal", "sign", "equal", "not_equal",
-              "less", "less_equal", "greater", "greater_equal", "logical_not", "logical_and", "logical_or"]
-    for name in ufuncs:
-        primitive = getattr(P, name, None)
-        if isinstance(primitive, Primitive):
-            table[primitive] = (getattr(np, name), True)
-    if isinstance(getattr(P, "abs", None), Primitive):
-        table[P.abs] = (np.absolute, True)
-    if isinstance(getattr(P, "sigmoid", None), Primitive):
-        table[P.sigmoid] = (_sigmoid_into, True)
-    if isinstance(getattr(P, "matmul", None), Primitive):
-        table[P.matmul] = (np.matmul, True)
-    if isinstance(getattr(P, "sum", None), Primitive):
-        table[P.sum] = (np.add.reduce, False)
+    table.update(fast_forms())
     return table
 
 

@@ -1,19 +1,25 @@
-"""NumPy's dispatch protocols: ``np.tanh(t)`` and ``np.sum(t)`` on Tensors call chainrule's functions."""
+"""NumPy's dispatch protocols: ``np.tanh(t)`` and ``np.sum(t)`` on Tensors call chainrule's functions.
+
+A NumPy function ``numpy.X.f`` (or a SciPy ufunc ``scipy.special.f``) called on a Tensor runs the function
+of the same name in the matching chainrule namespace (:mod:`chainrule.numpy`, ``chainrule.numpy.linalg``,
+``chainrule.numpy.fft``, ``chainrule.scipy.special``); those namespaces get their primitives' names from the
+registry (:mod:`chainrule._registry`), so a registered public name is dispatched with no edit here.
+"""
 
 from __future__ import annotations
 
+import sys
+from importlib import import_module
+
 import numpy as np
 
-from . import numpy as cnp
 from ._composite import _holds_tensor, _values
 from ._graph import mode
 from ._tensor import Tensor
 
-_UFUNC_NAMES = {"absolute": "abs", "fabs": "abs", "true_divide": "divide", "remainder": "mod",
-                "conjugate": "copy", "positive": "copy", "bitwise_not": "invert"}
-_REDUCTIONS = {("add", "reduce"): "sum", ("multiply", "reduce"): "prod", ("maximum", "reduce"): "max",
-               ("minimum", "reduce"): "min", ("add", "accumulate"): "cumsum",
-               ("multiply", "accumulate"): "cumprod"}
+# ufunc methods that are differentiable functions of chainrule.numpy
+_METHODS = {("add", "reduce"): "sum", ("multiply", "reduce"): "prod", ("maximum", "reduce"): "max",
+            ("minimum", "reduce"): "min", ("add", "accumulate"): "cumsum", ("multiply", "accumulate"): "cumprod"}
 
 
 def _needs_grad(values) -> bool:
@@ -37,43 +43,71 @@ def _wrap(result):
     return result
 
 
+def _chainrule_namespace(space: str):
+    """chainrule's module for the public namespace ``space`` ("numpy", "numpy.linalg", "scipy.special")."""
+    module = sys.modules.get(f"chainrule.{space}")
+    return module if module is not None else import_module(f"chainrule.{space}")
+
+
+def _ufunc_home(ufunc) -> str:
+    """Where a ufunc comes from: "numpy", or "scipy.special" for SciPy's (``scipy.special.erf``)."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return "numpy"
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, name, None) is ufunc:
+        return "scipy.special"
+    return "numpy"
+
+
 def array_ufunc(ufunc, method, inputs, kwargs):
     name = ufunc.__name__
+    home = _ufunc_home(ufunc)
     out = kwargs.pop("out", None)
     if out is not None and any(o is not None for o in out):
-        raise TypeError(f"chainrule: numpy.{name}(..., out=...) cannot write into an array from a Tensor "
+        raise TypeError(f"chainrule: {home}.{name}(..., out=...) cannot write into an array from a Tensor "
                         f"expression; use the result instead (e.g. y = x + t rather than x += t)")
     unsupported = {k: v for k, v in kwargs.items() if not (k == "dtype" and v is None) and k != "axis"
                    and k != "keepdims"}
     if method == "__call__":
-        function = getattr(cnp, _UFUNC_NAMES.get(name, name), None)
+        function = getattr(_chainrule_namespace(home), name, None)
         if unsupported:
-            raise TypeError(f"chainrule: numpy.{name}: keyword arguments {sorted(unsupported)} are not "
+            raise TypeError(f"chainrule: {home}.{name}: keyword arguments {sorted(unsupported)} are not "
                             f"supported on Tensors")
         if function is not None:  # gufuncs such as vecdot take axis=
             return function(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
-    elif (name, method) in _REDUCTIONS:
-        function = getattr(cnp, _REDUCTIONS[name, method])
+    elif (name, method) in _METHODS and home == "numpy":
+        function = getattr(_chainrule_namespace("numpy"), _METHODS[name, method])
         axis = kwargs.pop("axis", 0)
         if method == "reduce":
             return function(inputs[0], axis=axis, keepdims=kwargs.pop("keepdims", False))
         return function(inputs[0], axis=axis)
     if not _needs_grad(inputs):
         return _wrap(getattr(ufunc, method)(*[_values(i) for i in inputs], **kwargs))
-    raise TypeError(f"chainrule: no derivative rule for numpy.{name}"
+    raise TypeError(f"chainrule: no derivative rule for {home}.{name}"
                     f"{'' if method == '__call__' else '.' + method} on a Tensor that requires grad; "
                     f"see chainrule.extend to add one, or .detach() the input")
 
 
-def array_function(func, args, kwargs):
+def _function_home(func) -> str | None:
+    """The public namespace of a NumPy function ("numpy", "numpy.linalg", "numpy.fft"), or None."""
     module = func.__module__ or "numpy"
-    namespace = cnp.linalg if module.endswith("linalg") else cnp if module in ("numpy", "numpy._core") \
-        or module.startswith("numpy._core") or module.startswith("numpy.lib") else None
-    function = getattr(namespace, func.__name__, None) if namespace is not None else None
+    for space in ("numpy.linalg", "numpy.fft"):
+        if module == space or module.startswith(space + "."):
+            return space
+    if module == "numpy" or module.startswith(("numpy._core", "numpy.lib", "numpy.core")):
+        return "numpy"
+    return None
+
+
+def array_function(func, args, kwargs):
+    home = _function_home(func)
+    function = getattr(_chainrule_namespace(home), func.__name__, None) if home is not None else None
     if function is not None and function is not func:
         return function(*args, **kwargs)
     if not _needs_grad(list(args) + list(kwargs.values())):
         return _wrap(func(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()}))
-    raise TypeError(f"chainrule: no derivative rule for {module.replace('._core', '')}.{func.__name__} "
+    where = home or (func.__module__ or "numpy").replace("._core", "")
+    raise TypeError(f"chainrule: no derivative rule for {where}.{func.__name__} "
                     f"(called on a Tensor that requires grad); see chainrule.extend to add one, or "
                     f".detach() the input")

@@ -126,86 +126,14 @@ from .._composite import (  # noqa: F401
     vstack,
     where,
 )
-from .._rules import (  # noqa: F401
-    abs,
-    add,
-    arccos,
-    arccosh,
-    arcsin,
-    arcsinh,
-    arctan,
-    arctan2,
-    arctanh,
-    astype,
-    cbrt,
-    ceil,
-    copy,
-    cos,
-    cosh,
-    deg2rad,
-    divide,
-    equal,
-    exp,
-    exp2,
-    expm1,
-    floor,
-    floor_divide,
-    fmax,
-    fmin,
-    fmod,
-    getitem,
-    greater,
-    greater_equal,
-    hypot,
-    invert,
-    isfinite,
-    isinf,
-    isnan,
-    less,
-    less_equal,
-    log,
-    log1p,
-    log2,
-    log10,
-    logaddexp,
-    logaddexp2,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    maximum,
-    minimum,
-    mod,
-    multiply,
-    nan_to_num,
-    negative,
-    not_equal,
-    power,
-    rad2deg,
-    real,
-    reciprocal,
-    relu,
-    rint,
-    round,
-    setitem,
-    sigmoid,
-    sign,
-    sin,
-    sinc,
-    sinh,
-    softplus,
-    sqrt,
-    square,
-    subtract,
-    tan,
-    tanh,
-    trunc,
-)
-from . import linalg  # noqa: F401,E402
+from .._registry import namespace as _namespace
+
+_primitives = _namespace("numpy")  # the primitives' public names, from their registrations
+if _primitives.keys() & globals().keys():
+    raise ImportError(f"chainrule.numpy: names both registered and defined here: "
+                      f"{sorted(_primitives.keys() & globals().keys())}")
+globals().update(_primitives)
+del _primitives
+from . import fft, linalg  # noqa: F401,E402
 from ._values_only import *  # noqa: F401,F403,E402
 
-absolute, fabs, true_divide, remainder, conjugate, conj = abs, abs, divide, mod, copy, copy
-positive = copy
-around = round
-degrees, radians = rad2deg, deg2rad
-fix = trunc

@@ -25,7 +25,9 @@ from .._composite import (  # noqa: F401
     vecdot,
     vector_norm,
 )
-from .._rules import cholesky, det, inv, solve  # noqa: F401
+from .._registry import namespace as _namespace
+
+globals().update(_namespace("numpy.linalg"))  # the primitives' public names, from their registrations
 
 cross, diagonal, outer, trace = linalg_cross, linalg_diagonal, linalg_outer, linalg_trace
 del linalg_cross, linalg_diagonal, linalg_outer, linalg_trace

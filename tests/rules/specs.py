@@ -180,6 +180,8 @@ SPECS: list[Spec] = [
     Spec("cumprod", ALONG_AXIS + cases([(2, 3), {"axis": None}]), ("nonzero",), order=2),
     Spec("softmax", ALONG_AXIS[:3] + cases([(2, 3, 4), {"axis": 1}]), order=2),
     Spec("log_softmax", ALONG_AXIS[:3] + cases([(2, 3, 4), {"axis": 1}]), order=2),
+    Spec("primitives.softmax_cross_entropy", cases((4, 3), (1, 5)),
+         call=lambda f, z: f(z, np.arange(z.shape[0]) % z.shape[1]), order=2),
     Spec("diff", cases((5,), [(2, 4), {"axis": 0}], [(3, 4), {"n": 2}],
                        [(3, 4), {"prepend": 0.5, "append": np.ones((3, 1))}], (0, 3))),
     # ---- shapes and copies ---------------------------------------------------------------------------
@@ -314,6 +316,20 @@ SPECS: list[Spec] = [
     Spec("linalg.matrix_power", cases([(3, 3), {"n": 3}], [(2, 2, 2), {"n": 0}], [(3, 3), {"n": -2}]), ("square",)),
     Spec("linalg.multi_dot", cases(((2, 3), (3, 4), (4,)), ((3,), (3, 2), (2, 2))), call=_stack_call),
 ]
+
+
+# The non-differentiable primitives (registered with ``nondiff``): name -> (NumPy's function, arity). Their
+# test checks the value against NumPy's on float inputs (integers for ``invert``) and that the result
+# carries no graph.
+NONDIFF: dict[str, tuple[Callable, int]] = {
+    "sign": (np.sign, 1), "floor": (np.floor, 1), "ceil": (np.ceil, 1), "trunc": (np.trunc, 1),
+    "rint": (np.rint, 1), "round": (np.round, 1), "isfinite": (np.isfinite, 1), "isnan": (np.isnan, 1),
+    "isinf": (np.isinf, 1), "floor_divide": (np.floor_divide, 2), "equal": (np.equal, 2),
+    "not_equal": (np.not_equal, 2), "less": (np.less, 2), "less_equal": (np.less_equal, 2),
+    "greater": (np.greater, 2), "greater_equal": (np.greater_equal, 2),
+    "logical_not": (np.logical_not, 1), "logical_and": (np.logical_and, 2), "logical_or": (np.logical_or, 2),
+    "logical_xor": (np.logical_xor, 2), "invert": (np.invert, 1),
+}
 
 
 def _eig_invariant(wv):
