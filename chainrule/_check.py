@@ -22,7 +22,7 @@ class GradcheckError(AssertionError):
 
 
 def _default_eps(dtype) -> float:
-    return 1e-6 if np.dtype(dtype) == np.float64 else 1e-3
+    return 1e-6 if np.dtype(dtype) in (np.float64, np.complex128) else 1e-3
 
 
 def _as_float_leaves(args):
@@ -199,7 +199,7 @@ def localize_fault(fun: Callable, *args: Any, eps: float | None = None, rtol: fl
 
 def _check_node(node: Node, rng, eps, rtol, atol) -> str | None:
     primitive = node.primitive
-    args = [a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+    args = [a.astype(np.complex128 if a.dtype.kind == "c" else np.float64, order="C")  # (perturbed in place)
             if isinstance(a, np.ndarray) and a.dtype.kind in "fc" else a for a in node.args]
     kwargs = node.kwargs
     with _Switch("grad_enabled", False):
