@@ -259,10 +259,11 @@ def _angle_vjp(g, ans, x):
     return where(nonzero, -1j * g / where(nonzero, x, 1), 0)
 
 
-def _astype_vjp(g, ans, x, dtype):
-    if _is_complex(g) and not _is_complex(x):
-        g = real(g)  # a real input sees the real part of a complex error signal
-    return astype(g, x.dtype)
+def _real_if_real(g, x):
+    """A real value cast to complex gets the real part of its complex error signal."""
+    if x.dtype.kind != "c" and getattr(g, "dtype", x.dtype).kind == "c":
+        return real(g)
+    return g
 
 
 # ---- elementwise, one input ----------------------------------------------------------------------------
@@ -314,11 +315,10 @@ copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g,
                names=("numpy.copy", "numpy.positive"), cost="movement")
 conj = defprim("conj", _ufunc("conjugate"), lambda g, ans, x: _conj(g), saves=(), formulas=("conj({g})",),
                names=("numpy.conj", "numpy.conjugate"), fast=np.conjugate)
-real = defprim("real", lambda x: xp(x).real(x), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
-imag = defprim("imag", lambda x: xp(x).imag(x), lambda g, ans, x: -1j * g, saves=(), formulas=("-i {g}",),
-               cost="movement")
+real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
 angle = defprim("angle", lambda x: xp(x).angle(x), _angle_vjp, saves=(0,), formulas=("-i {g} / {0}",))
-astype = defprim("astype", lambda x, dtype: x.astype(dtype), _astype_vjp, saves=(), formulas=("{g}",), cost="movement")
+astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
+                 cost="movement")
 
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
     x, copy=True, nan=nan, posinf=posinf, neginf=neginf), lambda g, ans, x, **kw: g * isfinite(x),
@@ -813,7 +813,7 @@ def _slogdet_sign_vjp(g, ans, x):
     # so Ā = i · Im(ḡ · sign) · A⁻ᵀ
     if not _is_complex(x):
         return xp(x).zeros(shape_of(x), dtype=x.dtype)
-    return reshape(1j * imag(g * ans), shape_of(ans) + (1, 1)) * _inv_t(x)
+    return reshape(1j * real(-1j * (g * ans)), shape_of(ans) + (1, 1)) * _inv_t(x)  # (Re(−i w) = Im w)
 
 
 det = defprim("det", lambda x: xp(x).linalg.det(x), _det_vjp, saves=(0, "ans"), formulas=("{g} · adj(A)ᵀ",),

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import chainrule.numpy as cnp
+from chainrule._registry import REGISTRY
+
 # ---- input domains ------------------------------------------------------------------------------------
 
 
@@ -129,11 +132,51 @@ def _stack_call(f, *xs, **kw):
     return f(list(xs), **kw)
 
 
+def _parts(z):
+    """A complex result as two real ones (gradcheck differentiates real functions)."""
+    return cnp.real(z), cnp.imag(z)
+
+
+def _complex(re, im):
+    return REGISTRY["complex"].primitive(re, im)
+
+
+def _real_in(f, x, **kw):
+    return _parts(f(x, **kw))
+
+
+def _complex_in(f, re, im, **kw):
+    return _parts(f(_complex(re, im), **kw))
+
+
+def _real_or_complex_in(f, *xs, **kw):
+    return (_complex_in if len(xs) == 2 else _real_in)(f, *xs, **kw)
+
+
+def _complex_in_real_out(f, re, im, **kw):
+    return f(_complex(re, im), **kw)
+
+
+FFT_CASES = cases((4,), (1,), (2, 3), [(2, 3), {"axis": 0}], [(5,), {"n": 8}], [(5,), {"n": 3}],
+                  [(2, 4), {"norm": "ortho"}], [(3,), {"norm": "forward"}], (0, 4))
+FFT_COMPLEX_CASES = cases(((4,), (4,)), [((2, 3), (2, 3)), {"axis": 0, "n": 5}],
+                          [((2, 4), (2, 4)), {"n": 2, "norm": "ortho"}])
+IRFFT_CASES = cases(((3,), (3,)), [((3,), (3,)), {"n": 5}], [((4,), (4,)), {"n": 4}], [((1,), (1,)), {"n": 1}],
+                    [((3, 2), (3, 2)), {"axis": 0, "norm": "ortho"}], [((2, 3), (2, 3)), {"norm": "forward", "n": 7}],
+                    ((0, 3), (0, 3)))
+FFTN_CASES = cases((2, 3), [(2, 3, 4), {"axes": (0, 2)}], [(2, 3), {"s": (3, 2)}], [(2, 3, 2), {"s": (4,)}],
+                   [(3, 2), {"norm": "ortho"}])
+FFT2_CASES = cases((2, 3), (2, 2, 3), [(2, 3), {"s": (3, 4), "norm": "forward"}], [(2, 3, 2), {"axes": (0, 2)}])
+IRFFTN_CASES = cases(((2, 3), (2, 3)), [((2, 3, 2), (2, 3, 2)), {"axes": (0, 2)}], [((2, 3), (2, 3)), {"s": (3, 5)}],
+                     [((3, 2), (3, 2)), {"norm": "ortho"}])
+SHIFT_CASES = cases((5,), (4,), (2, 3), [(2, 3), {"axes": 0}], [(2, 3, 4), {"axes": (0, 2)}], (0,))
+
 _EMPTY_SAFE_PERM = np.array([2, 0, 0, 1])  # with a repeat: gradients must accumulate
 
 SPECS: list[Spec] = [
     # ---- elementwise, one input (second order) -----------------------------------------------------------
     unary("negative"), unary("positive"), unary("copy"), unary("conj"), unary("conjugate"), unary("real"),
+    unary("angle", "nonzero"),  # (complex inputs of these: tests/rules/test_complex.py)
     unary("abs", "nonzero"), unary("absolute", "nonzero"), unary("fabs", "nonzero"),
     unary("exp"), unary("exp2"), unary("expm1"),
     unary("log", "positive"), unary("log2", "positive"), unary("log10", "positive"), unary("log1p", "positive"),
@@ -281,11 +324,27 @@ SPECS: list[Spec] = [
     Spec("kron", cases(((2, 2), (2, 3)), ((3,), (2,)), ((), (2, 2)), ((2, 3), (3,))), order=2),
     Spec("cross", cases(((3,), (3,)), ((4, 3), (3,)), ((2,), (2,)), ((2, 3), (2,)),
                         [((3, 2), (3, 2)), {"axis": 0}]), order=2),
+    # ---- Fourier transforms (second order; complex values checked as their real and imaginary parts) -------
+    unary("imag"), Spec("primitives.complex", BINARY, call=lambda f, re, im: _parts(f(re, im)), order=2),
+    Spec("fft.fft", FFT_CASES, call=_real_in, order=2),
+    Spec("fft.ifft", FFT_CASES + FFT_COMPLEX_CASES, call=_real_or_complex_in, order=2),
+    Spec("fft.rfft", cases((4,), (5,), (1,), [(6,), {"n": 4}], [(3,), {"n": 8}], [(2, 4), {"norm": "ortho"}],
+                           [(2, 5), {"axis": 0, "norm": "forward"}], (0, 4)), call=_real_in, order=2),
+    Spec("fft.irfft", IRFFT_CASES, call=_complex_in_real_out, order=2),
+    Spec("fft.fftn", FFTN_CASES, call=_real_in, order=2),
+    Spec("fft.ifftn", FFTN_CASES, call=_real_in, order=2),
+    Spec("fft.fft2", FFT2_CASES, call=_real_in, order=2),
+    Spec("fft.ifft2", FFT2_CASES, call=_real_in, order=2),
+    Spec("fft.rfftn", FFTN_CASES, call=_real_in, order=2),
+    Spec("fft.rfft2", FFT2_CASES, call=_real_in, order=2),
+    Spec("fft.irfftn", IRFFTN_CASES, call=_complex_in_real_out, order=2),
+    Spec("fft.irfft2", IRFFTN_CASES[:2], call=_complex_in_real_out, order=2),
+    Spec("fft.fftshift", SHIFT_CASES, order=2), Spec("fft.ifftshift", SHIFT_CASES, order=2),
     # ---- linear algebra --------------------------------------------------------------------------------
     Spec("linalg.matmul", cases(((2, 3), (3, 4)))),
     Spec("linalg.inv", MATRICES, ("square",), order=2),
     Spec("linalg.det", MATRICES, ("square",), order=2),
-    Spec("linalg.slogdet", MATRICES, ("square",), call=lambda f, x: f(x)[1], order=2),
+    Spec("linalg.slogdet", MATRICES, ("square",), call=lambda f, x: f(x)[1] * f(x)[0], order=2),
     Spec("linalg.solve", cases(((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 1)), ((2, 3, 3), (3, 1)),
                                ((1, 1), (1, 4))), ("square", "real"), order=2),
     Spec("linalg.cholesky", MATRICES, ("spd",), call=lambda f, x: f(_sym(x)), order=2),

@@ -224,8 +224,8 @@ def test_numpy_functions_dispatch(rng):
 
 def test_unsupported_numpy_function_names_itself():
     t = T([1.0, 2.0, 3.0], requires_grad=True)
-    with pytest.raises(TypeError, match="fft"):
-        np.fft.fft(t)
+    with pytest.raises(TypeError, match="numpy.unwrap"):
+        np.unwrap(t)
     with pytest.raises(TypeError, match="gradient"):
         np.asarray(t)
     with pytest.raises(TypeError, match="where="):
