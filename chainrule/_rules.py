@@ -789,15 +789,17 @@ def _cofactor(x):
 
 
 def _det_vjp(g, ans, x):
+    # adj(A)ᵀ: det(A) A⁻ᵀ for a well-conditioned A; from the SVD (_cofactor) for a singular or nearly singular
+    # one, where det(A) A⁻ᵀ is 0 · ∞ (or loses every digit)
     column = shape_of(ans) + (1, 1)
-    if not _has_zero(ans):
-        return reshape(g * ans, column) * _inv_t(x)  # det(A) A⁻ᵀ = adj(A)ᵀ where A is invertible
-    n = shape_of(x)[-1]
-    if isinstance(x, Tensor) and n > 2:  # recording the rule (create_graph): it is differentiated again
-        s = np.linalg.svd(_raw(x), compute_uv=False)
-        if (s <= s[..., :1] * n * np.finfo(s.dtype).eps).sum(axis=-1).max() >= 2:
+    s = np.linalg.svd(_raw(x), compute_uv=False) if shape_of(x)[-1] else None
+    if s is None or (s[..., -1] > s[..., 0] * math.sqrt(np.finfo(s.dtype).eps)).all():
+        return reshape(g * ans, column) * _inv_t(x)
+    if isinstance(x, Tensor):  # the rule is recorded (create_graph): it will be differentiated again
+        small = s <= s[..., :1] * shape_of(x)[-1] * np.finfo(s.dtype).eps
+        if small.sum(axis=-1).max() >= 2:
             raise TypeError("derivatives of det beyond the first at a matrix of rank ≤ n − 2 are not supported "
-                            "(its cofactor matrix is computed from the SVD, whose singular vectors are not unique there)")
+                            "(its cofactor matrix comes from the SVD, whose singular vectors are not unique there)")
     return reshape(g, column) * _cofactor(x)
 
 
@@ -862,17 +864,24 @@ cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp
                    formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",), names=("numpy.linalg.cholesky",), cost="cubic")
 
 
+def _over_gaps(numerator, gaps):
+    """numerator_ij / gaps_ij off the diagonal, 0 on it: the F ∘ (...) terms, F_ij = 1/(λⱼ − λᵢ), of the
+    eigenvector and singular-vector rules. Where two eigenvalues are exactly equal, their eigenvectors are any
+    basis of the eigenspace and have no derivative: NaN there (as PyTorch's and JAX's 0/0 or x/0), except
+    where the numerator is 0 (a loss of the eigenvalues alone), which is exact (docs/conventions.md)."""
+    distinct = not_equal(gaps, 0)
+    off_diagonal = ~xp(gaps).eye(shape_of(gaps)[-1], dtype=bool)
+    undefined = logical_and(logical_and(off_diagonal, logical_not(distinct)), not_equal(numerator, 0))
+    return where(distinct, numerator / where(distinct, gaps, 1), where(undefined, math.nan, 0))
+
+
 def _eigh_vjp(g, ans, x, UPLO="L"):
-    # Ā = conj(V) (diag(w̄) + F ∘ VᵀV̄) Vᵀ, its Hermitian part (the gradient w.r.t. a Hermitian input), with
-    # F_ij = 1/(w_j − w_i) between distinct eigenvalues and 0 between equal ones: the eigenvectors of a
-    # repeated eigenvalue are any basis of its eigenspace, and this is the gradient of every loss that does
-    # not depend on that choice (docs/conventions.md). Complex eigenvectors: losses invariant to their phases.
+    # Ā = conj(V) (diag(w̄) + F ∘ VᵀV̄) Vᵀ, its Hermitian part (the gradient w.r.t. a Hermitian input),
+    # F_ij = 1/(w_j − w_i) (see _over_gaps). Complex eigenvectors: for losses invariant to their phases.
     (gw, gv), (w, v) = g, ans
     vt = swapaxes(v, -1, -2)
     differences = w[..., None, :] - w[..., :, None]
-    distinct = differences != 0
-    f = where(distinct, 1 / where(distinct, differences, 1), 0)
-    inner = gw[..., :, None] * xp(x).eye(shape_of(w)[-1]) + f * matmul(vt, gv)
+    inner = gw[..., :, None] * xp(x).eye(shape_of(w)[-1]) + _over_gaps(matmul(vt, gv), differences)
     result = matmul(matmul(_conj(v), inner), vt)
     return 0.5 * (result + _conj(swapaxes(result, -1, -2)))
 
@@ -926,13 +935,11 @@ def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
     ut, vt = swapaxes(u, -1, -2), vh
     s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
     eye = xp(x).eye
-    distinct = s2 != 0  # F = 0 between exactly equal singular values (where their vectors are not unique)
-    f = where(distinct, 1 / where(distinct, s2, 1), 0)
     s_mat = s[..., :, None] * eye(k)
     s_inv = (1 / s)[..., :, None] * eye(k)
     utgu, vtgv = matmul(ut, gu), matmul(vt, gv)
-    j = f * (utgu - swapaxes(utgu, -1, -2))
-    kk = f * (vtgv - swapaxes(vtgv, -1, -2))
+    j = _over_gaps(utgu - swapaxes(utgu, -1, -2), s2)
+    kk = _over_gaps(vtgv - swapaxes(vtgv, -1, -2), s2)
     core = matmul(matmul(u, matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)), vt)
     if m > k:
         core = core + matmul(matmul(eye(m) - matmul(u, ut), gu), matmul(s_inv, vt))
