@@ -73,7 +73,7 @@ EDGE_CASES = [
     Edge("minimum at x = y", lambda x, y: cnp.sum(cnp.minimum(x, y)), (_a(1.0), _a(1.0)), (_a(0.5), _a(0.5)),
          lambda torch, x, y: torch.minimum(x, y).sum()),
     Edge("fmax at x = y", lambda x, y: cnp.sum(cnp.fmax(x, y)), (_a(1.0), _a(1.0)), (_a(0.5), _a(0.5)),
-         lambda torch, x, y: torch.fmax(x, y).sum()),
+         lambda torch, x, y: torch.fmax(x, y).sum(), (_a(1.0), _a(0.0))),
     Edge("inf-norm over ties", lambda x: cnp.linalg.norm(x, np.inf), (_a(1.0, -1.0),), (_a(0.5, -0.5),),
          lambda torch, x: torch.linalg.norm(x, math.inf)),
     Edge("clip at its bounds", lambda x: cnp.sum(cnp.clip(x, 0.0, 1.0)), (_a(0.0, 1.0, 2.0),), (_a(1.0, 1.0, 0.0),),
