@@ -55,8 +55,8 @@ def _ufunc_home(ufunc) -> str:
     if getattr(np, name, None) is ufunc:
         return "numpy"
     special = sys.modules.get("scipy.special")
-    if special is not None and getattr(special, name, None) is ufunc:
-        return "scipy.special"
+    if special is not None and ufunc in (getattr(special, name, None), getattr(special._ufuncs, name, None)):
+        return "scipy.special"  # (its private ufuncs too: scipy.special.zeta calls _zeta)
     return "numpy"
 
 

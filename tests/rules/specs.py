@@ -50,6 +50,10 @@ DOMAINS: dict[str, Callable] = {
     "real_eig": lambda rng, shape: 0.05 * rng.standard_normal(shape) + np.diag(np.arange(1.0, shape[-1] + 1)),
     "mod_x": lambda rng, shape: rng.choice([-1.0, 1.0], shape) * rng.uniform(2.2, 2.9, shape),
     "mod_y": lambda rng, shape: rng.uniform(1.0, 1.05, shape),  # x / y stays away from integers
+    "prob": lambda rng, shape: rng.uniform(0.1, 0.9, shape),
+    "erfc_range": lambda rng, shape: rng.uniform(0.2, 1.8, shape),  # erfcinv's domain is (0, 2)
+    "simplex": lambda rng, shape: (lambda u: u / u.sum(axis=-1, keepdims=True))(rng.uniform(0.2, 1.0, shape)),
+    "counts": lambda rng, shape: rng.integers(0, 6, shape).astype(float),
 }
 
 
@@ -147,6 +151,10 @@ def _real_in(f, x, **kw):
 
 def _complex_in(f, re, im, **kw):
     return _parts(f(_complex(re, im), **kw))
+
+
+def _poisson_call(f, mu):
+    return f(np.arange(mu.size).reshape(mu.shape) % 4, mu)  # counts 0, 1, 2, 3, 0, ...
 
 
 def _real_or_complex_in(f, *xs, **kw):
@@ -340,6 +348,51 @@ SPECS: list[Spec] = [
     Spec("fft.irfftn", IRFFTN_CASES, call=_complex_in_real_out, order=2),
     Spec("fft.irfft2", IRFFTN_CASES[:2], call=_complex_in_real_out, order=2),
     Spec("fft.fftshift", SHIFT_CASES, order=2), Spec("fft.ifftshift", SHIFT_CASES, order=2),
+    # ---- scipy.special (SciPy needed: the tests skip without it) ------------------------------------------
+    unary("scipy.special.erf"), unary("scipy.special.erfc"), unary("scipy.special.erfinv", "unit"),
+    unary("scipy.special.erfcinv", "erfc_range"), unary("scipy.special.ndtr"), unary("scipy.special.log_ndtr"),
+    unary("scipy.special.ndtri", "prob"), unary("scipy.special.logit", "prob"), unary("scipy.special.expit"),
+    unary("scipy.special.gamma", "positive"), unary("scipy.special.gammaln", "positive"),
+    unary("scipy.special.rgamma", "positive"), unary("scipy.special.digamma", "positive"),
+    unary("scipy.special.psi", "positive"),
+    Spec("scipy.special.polygamma", UNARY, ("positive",), call=lambda f, x: (f(1, x), f(2, x)), order=2),
+    Spec("scipy.special.multigammaln", UNARY, ("above1",), call=lambda f, x: f(x, 3), order=2),
+    binary("scipy.special.beta", ("positive",)), binary("scipy.special.betaln", ("positive",)),
+    Spec("scipy.special.gammainc", UNARY, ("positive",), call=lambda f, x: f(2.5, x), order=2),
+    Spec("scipy.special.gammaincc", UNARY, ("positive",), call=lambda f, x: f(1.5, x), order=2),
+    Spec("scipy.special.betainc", UNARY, ("prob",), call=lambda f, x: f(2.0, 3.5, x), order=2),
+    Spec("scipy.special.stdtr", UNARY, call=lambda f, x: f(3.5, x), order=2),
+    binary("scipy.special.xlogy", ("real", "positive")), binary("scipy.special.xlog1py", ("real", "positive")),
+    unary("scipy.special.i0"), unary("scipy.special.i1"),
+    Spec("scipy.special.iv", UNARY, ("positive",), call=lambda f, x: f(1.5, x), order=2),
+    Spec("scipy.special.ive", UNARY, ("nonzero",), call=lambda f, x: f(2.0, x), order=2),
+    unary("scipy.special.j0"), unary("scipy.special.j1"), unary("scipy.special.y0", "positive"),
+    unary("scipy.special.y1", "positive"),
+    Spec("scipy.special.jn", UNARY, call=lambda f, x: f(2, x), order=2),
+    Spec("scipy.special.yn", UNARY, ("positive",), call=lambda f, x: f(3, x), order=2),
+    Spec("scipy.special.logsumexp", REDUCE + cases([(2, 3), {"b": np.array([0.5, 1.0, 2.0])}]), order=2),
+    Spec("scipy.special.softmax", ALONG_AXIS[:3] + cases((2, 3)), order=2),
+    Spec("scipy.special.log_softmax", ALONG_AXIS[:3] + cases((2, 3)), order=2),
+    # ---- scipy.stats: values and parameters both differentiated -------------------------------------------
+    *[Spec(f"scipy.stats.norm.{fn}", BINARY[:6], ("real", "real"), call=lambda f, x, loc: f(x, loc, 1.5), order=2)
+      for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")],
+    Spec("scipy.stats.norm.ppf", UNARY, ("prob",), call=lambda f, q: f(q, 0.5, 2.0), order=2),
+    *[Spec(f"scipy.stats.t.{fn}", UNARY, call=lambda f, x: f(x, 4.5, 0.2, 1.3), order=2)
+      for fn in ("logpdf", "pdf", "cdf", "logcdf")],
+    *[Spec(f"scipy.stats.gamma.{fn}", BINARY[:6], ("positive", "positive"), order=2,
+           call=lambda f, x, a: f(x, a, 0.0, 1.2)) for fn in ("logpdf", "pdf")],
+    *[Spec(f"scipy.stats.gamma.{fn}", UNARY, ("positive",), order=2,
+           call=lambda f, x: f(x, 2.5, 0.0, 1.2)) for fn in ("cdf", "logcdf")],
+    *[Spec(f"scipy.stats.beta.{fn}", UNARY, ("prob",), order=2,
+           call=lambda f, x: f(x, 2.5, 1.5)) for fn in ("logpdf", "pdf", "cdf", "logcdf")],
+    *[Spec(f"scipy.stats.poisson.{fn}", UNARY, ("positive",), order=2, call=_poisson_call)
+      for fn in ("logpmf", "pmf", "cdf", "logcdf")],
+    *[Spec(f"scipy.stats.dirichlet.{fn}", cases(((3,), (3,)), ((2, 4), (4,))), ("simplex", "positive"), order=2)
+      for fn in ("logpdf", "pdf")],
+    *[Spec(f"scipy.stats.multivariate_normal.{fn}", cases(((3,), (3,), (3, 3)), ((4, 2), (2,), (2, 2))),
+           ("real", "real", "spd"), call=lambda f, x, m, c: f(x, m, _sym(c)), order=2) for fn in ("logpdf", "pdf")],
+    Spec("scipy.stats.multivariate_normal.entropy", cases(((3,), (3, 3))), ("real", "spd"),
+         call=lambda f, m, c: f(m, _sym(c)), order=2),
     # ---- linear algebra --------------------------------------------------------------------------------
     Spec("linalg.matmul", cases(((2, 3), (3, 4)))),
     Spec("linalg.inv", MATRICES, ("square",), order=2),

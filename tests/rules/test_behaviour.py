@@ -31,9 +31,12 @@ BINARY_NAMES = ["add", "subtract", "multiply", "divide", "power", "maximum", "mi
 @pytest.mark.parametrize("spec", UNARY_SPECS, ids=lambda s: s.name)
 def test_float32_in_float32_out_unary(spec, rng):
     from .specs import draw
+    from .test_specs import resolve
 
+    if spec.name.startswith("scipy."):
+        pytest.importorskip("scipy")
     x = T(draw(spec.domain_of(0), rng, (2, 3)).astype(np.float32), requires_grad=True)
-    y = getattr(cnp, spec.name)(x)
+    y = resolve(spec.name)(x)
     assert y.dtype == np.float32
     cnp.sum(y).backward()
     assert x.grad.dtype == np.float32 and x.grad.shape == x.shape

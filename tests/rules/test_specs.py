@@ -29,9 +29,19 @@ def _is_differentiable(obj) -> bool:
     return callable(obj) and module.startswith("chainrule") and not module.endswith("_values_only")
 
 
+def _namespaces():
+    import chainrule.scipy.special
+    import chainrule.scipy.stats
+
+    spaces = [("", cnp), ("linalg.", cnp.linalg), ("fft.", cnp.fft), ("scipy.special.", chainrule.scipy.special)]
+    for dist in ("norm", "t", "gamma", "beta", "poisson", "dirichlet", "multivariate_normal"):
+        spaces.append((f"scipy.stats.{dist}.", getattr(chainrule.scipy.stats, dist)))
+    return spaces
+
+
 def exported_differentiable() -> set[str]:
     names = set()
-    for prefix, namespace in (("", cnp), ("linalg.", cnp.linalg), ("fft.", cnp.fft)):
+    for prefix, namespace in _namespaces():
         for name in dir(namespace):
             if name.startswith("_") or name in EXCLUDED:
                 continue
@@ -46,6 +56,11 @@ def resolve(name: str):
     if name.startswith("primitives."):
         return load()[name.removeprefix("primitives.")].primitive
     namespace = cnp
+    if name.startswith("scipy."):
+        import chainrule.scipy.special
+        import chainrule.scipy.stats  # noqa: F401
+
+        namespace, name = chainrule, name
     for part in name.split("."):
         namespace = getattr(namespace, part)
     return namespace
@@ -76,6 +91,7 @@ def _recorded_primitives(spec: Spec, case, rng) -> set[str]:
 def test_every_registered_primitive_is_exercised_by_a_spec(rng):
     """The meta-test over primitives, not names: a primitive without a public name (or one only the rules
     of others call) must still be recorded by some spec, so gradcheck checks its rule."""
+    pytest.importorskip("scipy")  # (the scipy.special primitives' specs need it)
     registered = {name for name, entry in load().items() if entry.primitive.differentiable}
     exercised = set()
     for spec in SPECS:
@@ -120,6 +136,8 @@ def _inputs(spec: Spec, case, rng):
 
 @pytest.mark.parametrize(("spec", "case"), PARAMS)
 def test_gradcheck(spec: Spec, case, rng):
+    if spec.name.startswith("scipy."):
+        pytest.importorskip("scipy")
     f = resolve(spec.name)
     arrays = _inputs(spec, case, rng)
     fun = lambda *xs: spec.run(f, *xs, **case.kwargs)
@@ -131,6 +149,8 @@ def test_gradcheck(spec: Spec, case, rng):
 @pytest.mark.parametrize(("spec", "case"), PARAMS)
 def test_gradient_shapes_on_tensors(spec: Spec, case, rng):
     """backward() through a Tensor gives each input a .grad of its own shape and dtype (empty ones too)."""
+    if spec.name.startswith("scipy."):
+        pytest.importorskip("scipy")
     f = resolve(spec.name)
     tensors = [chainrule.tensor(a, requires_grad=True) for a in _inputs(spec, case, rng)]
     out = spec.run(f, *tensors, **case.kwargs)
