@@ -277,13 +277,15 @@ def test_complex_grads_through_compile(rng):
 UNORDERED = {
     "max": lambda z: cnp.max(z), "min": lambda z: cnp.min(z), "amax": lambda z: cnp.amax(z, axis=0),
     "amin": lambda z: np.amin(z),
-    "nanmax": lambda z: cnp.nanmax(z), "ptp": lambda z: cnp.ptp(z),
+    "nanmax": lambda z: cnp.nanmax(z), "nanmin": lambda z: cnp.nanmin(z), "ptp": lambda z: cnp.ptp(z),
     "maximum": lambda z: cnp.maximum(z, 0), "minimum": lambda z: cnp.minimum(z, z),
     "fmax": lambda z: cnp.fmax(z, 0), "fmin": lambda z: cnp.fmin(z, 0),
     "clip": lambda z: cnp.clip(z, 0, 1), "relu": lambda z: cnp.relu(z),
     "sort": lambda z: cnp.sort(z), "partition": lambda z: cnp.partition(z, 1),
     "median": lambda z: cnp.median(z), "quantile": lambda z: cnp.quantile(z, 0.3),
-    "less": lambda z: cnp.less(z, 0), "greater_equal": lambda z: cnp.greater_equal(z, 0),
+    "percentile": lambda z: cnp.percentile(z, 30),
+    "less": lambda z: cnp.less(z, 0), "less_equal": lambda z: cnp.less_equal(z, 0),
+    "greater": lambda z: cnp.greater(z, 0), "greater_equal": lambda z: cnp.greater_equal(z, 0),
     "sign": lambda z: cnp.sign(z),
 }
 
@@ -306,10 +308,10 @@ def test_numpy_dispatch_of_unordered_operations_raises_too():
 
 def test_numpy_refusals_name_the_operation():
     z = T(np.array([1 + 2j]), requires_grad=True)
-    for name in ("floor", "cbrt", "deg2rad"):
+    for name in ("floor", "ceil", "cbrt", "deg2rad"):
         with pytest.raises(TypeError, match=rf"chainrule\.{name}"):
             getattr(cnp, name)(z)
-    for name in ("arctan2", "hypot", "logaddexp", "fmod"):
+    for name in ("arctan2", "hypot", "logaddexp", "mod", "fmod"):
         with pytest.raises(TypeError, match=rf"chainrule\.{name}"):
             getattr(cnp, name)(z, z)
 
@@ -320,3 +322,30 @@ def test_linalg_without_complex_rules_raises():
         cnp.sum(cnp.abs(cnp.linalg.cholesky(a))).backward()
     with pytest.raises(TypeError, match=r"chainrule\.svd.*complex"):
         cnp.sum(cnp.abs(cnp.linalg.svd(a, full_matrices=False)[0])).backward()
+    with pytest.raises(TypeError, match=r"chainrule\.svd.*complex"):  # svdvals' second derivatives
+        chainrule.hessian(lambda a: cnp.sum(cnp.linalg.svdvals(a)))(a.data)
+
+
+def test_the_docs_list_of_unsupported_operations_is_tested():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "conventions.md").read_text()
+    section = text[text.index("### What is not supported on complex inputs"):text.index("## Where the derivative")]
+    ordered = section[:section.index("NumPy itself")]
+    named = {word.strip("`") for word in ordered.split() if word.startswith("`")}
+    assert {n.rstrip("`,)") for n in named} - {"TypeError"} == set(UNORDERED)
+
+
+def test_a_descent_step_uses_the_conjugate_gradient():
+    target = np.array([2 - 1j, -0.5 + 3j])
+    loss = lambda z: cnp.sum(cnp.abs(z - target) ** 2)  # noqa: E731
+    z = np.array([0.5 + 0.5j, 1 - 1j])
+    g = chainrule.grad(loss)(z)
+    before = float(loss(z))
+    assert float(loss(z - 0.1 * np.conj(g))) < before  # descent
+    assert float(loss(z - 0.1 * g)) > before  # the naive step moves the imaginary parts the wrong way here
+
+
+def test_abs_and_angle_at_zero():
+    assert chainrule.grad(lambda z: cnp.sum(cnp.abs(z)))(np.array([0j, 1j]))[0] == 0
+    assert chainrule.grad(lambda z: cnp.sum(cnp.angle(z)))(np.array([0j, 1j]))[0] == 0
