@@ -415,3 +415,52 @@ def test_det_keeps_float32(rng):
     a = T(rng.standard_normal((3, 3)).astype(np.float32), requires_grad=True)
     cnp.linalg.det(a).backward()
     assert a.grad.dtype == np.float32
+
+
+# ---- in composition: compile, float32, nested grads ------------------------------------------------------------
+def test_edge_rules_under_compile(rng):
+    x, lo, hi = rng.uniform(-2, 2, (3, 4)), rng.uniform(-1.5, -0.5, (4,)), rng.uniform(0.5, 1.5, (3, 1))
+    a = rng.standard_normal((3, 3))
+
+    def loss(x, lo, hi, a):
+        sym = (a + a.T) / 2
+        return (cnp.sum(cnp.clip(x, lo, hi) ** 2) + cnp.sum(cnp.transpose(x[..., None], (-1, 0, 1)) ** 3)
+                + cnp.sum(cnp.linalg.eigvalsh(sym) ** 2) + cnp.sum(cnp.linalg.pinv(a)) + cnp.linalg.det(a)
+                + cnp.linalg.norm(x) + cnp.std(x))
+
+    step = chainrule.compile(chainrule.grad(loss, argnums=(0, 1, 2, 3)))
+    for scale in (1.0, 0.7, 1.3):
+        args = (scale * x, lo, hi, scale * a)
+        for got, want in zip(step(*args), chainrule.grad(loss, argnums=(0, 1, 2, 3))(*args), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_norm_and_std_at_zero_under_compile():
+    """The zero-safe square root is a recorded choice, not a Python branch: a replay at 0 is right too."""
+    step = chainrule.compile(chainrule.grad(lambda x: cnp.linalg.norm(x) + cnp.std(x)))
+    ones = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(step(ones), chainrule.grad(lambda x: cnp.linalg.norm(x) + cnp.std(x))(ones))
+    np.testing.assert_array_equal(step(np.zeros(3)), np.zeros(3))
+
+
+def test_float32_through_the_new_rules(rng):
+    for f, x in ((cnp.linalg.pinv, rng.standard_normal((3, 2))), (cnp.linalg.eigvalsh, np.diag([1.0, 1.0, 2.0])),
+                 (cnp.linalg.det, SINGULAR), (lambda x: cnp.clip(x, x[:1] * 0.5, None), rng.standard_normal((2, 3)))):
+        t = T(x.astype(np.float32), requires_grad=True)
+        out = cnp.sum(f(t))
+        assert out.dtype == np.float32
+        out.backward()
+        assert t.grad.dtype == np.float32 and np.isfinite(t.grad).all()
+
+
+def test_nested_grads_through_the_new_rules(rng):
+    """grad of grad through eigvalsh, pinv and clip with a Tensor bound (third order through a closure)."""
+    a = rng.standard_normal((3, 3))
+    a = a + a.T + 6 * np.eye(3)
+    cubes = chainrule.grad(lambda b: cnp.sum(cnp.linalg.eigvalsh(b) ** 3))  # = 3 A² for symmetric A
+    assert chainrule.gradcheck(lambda a: cubes((a + cnp.transpose(a)) / 2), a)
+    np.testing.assert_allclose(cubes(a), 3 * a @ a, rtol=1e-12)
+    assert chainrule.gradcheck(lambda a: chainrule.grad(lambda b: cnp.sum(cnp.linalg.pinv(b) ** 2))(a), a)
+    x = rng.uniform(-2, 2, 5)
+    h = chainrule.hessian(lambda lo: cnp.sum(cnp.clip(x, lo, None) ** 2))(np.full(5, 0.1))
+    np.testing.assert_allclose(h, np.diag(2.0 * (x < 0.1)))
