@@ -251,12 +251,12 @@ def _abs_vjp(g, ans, x):
     return where(nonzero, g * conj(x) / where(nonzero, ans, 1), 0)
 
 
-def _angle_vjp(g, ans, x):
+def _angle_vjp(g, ans, x, deg=False):
     if not _is_complex(x):
         return g * 0  # the angle of a real number is 0 or π: piecewise constant
     # arg z = Im log z: ḡ · (−i / z), and 0 at z = 0
     nonzero = x != 0
-    return where(nonzero, -1j * g / where(nonzero, x, 1), 0)
+    return where(nonzero, (-180j / math.pi if deg else -1j) * g / where(nonzero, x, 1), 0)
 
 
 def _real_if_real(g, x):
@@ -316,7 +316,7 @@ copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g,
 conj = defprim("conj", _ufunc("conjugate"), lambda g, ans, x: _conj(g), saves=(), formulas=("conj({g})",),
                names=("numpy.conj", "numpy.conjugate"), fast=np.conjugate)
 real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
-angle = defprim("angle", lambda x: xp(x).angle(x), _angle_vjp, saves=(0,), formulas=("-i {g} / {0}",))
+angle = defprim("angle", lambda x, deg=False: xp(x).angle(x, deg), _angle_vjp, saves=(0,), formulas=("-i {g} / {0}",))
 astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
                  cost="movement")
 
@@ -849,15 +849,14 @@ solve = defprim("solve", _solve_forward,
 
 def _cholesky_vjp(g, ans, x):
     # Murray (2016): Ā = ½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹, Φ = lower triangle with the diagonal halved
-    if _is_complex(x):
-        raise TypeError("chainrule.cholesky: no gradient for complex (Hermitian) matrices; only real ones have a rule")
+    # (complex, A = L Lᴴ Hermitian: Ā = ½ L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹ + its conjugate transpose)
     n = shape_of(x)[-1]
     m = xp(x)
     lower = m.tril(m.ones((n, n))) - 0.5 * m.eye(n)
     phi = matmul(swapaxes(ans, -1, -2), g) * lower
     l_inv = inv(ans)
-    middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), l_inv)
-    return 0.5 * (middle + swapaxes(middle, -1, -2))
+    middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), _conj(l_inv))
+    return 0.5 * (middle + _conj(swapaxes(middle, -1, -2)))
 
 
 cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp,
