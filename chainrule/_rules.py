@@ -414,8 +414,10 @@ def _clip_vjp(position, g, ans, x, lo, hi):
     # clip(x, lo, hi) = min(max(x, lo), hi), as NumPy (so hi wins when lo > hi); at x = lo or x = hi the
     # gradient goes to x
     if position == 0:
-        inside = (x >= lo) & (x <= hi) if lo is not None and hi is not None else \
-            (x >= lo) if lo is not None else (x <= hi) if hi is not None else 1
+        if lo is None:
+            inside = 1 if hi is None else x <= hi
+        else:
+            inside = x >= lo if hi is None else (x >= lo) & (x <= hi)
         return unbroadcast(g * inside, x)
     if position == 1:
         return unbroadcast(g * ((x < lo) if hi is None else (x < lo) & (lo <= hi)), lo)
@@ -792,7 +794,7 @@ def _det_vjp(g, ans, x):
     # adj(A)ᵀ: det(A) A⁻ᵀ for a well-conditioned A; from the SVD (_cofactor) for a singular or nearly singular
     # one, where det(A) A⁻ᵀ is 0 · ∞ (or loses every digit)
     column = shape_of(ans) + (1, 1)
-    s = np.linalg.svd(_raw(x), compute_uv=False) if shape_of(x)[-1] else None
+    s = xp(x).linalg.svd(_raw(x), compute_uv=False) if shape_of(x)[-1] else None
     if s is None or (s[..., -1] > s[..., 0] * math.sqrt(np.finfo(s.dtype).eps)).all():
         return reshape(g * ans, column) * _inv_t(x)
     if isinstance(x, Tensor):  # the rule is recorded (create_graph): it will be differentiated again
