@@ -926,27 +926,32 @@ eig = defprim("eig", _eig_forward, _eig_vjp, n_outputs=2,
 
 
 def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
-    if _is_complex(x):
-        raise TypeError("chainrule.svd: no gradient through the singular vectors of a complex matrix (svdvals "
-                        "and pinv have complex rules)")
+    # Written in the conjugate convention (PyTorch's: Ū = conj(ḡ_U), ...) and conjugated at the end, so
+    # that the formula reads as in the literature (Townsend 2016; Wan & Zhang 2019 for complex A):
+    # Ā = U (F∘(UᴴŪ − ŪᴴU) S + diag(s̄) + S F∘(VᴴV̄ − V̄ᴴV) + i Im diag(UᴴŪ) S⁻¹) Vᴴ + projections.
+    # For a real A every conj is a no-op. Complex singular vectors: for losses invariant to their phases.
     (gu, gs, gvh), (u, s, vh) = g, ans
     m, n = shape_of(x)[-2:]
     k = builtins.min(m, n)
-    v, gv = swapaxes(vh, -1, -2), swapaxes(gvh, -1, -2)
-    ut, vt = swapaxes(u, -1, -2), vh
-    s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
     eye = xp(x).eye
+    u_h, v = _conj(swapaxes(u, -1, -2)), _conj(swapaxes(vh, -1, -2))
+    bar_u, bar_v = _conj(gu), swapaxes(gvh, -1, -2)  # the error signals of U and of V = Vhᴴ
+    s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
     s_mat = s[..., :, None] * eye(k)
     s_inv = (1 / s)[..., :, None] * eye(k)
-    utgu, vtgv = matmul(ut, gu), matmul(vt, gv)
-    j = _over_gaps(utgu - swapaxes(utgu, -1, -2), s2)
-    kk = _over_gaps(vtgv - swapaxes(vtgv, -1, -2), s2)
-    core = matmul(matmul(u, matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)), vt)
+    uu, vv = matmul(u_h, bar_u), matmul(vh, bar_v)
+    j = _over_gaps(uu - _conj(swapaxes(uu, -1, -2)), s2)
+    kk = _over_gaps(vv - _conj(swapaxes(vv, -1, -2)), s2)
+    inner = matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)
+    if _is_complex(x):  # the phase of each pair of singular vectors: i Im diag(UᴴŪ) / s
+        inner = inner + (uu - _conj(uu)) * (0.5 * eye(k)) * (1 / s)[..., None, :]
+    core = matmul(matmul(u, inner), vh)
     if m > k:
-        core = core + matmul(matmul(eye(m) - matmul(u, ut), gu), matmul(s_inv, vt))
+        core = core + matmul(matmul(eye(m) - matmul(u, u_h), bar_u), matmul(s_inv, vh))
     if n > k:
-        core = core + matmul(matmul(u, s_inv), matmul(swapaxes(gv, -1, -2), eye(n) - matmul(v, vt)))
-    return core
+        bar_v_h = _conj(swapaxes(bar_v, -1, -2))
+        core = core + matmul(matmul(u, s_inv), matmul(bar_v_h, eye(n) - matmul(v, vh)))
+    return _conj(core)
 
 
 svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x).linalg.svd(x, full_matrices=False)),
@@ -956,7 +961,7 @@ svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x)
 
 def _svdvals_vjp(g, ans, x):
     # σᵢ = Re(uᵢᴴ A vᵢ): Ā = conj(U diag(s̄) Vᴴ); no 1/(σᵢ² − σⱼ²), so right at repeated singular values
-    u, _, vh = svd(x)  # (differentiated again, the SVD's rule: real matrices only)
+    u, _, vh = svd(x)  # (differentiated again: the SVD's rule)
     return matmul(_conj(u) * g[..., None, :], _conj(vh))
 
 

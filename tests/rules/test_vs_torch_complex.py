@@ -68,6 +68,10 @@ LOSSES = {
     "svdvals": (lambda a: cnp.sum(cnp.linalg.svdvals(a) * np.array([2.0, 1.0])),
                 lambda a: (torch.linalg.svdvals(a) * torch.tensor([2.0, 1.0], dtype=torch.float64)).sum(), ((3, 2),)),
     "pinv": (lambda a: cnp.sum(cnp.abs(cnp.linalg.pinv(a))), lambda a: torch.linalg.pinv(a).abs().sum(), ((3, 2),)),
+    "svd": (lambda a: cnp.sum(cnp.abs(cnp.linalg.svd(a, full_matrices=False)[0]) ** 2 * np.arange(9.0).reshape(3, 3))
+            + cnp.sum(cnp.abs(cnp.linalg.svd(a, full_matrices=False)[2][:, :2]) ** 3),
+            lambda a: (torch.linalg.svd(a, full_matrices=False)[0].abs() ** 2 * torch.arange(9.0).reshape(3, 3)).sum()
+            + (torch.linalg.svd(a, full_matrices=False)[2][:, :2].abs() ** 3).sum(), ((3, 4),)),
     "cholesky": (lambda a: cnp.sum(cnp.abs(cnp.linalg.cholesky(_herm(a, cnp.conj, lambda x: cnp.swapaxes(x, -1, -2))
                                                               + 3 * np.eye(3))) ** 2 * np.arange(9.0).reshape(3, 3)),
                  lambda a: (torch.linalg.cholesky(_herm(a, torch.conj, lambda x: x.mT) + 3 * torch.eye(3)).abs() ** 2
