@@ -853,14 +853,15 @@ def slogdet(a):
 def eig(a):
     """Eigenvalues and right eigenvectors of a general square matrix (``numpy.linalg.eig``).
 
-    Differentiable when the eigenvalues are real and distinct (NumPy then returns real arrays); complex
-    eigenvalues compute, but their gradient raises. The eigenvectors have unit norm, defined up to sign.
+    The eigenvalues are differentiable, also complex ones (and of complex matrices); the eigenvectors (unit
+    norm, defined up to sign) when the eigenvalues are real and distinct (NumPy then returns real arrays):
+    through complex eigenvectors the gradient raises.
     """
     return P.eig(a)
 
 
 def eigvals(a):
-    """Eigenvalues of a general square matrix (see :func:`eig` for when it is differentiable)."""
+    """Eigenvalues of a general square matrix, real or complex (differentiable where they are distinct)."""
     return P.eig(a)[0]
 
 

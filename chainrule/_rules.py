@@ -910,14 +910,18 @@ def _eig_vjp(g, ans, x):
     # A = V diag(w) V⁻¹ with unit-norm columns of V:  Ā = V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ,
     # F_ij = 1/(w_j − w_i) off the diagonal
     (gw, gv), (w, v) = g, ans
-    if getattr(w, "dtype", None) is not None and w.dtype.kind == "c":
-        raise TypeError("chainrule.linalg.eig: no gradient for complex eigenvalues (only real ones are supported)")
-    n = shape_of(w)[-1]
-    eye = xp(x).eye(n)
-    f = (1 - eye) / (w[..., None, :] - w[..., :, None] + eye)
     vt = swapaxes(v, -1, -2)
+    if _is_complex(w):  # (complex eigenvalues, or a complex matrix)
+        # the eigenvalues are holomorphic in A: Ā = V⁻ᵀ diag(w̄) Vᵀ. The eigenvectors' normalisation (unit
+        # norm, any phase) is not, and has no rule here: refused, unless nothing reaches them
+        if isinstance(gv, Tensor) or bool((_raw(gv) != 0).any()):
+            raise TypeError("chainrule.linalg.eig: no gradient through complex eigenvectors (complex eigenvalues "
+                            "or a complex matrix); the eigenvalues alone are differentiable (eigvals)")
+        return matmul(inv(vt), gw[..., :, None] * vt)
+    eye = xp(x).eye(shape_of(w)[-1])
     vtgv = matmul(vt, gv)
-    inner = gw[..., :, None] * eye + f * (vtgv - matmul(matmul(vt, v), vtgv * eye))
+    inner = gw[..., :, None] * eye + _over_gaps(vtgv - matmul(matmul(vt, v), vtgv * eye),
+                                                w[..., None, :] - w[..., :, None])
     return matmul(matmul(inv(vt), inner), vt)
 
 

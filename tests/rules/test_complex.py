@@ -123,6 +123,7 @@ COMPLEX_FUNCTIONS = {
     "svd, wide (phase-invariant)": (lambda a: _svd_invariant(cnp.linalg.svd(a, full_matrices=False)), (2, 3)),
     "cholesky": (lambda a: cnp.linalg.cholesky(_herm(a) + 3 * np.eye(3)), (3, 3)),
     "pinv": (lambda a: cnp.linalg.pinv(a), (3, 2)),
+    "eigvals": (lambda a: cnp.linalg.eigvals(a), (3, 3)),
 }
 
 
@@ -328,11 +329,15 @@ def test_numpy_refusals_name_the_operation():
             getattr(cnp, name)(z, z)
 
 
-def test_eig_of_a_complex_matrix_raises():
-    a = T(crandn(np.random.default_rng(0), 3, 3), requires_grad=True)
-    w, _ = cnp.linalg.eig(a)
-    with pytest.raises(TypeError, match=r"eig.*complex"):
-        cnp.sum(cnp.abs(w)).backward()
+def test_eig_complex_eigenvalues_yes_eigenvectors_no(rng):
+    rotation = np.array([[0.0, -1.0], [1.0, 0.0]]) + 0.1 * rng.standard_normal((2, 2))
+    assert chainrule.gradcheck(cnp.linalg.eigvals, rotation)  # a real matrix with complex eigenvalues
+    a = T(crandn(rng, 3, 3), requires_grad=True)
+    w, v = cnp.linalg.eig(a)
+    with pytest.raises(TypeError, match=r"eig.*complex eigenvectors"):
+        cnp.sum(cnp.abs(v) ** 2 * np.arange(9.0).reshape(3, 3)).backward()
+    with pytest.raises(TypeError, match=r"eig.*complex eigenvectors"):  # second derivatives go through V
+        chainrule.hessian(lambda a: cnp.sum(cnp.abs(cnp.linalg.eigvals(a))))(a.data)
 
 
 def test_the_docs_list_of_unsupported_operations_is_tested():

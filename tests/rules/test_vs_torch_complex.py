@@ -68,6 +68,8 @@ LOSSES = {
     "svdvals": (lambda a: cnp.sum(cnp.linalg.svdvals(a) * np.array([2.0, 1.0])),
                 lambda a: (torch.linalg.svdvals(a) * torch.tensor([2.0, 1.0], dtype=torch.float64)).sum(), ((3, 2),)),
     "pinv": (lambda a: cnp.sum(cnp.abs(cnp.linalg.pinv(a))), lambda a: torch.linalg.pinv(a).abs().sum(), ((3, 2),)),
+    "eigvals": (lambda a: cnp.sum(cnp.abs(cnp.linalg.eigvals(a)) * np.arange(3.0)),
+                lambda a: (torch.linalg.eigvals(a).abs() * torch.arange(3.0)).sum(), ((3, 3),)),
     "svd": (lambda a: cnp.sum(cnp.abs(cnp.linalg.svd(a, full_matrices=False)[0]) ** 2 * np.arange(9.0).reshape(3, 3))
             + cnp.sum(cnp.abs(cnp.linalg.svd(a, full_matrices=False)[2][:, :2]) ** 3),
             lambda a: (torch.linalg.svd(a, full_matrices=False)[0].abs() ** 2 * torch.arange(9.0).reshape(3, 3)).sum()
