@@ -25,6 +25,7 @@ def _losses(np_):
     }
 
 
+@pytest.mark.slow  # importing JAX and tracing each loss takes ~15 s
 @pytest.mark.parametrize("name", list(_losses(cnp)))
 def test_equal_to_jax_without_conversion(name, rng):
     jax = pytest.importorskip("jax")
