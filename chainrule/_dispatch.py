@@ -82,11 +82,44 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         if method == "reduce":
             return function(inputs[0], axis=axis, keepdims=kwargs.pop("keepdims", False))
         return function(inputs[0], axis=axis)
+    elif method == "accumulate" and name in ("maximum", "minimum") and home == "numpy":
+        return _running_extremum(ufunc, inputs[0], kwargs.pop("axis", 0))
+    elif method == "outer" and home == "numpy" and getattr(_chainrule_namespace("numpy"), name, None):
+        a, b = inputs
+        shape_a = getattr(a, "shape", ())
+        a = _chainrule_namespace("numpy").reshape(a, tuple(shape_a) + (1,) * len(getattr(b, "shape", ())))
+        return getattr(_chainrule_namespace("numpy"), name)(a, b)
+    elif method == "at" and name in ("add", "subtract") and home == "numpy" and isinstance(inputs[0], Tensor):
+        return _add_at(inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else 1.0, negate=name == "subtract")
     if not _needs_grad(inputs):
         return _wrap(getattr(ufunc, method)(*[_values(i) for i in inputs], **kwargs))
     raise TypeError(f"chainrule: no derivative rule for {home}.{name}"
                     f"{'' if method == '__call__' else '.' + method} on a Tensor that requires grad; "
                     f"see chainrule.extend to add one, or .detach() the input")
+
+
+def _running_extremum(ufunc, x, axis):
+    """``np.maximum.accumulate``: each output is the input element that holds the running extremum (the
+    latest one among ties), gathered, so the gradient flows to it."""
+    cnp = _chainrule_namespace("numpy")
+    values = _values(x)
+    axis = axis % values.ndim
+    running = ufunc.accumulate(values, axis=axis)
+    positions = np.arange(values.shape[axis]).reshape((-1,) + (1,) * (values.ndim - 1 - axis))
+    holder = np.maximum.accumulate(np.where(values == running, positions, 0), axis=axis)
+    return cnp.take_along_axis(x, holder, axis)
+
+
+def _add_at(target: Tensor, indices, values, negate: bool):
+    """``np.add.at(t, i, v)`` on a Tensor: in place, repeated indices accumulating (recorded like ``t += ...``)."""
+    from ._rules import broadcast_to, negative, scatter
+
+    indices = _values(indices) if not isinstance(indices, tuple) else tuple(_values(i) for i in indices)
+    shape = target.data[indices].shape
+    values = broadcast_to(values, shape) if getattr(values, "shape", ()) != shape else values
+    values = negative(values) if negate else values
+    target += scatter(values, indices, target.shape, target.dtype)
+    return None
 
 
 def _function_home(func) -> str | None:

@@ -46,7 +46,8 @@ class Registration:
 
 
 # The modules that register primitives; a new rule module is one more line here.
-RULE_MODULES = ("chainrule._rules", "chainrule._rules_fft", "chainrule._rules_special")
+RULE_MODULES = ("chainrule._rules", "chainrule._rules_fft", "chainrule._rules_special", "chainrule._rules_signal",
+                "chainrule._rules_linalg", "chainrule._rules_integrate")
 
 REGISTRY: dict[str, Registration] = {}  # primitive name -> its registration, in registration order
 _PUBLIC: dict[str, dict[str, Primitive]] = {ns: {} for ns in NAMESPACES}  # namespace -> name -> primitive

@@ -835,7 +835,10 @@ def _solve_forward(a, b):
 
 def _solve_vjp(position, g, ans, a, b):
     vector = ndim_of(b) == 1
-    gb = solve(swapaxes(a, -1, -2), g)
+    if vector:  # (as a column: a stack of error signals is not a matrix right-hand side)
+        gb = solve(swapaxes(a, -1, -2), reshape(g, shape_of(g) + (1,)))[..., 0]
+    else:
+        gb = solve(swapaxes(a, -1, -2), g)
     if position == 1:
         return unbroadcast(gb, b)
     if vector:

@@ -53,3 +53,23 @@ def test_dispatch_finds_registered_aliases(rng):
     for ufunc in (np.absolute, np.fabs, np.true_divide, np.remainder, np.positive, np.conjugate):
         args = (x, 2.0) if ufunc.nin == 2 else (x,)
         assert ufunc(*args).requires_grad, ufunc.__name__
+
+
+def test_ufunc_methods_on_tensors(rng):
+    x = chainrule.tensor(np.array([1.0, 3.0, 2.0, 5.0, 4.0]), requires_grad=True)
+    running = np.maximum.accumulate(x)
+    np.testing.assert_array_equal(running.data, np.maximum.accumulate(x.data))
+    chainrule.numpy.sum(running).backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0, 0.0, 2.0, 0.0])  # each running maximum's holder
+    a, b = chainrule.tensor(rng.standard_normal(2), requires_grad=True), rng.standard_normal((3, 2))
+    np.testing.assert_allclose(np.multiply.outer(a, b).data, np.multiply.outer(a.data, b))
+    np.testing.assert_allclose(np.add.reduce(a).data, a.data.sum())
+    assert np.minimum.accumulate(a).requires_grad and np.subtract.outer(a, b).requires_grad
+    target = chainrule.tensor(np.zeros(3), requires_grad=True) * 1.0
+    values = chainrule.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    np.add.at(target, [0, 0, 2], values)  # in place; repeated indices accumulate
+    np.testing.assert_array_equal(target.data, [3.0, 0.0, 3.0])
+    chainrule.numpy.sum(target * np.array([1.0, 2.0, 3.0])).backward()
+    np.testing.assert_array_equal(values.grad, [1.0, 1.0, 3.0])
+    with pytest.raises(TypeError, match=r"no derivative rule for numpy\.multiply\.at"):
+        np.multiply.at(chainrule.tensor(np.ones(3), requires_grad=True) * 1.0, [0], 2.0)

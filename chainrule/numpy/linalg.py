@@ -3,6 +3,7 @@
 from numpy.linalg import LinAlgError  # noqa: F401
 
 from .._composite import (  # noqa: F401
+    cond,
     eig,
     eigh,
     eigvals,
@@ -10,9 +11,11 @@ from .._composite import (  # noqa: F401
     linalg_diagonal,
     linalg_outer,
     linalg_trace,
+    lstsq,
     matmul,
     matrix_norm,
     matrix_power,
+    matrix_rank,
     matrix_transpose,
     multi_dot,
     norm,
