@@ -990,11 +990,12 @@ def lstsq(a, b, rcond=None):
     keep = _values(sv) > cutoff * np.max(_values(sv))
     s_inv = P.where(keep, 1 / P.where(keep, sv, 1), 0)
     b2 = b if ndim_of(b) == 2 else P.reshape(b, (-1, 1))
-    x = P.matmul(P.swapaxes(vh, -1, -2) * s_inv[None, :], P.matmul(P.swapaxes(u, -1, -2), b2))
+    conj = P.conj if np.iscomplexobj(values_a) else (lambda t: t)
+    x = P.matmul(conj(P.swapaxes(vh, -1, -2)) * s_inv[None, :], P.matmul(conj(P.swapaxes(u, -1, -2)), b2))
     x = x if ndim_of(b) == 2 else P.reshape(x, (-1,))
     if np.size(residual_values):
         residual = b2 - P.matmul(a, x if ndim_of(b) == 2 else P.reshape(x, (-1, 1)))
-        residuals = P.sum(residual * residual, axis=0)
+        residuals = P.sum(_abs2(residual), axis=0)
     else:
         residuals = residual_values
     return x, residuals, rank, s

@@ -363,3 +363,34 @@ def test_a_descent_step_uses_the_conjugate_gradient():
 def test_abs_and_angle_at_zero():
     assert chainrule.grad(lambda z: cnp.sum(cnp.abs(z)))(np.array([0j, 1j]))[0] == 0
     assert chainrule.grad(lambda z: cnp.sum(cnp.angle(z)))(np.array([0j, 1j]))[0] == 0
+
+
+# ---- the statistics and linear algebra built on the rules, on complex data --------------------------------
+COMPOSITIONS = {
+    "cov": (cnp.cov, np.cov),
+    "corrcoef": (cnp.corrcoef, np.corrcoef),
+    "lstsq": (lambda a: cnp.linalg.lstsq(a[:, :2], a[:, 2], rcond=None)[0],
+              lambda a: np.linalg.lstsq(a[:, :2], a[:, 2], rcond=None)[0]),
+    "lstsq residuals": (lambda a: cnp.linalg.lstsq(cnp.transpose(a)[:, :2], cnp.transpose(a)[:, 2], rcond=None)[1],
+                        lambda a: np.linalg.lstsq(a.T[:, :2], a.T[:, 2], rcond=None)[1]),
+    "float_power": (lambda a: cnp.float_power(a, 2), lambda a: np.float_power(a, 2)),
+    "polyval": (lambda a: cnp.polyval(a[0], a[1]), lambda a: np.polyval(a[0], a[1])),
+}
+
+
+@pytest.mark.parametrize("name", COMPOSITIONS)
+def test_compositions_on_complex_data(name, rng):
+    ours, numpy = COMPOSITIONS[name]
+    z = crandn(rng, 3, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no imaginary part discarded on the way
+        np.testing.assert_allclose(ours(T(z)).data, numpy(z), rtol=1e-12, atol=1e-12)
+        assert chainrule.gradcheck(ours, z)
+
+
+def test_qr_and_running_extrema_refuse_complex_input(rng):
+    z = T(crandn(rng, 4, 3), requires_grad=True)
+    with pytest.raises(TypeError, match=r"qr.*complex"):
+        cnp.sum(cnp.abs(cnp.linalg.qr(z)[1])).backward()
+    with pytest.raises(TypeError, match=r"maximum\.accumulate.*complex"):
+        np.maximum.accumulate(z, axis=1)
