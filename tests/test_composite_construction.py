@@ -37,7 +37,8 @@ def test_concatenators_and_block(rng):
     _same(cnp.r_[t, 1.0, 0:2, [7.0, 8.0]], np.r_[t.data, 1.0, 0:2, [7.0, 8.0]])
     _same(cnp.c_[t, t * 2], np.c_[t.data, t.data * 2])
     m = rng.standard_normal((2, 2))
-    _same(cnp.block([[T(m), np.ones((2, 1))], [np.zeros((1, 3))]]), np.block([[m, np.ones((2, 1))], [np.zeros((1, 3))]]))
+    blocks = [[m, np.ones((2, 1))], [np.zeros((1, 3))]]
+    _same(cnp.block([[T(m), blocks[0][1]], blocks[1]]), np.block(blocks))
     cnp.sum(cnp.r_[t, t] * 2.0).backward()
     _same(t.grad, np.full(3, 4.0))
     with pytest.raises(ValueError, match="string directives"):
@@ -65,14 +66,16 @@ def test_differences_integrals_and_interpolation_match_numpy(rng):
     x = rng.standard_normal((4, 5))
     t = T(x, requires_grad=True)
     _same(cnp.ediff1d(t, to_begin=[1.0], to_end=2.0), np.ediff1d(x, to_begin=[1.0], to_end=2.0))
-    for spacing, kw in [((), {}), ((0.5,), {}), ((), {"edge_order": 2}), ((np.array([0.0, 0.3, 1.0, 1.2]),), {"axis": 0}),
-                        ((np.array([0.0, 0.3, 1.0, 1.2]),), {"axis": 0, "edge_order": 2}), ((2.0, 0.5), {})]:
+    coordinates = (np.array([0.0, 0.3, 1.0, 1.2]),)
+    for spacing, kw in [((), {}), ((0.5,), {}), ((), {"edge_order": 2}), (coordinates, {"axis": 0}),
+                        (coordinates, {"axis": 0, "edge_order": 2}), ((2.0, 0.5), {})]:
         ours, theirs = cnp.gradient(t, *spacing, **kw), np.gradient(x, *spacing, **kw)
         for o, th in zip(ours if isinstance(ours, tuple) else [ours], theirs if isinstance(theirs, tuple) else [theirs],
                          strict=True):
             _same(o, th)
     _same(cnp.trapezoid(t, axis=0), np.trapezoid(x, axis=0))
-    _same(cnp.trapezoid(t, x=np.array([0.0, 1.0, 1.5, 3.0, 3.1])), np.trapezoid(x, x=np.array([0.0, 1.0, 1.5, 3.0, 3.1])))
+    grid = np.array([0.0, 1.0, 1.5, 3.0, 3.1])
+    _same(cnp.trapezoid(t, x=grid), np.trapezoid(x, x=grid))
     knots, values = np.array([-1.0, 0.0, 0.5, 2.0]), np.array([1.0, -1.0, 3.0, 0.0])
     points = np.array([-2.0, -1.0, -0.3, 0.5, 1.7, 2.0, 2.5])
     _same(cnp.interp(T(points), knots, T(values)), np.interp(points, knots, values))
