@@ -682,10 +682,14 @@ def dot(a, b, out=None):
     return P.tensordot(a, b, axes=([-1], [-2]))
 
 
+def _conjugated(x):
+    """conj(x) for complex x (what NumPy's vdot, vecdot and vecmat do to their first argument); else x."""
+    return P.conj(x) if np.iscomplexobj(_values(x)) else x
+
+
 def vdot(a, b):
     """Σ conj(a) · b over the flattened arrays (``numpy.vdot`` conjugates its first argument)."""
-    a = P.reshape(a, (-1,))
-    return P.sum(P.multiply(P.conj(a) if np.iscomplexobj(_values(a)) else a, P.reshape(b, (-1,))))
+    return P.sum(P.multiply(_conjugated(P.reshape(a, (-1,))), P.reshape(b, (-1,))))
 
 
 def inner(a, b):
@@ -719,9 +723,9 @@ def matmul(x1, x2, out=None, **extras):
 
 
 def vecdot(x1, x2, /, *, axis=-1, **extras):
-    """Dot product of vectors along ``axis``, broadcasting over the rest (``numpy.vecdot``)."""
+    """Dot product of vectors along ``axis``, broadcasting over the rest (``numpy.vecdot``: Σ conj(x1) x2)."""
     _no_extras("vecdot", extras)
-    return P.sum(P.multiply(x1, x2), axis=axis)
+    return P.sum(P.multiply(_conjugated(x1), x2), axis=axis)
 
 
 def matvec(x1, x2, /, **extras):
@@ -731,9 +735,9 @@ def matvec(x1, x2, /, **extras):
 
 
 def vecmat(x1, x2, /, **extras):
-    """Vector–matrix product over stacks (``numpy.vecmat``)."""
+    """Vector–matrix product over stacks (``numpy.vecmat``: conj(x1) x2)."""
     _no_extras("vecmat", extras)
-    return P.matmul(expand_dims(x1, -2), x2)[..., 0, :]
+    return P.matmul(expand_dims(_conjugated(x1), -2), x2)[..., 0, :]
 
 
 def tensordot(a, b, axes=2):

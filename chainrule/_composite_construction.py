@@ -405,8 +405,9 @@ def convolve(a, v, mode="full"):
 
 
 def correlate(a, v, mode="valid"):
-    """``numpy.correlate`` of two real 1-D arrays: a convolution with ``v`` reversed."""
+    """``numpy.correlate`` of two 1-D arrays: a convolution with ``v`` reversed (and conjugated, as NumPy)."""
     a, v = S.as_array(_array(a)), S.as_array(_array(v))
+    v = P.conj(v) if np.iscomplexobj(_values(v)) else v
     na, nv = shape_of(a)[0], shape_of(v)[0]
     if mode == "same" and na < nv:  # NumPy centres this case the other way round
         return S.crop(convolve(a, P.flip(v, 0)), [(na - 1) - (na - 1) // 2], [nv])

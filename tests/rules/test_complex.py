@@ -375,7 +375,23 @@ COMPOSITIONS = {
                         lambda a: np.linalg.lstsq(a.T[:, :2], a.T[:, 2], rcond=None)[1]),
     "float_power": (lambda a: cnp.float_power(a, 2), lambda a: np.float_power(a, 2)),
     "polyval": (lambda a: cnp.polyval(a[0], a[1]), lambda a: np.polyval(a[0], a[1])),
+    "vecdot conjugates x1": (lambda a: cnp.vecdot(a, a[::-1]), lambda a: np.vecdot(a, a[::-1])),
+    "linalg.vecdot": (lambda a: cnp.linalg.vecdot(a, a[::-1]), lambda a: np.linalg.vecdot(a, a[::-1])),
+    "vecmat conjugates x1": (lambda a: cnp.vecmat(a[0, :3], a[:, :3]), lambda a: np.vecmat(a[0, :3], a[:, :3])),
+    "matvec": (lambda a: cnp.matvec(a, a[0]), lambda a: np.matvec(a, a[0])),
+    "convolve": (lambda a: cnp.convolve(a[0], a[1]), lambda a: np.convolve(a[0], a[1])),
+    "correlate conjugates v": (lambda a: cnp.correlate(a[0], a[1][:3], "full"),
+                               lambda a: np.correlate(a[0], a[1][:3], "full")),
 }
+
+
+def test_scipy_correlate_conjugates_too(rng):
+    signal = pytest.importorskip("scipy.signal")
+    import chainrule.scipy.signal as csignal
+
+    a, v = crandn(rng, 4, 3), crandn(rng, 2, 2)
+    np.testing.assert_allclose(csignal.correlate(T(a), T(v)).data, signal.correlate(a, v), rtol=1e-12)
+    assert chainrule.gradcheck(csignal.correlate, a, v)
 
 
 @pytest.mark.parametrize("name", COMPOSITIONS)
