@@ -45,3 +45,16 @@ def test_equal_to_autograd_without_conversion(name, rng):
     ours = chainrule.grad(_losses(cnp)[name])(z)
     theirs = autograd.grad(_losses(anp)[name])(z)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_the_jax_values_quoted_in_the_conventions_table():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = pytest.importorskip("jax.numpy")
+    assert float(jax.grad(jnp.abs)(0.0)) == 1.0  # ours: 0
+    assert np.isnan(np.asarray(jax.grad(jnp.linalg.norm)(jnp.zeros(2)))).all()  # ours: 0
+    assert np.isnan(np.asarray(jax.grad(jnp.std)(jnp.ones(3)))).all()  # ours: 0
+    assert float(jax.grad(jax.grad(jnp.sinc))(0.0)) == pytest.approx(-np.pi ** 2 / 3)  # ours: the same
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_allclose(jax.grad(jnp.linalg.det)(singular), chainrule.grad(cnp.linalg.det)(singular))
