@@ -82,3 +82,16 @@ def test_an_fft_step_under_compile(rng):
         value, gradient = compiled(x)
         np.testing.assert_allclose(value, np.sum(np.fft.rfft(x).imag ** 2))
         np.testing.assert_allclose(gradient, step(x)[1])
+
+
+def test_gradients_agree_with_autograd(rng):
+    autograd = pytest.importorskip("autograd")
+    import autograd.numpy as anp
+
+    x, w = rng.standard_normal(8), rng.standard_normal(5)  # (autograd's rfft gradient needs even lengths)
+
+    def loss(np_, x):
+        z = np_.fft.rfft(x, norm="ortho")
+        return np_.sum(np_.real(z) * w + np_.imag(z) ** 2) + np_.sum(np_.fft.irfft(z * 2.0, 8) * x)
+
+    np.testing.assert_allclose(chainrule.grad(lambda x: loss(cnp, x))(x), autograd.grad(lambda x: loss(anp, x))(x))

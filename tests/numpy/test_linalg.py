@@ -23,7 +23,7 @@ def test_values_match_numpy(rng):
         np.testing.assert_allclose(getattr(ours, "data", ours), theirs)
     assert rank == expected[2]
     square = rng.standard_normal((3, 3)) + 2 * np.eye(3)
-    for p in (None, 1, -1, 2, -2, np.inf, "fro", "nuc"):
+    for p in (None, 1, -1, 2, -2, np.inf, -np.inf, "fro", "nuc"):
         np.testing.assert_allclose(cnp.linalg.cond(T(square), p).data, np.linalg.cond(square, p))
     batched, vector = rng.standard_normal((4, 3, 3)) + 3 * np.eye(3), rng.standard_normal(3)
     np.testing.assert_allclose(cnp.linalg.solve(T(batched), vector).data, np.linalg.solve(batched, vector))
