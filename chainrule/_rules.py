@@ -246,9 +246,11 @@ def _sinc_vjp(g, ans, x):
 def _abs_vjp(g, ans, x):
     if not _is_complex(x):
         return g * sign(x)
-    # |z| = √(z z̄): ḡ · conj(z) / |z|, and 0 at z = 0 (the midpoint of the subgradients, as for reals)
-    nonzero = ans != 0
-    return where(nonzero, g * conj(x) / where(nonzero, ans, 1), 0)
+    # |z| = √(z z̄): ḡ · conj(z) / |z|, and 0 at z = 0 (the midpoint of the subgradients, as for reals);
+    # |z| recomputed, so that the graph keeps only z (as for real inputs)
+    magnitude = abs(x)
+    nonzero = magnitude != 0
+    return where(nonzero, g * conj(x) / where(nonzero, magnitude, 1), 0)
 
 
 def _angle_vjp(g, ans, x, deg=False):
@@ -268,7 +270,7 @@ def _real_if_real(g, x):
 
 # ---- elementwise, one input ----------------------------------------------------------------------------
 negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",), fast=np.negative)
-abs = defprim("abs", _ufunc("abs"), _abs_vjp, saves=(0, "ans"), formulas=("{g} · sign({0})",),
+abs = defprim("abs", _ufunc("abs"), _abs_vjp, saves=(0,), formulas=("{g} · sign({0})",),
               fast=np.absolute, names=("numpy.abs", "numpy.absolute", "numpy.fabs"))
 exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, saves=("ans",), formulas=("{g} · exp({0})",),
               fast=np.exp)
