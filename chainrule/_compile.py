@@ -46,7 +46,6 @@ import numpy as np
 from . import _rules as P
 from ._functional import tree_flatten, tree_unflatten
 from ._graph import Primitive, mode
-from ._registry import fast_forms
 from ._tensor import Tensor
 
 __all__ = ["compile", "CompileWarning"]
@@ -113,6 +112,8 @@ class _SoftmaxCrossEntropy:
 def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
     """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``): each
     primitive's ``fast=`` form from its registration, and compile's own fused steps."""
+    from ._registry import fast_forms  # (here, not at the top: the fast-forward table is all that reads it)
+
     table: dict[Primitive, tuple[Callable, bool]] = {_SIGMOID_OF_DIFFERENCE: (_sigmoid_of_difference, True)}
     table.update(fast_forms())
     return table

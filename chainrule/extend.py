@@ -5,7 +5,7 @@
 >>> @primitive
 ... def cube(x):                       # runs on raw arrays
 ...     return x ** 3
->>> defvjp(cube, lambda g, ans, x: g * 3 * x ** 2, formulas=("{g} · 3{0}²",))
+>>> _ = defvjp(cube, lambda g, ans, x: g * 3 * x ** 2, formulas=("{g} · 3{0}²",))
 >>> chainrule.grad(lambda x: cube(x).sum())(np.array([1.0, 2.0]))
 array([ 3., 12.])
 
@@ -57,7 +57,7 @@ def defvjp(prim: Primitive, *vjps: Callable | None, formulas: tuple = (), argnum
     ... def scale(x, k):
     ...     return x * k
     >>> _ = defvjp(scale, lambda ans, x, k: lambda g: g * k, argnums=[0])    # autograd's spelling
-    >>> chainrule.grad(lambda x: scale(x, 3.0))(2.0)
+    >>> float(chainrule.grad(lambda x: scale(x, 3.0))(2.0))
     3.0
     """
     if not isinstance(prim, Primitive):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule
 import chainrule.numpy as cnp
@@ -95,3 +97,19 @@ def test_gradients_agree_with_autograd(rng):
         return np_.sum(np_.real(z) * w + np_.imag(z) ** 2) + np_.sum(np_.fft.irfft(z * 2.0, 8) * x)
 
     np.testing.assert_allclose(chainrule.grad(lambda x: loss(cnp, x))(x), autograd.grad(lambda x: loss(anp, x))(x))
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), n=st.one_of(st.none(), st.integers(1, 6)),
+       axis_seed=st.integers(0, 10), name=st.sampled_from(["fft", "ifft", "rfft", "irfft"]),
+       norm=st.sampled_from([None, "ortho", "forward"]), seed=st.integers(0, 2**16))
+def test_one_dimensional_transforms_on_generated_shapes(shape, n, axis_seed, name, norm, seed):
+    """Values against NumPy and gradients against finite differences, for any shape, axis, n and norm."""
+    axis = axis_seed % len(shape) - len(shape) * (axis_seed % 2)  # negative axes too
+    if name == "irfft" and n is None and shape[axis] == 1:
+        n = 1  # (the default n = 2(m − 1) would be 0)
+    x = np.random.default_rng(seed).standard_normal(shape)
+    transform = getattr(cnp.fft, name)
+    np.testing.assert_allclose(transform(x, n, axis, norm), getattr(np.fft, name)(x, n, axis, norm), atol=1e-12)
+    parts = (lambda z: (cnp.real(z), cnp.imag(z))) if name != "irfft" else (lambda z: z)
+    assert chainrule.gradcheck(lambda x: parts(transform(x, n, axis, norm)), x)

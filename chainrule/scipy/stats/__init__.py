@@ -4,7 +4,7 @@ values and the parameters (as ``scipy.stats``'s, with autograd's module layout:
 
 >>> import numpy as np, chainrule
 >>> from chainrule.scipy.stats import norm
->>> chainrule.grad(lambda mu: norm.logpdf(1.0, mu, 2.0))(0.0)      # (x − μ) / σ²
+>>> float(chainrule.grad(lambda mu: norm.logpdf(1.0, mu, 2.0))(0.0))      # (x − μ) / σ²
 0.25
 """
 

@@ -3,7 +3,7 @@
 
 >>> import chainrule
 >>> from chainrule.scipy.stats import poisson
->>> chainrule.grad(lambda mu: poisson.logpmf(3, mu))(2.0)    # k / μ − 1
+>>> float(chainrule.grad(lambda mu: poisson.logpmf(3, mu))(2.0))    # k / μ − 1
 0.5
 """
 
