@@ -322,8 +322,18 @@ angle = defprim("angle", lambda x, deg=False: xp(x).angle(x, deg), _angle_vjp, s
 astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
                  cost="movement")
 
+
+
+def _nan_to_num_vjp(g, ans, x, **kwargs):
+    if not _is_complex(x):
+        return g * isfinite(x)
+    # NumPy replaces the real and imaginary parts separately: Re ḡ where Re z is finite, i Im ḡ where Im z is
+    raw = _raw(x)
+    return where(isfinite(raw.real), real(g), 0) + where(isfinite(raw.imag), (g - conj(g)) / 2, 0)
+
+
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
-    x, copy=True, nan=nan, posinf=posinf, neginf=neginf), lambda g, ans, x, **kw: g * isfinite(x),
+    x, copy=True, nan=nan, posinf=posinf, neginf=neginf), _nan_to_num_vjp,
     saves=(0,), formulas=("{g} · [{0} finite]",))
 
 sign = nondiff("sign", _real_only(_ufunc("sign"), "the sign z/|z| of a complex z is not piecewise constant"),
