@@ -87,3 +87,36 @@ def test_second_derivatives_under_create_graph_and_float32(rng):
     y.backward()
     assert x.grad.dtype == np.float32
     assert chainrule.gradcheck(lambda x: (special.gammaln(x) * special.erf(x)).sum(), x.data.astype(float), order=2)
+
+
+def test_special_functions_and_compositions_under_compile_and_threads(rng):
+    import threading
+
+    import chainrule.numpy as cnp
+
+    x, w = rng.uniform(0.5, 2.0, 6), rng.standard_normal(3)
+
+    def step(x):
+        def loss(x):
+            smooth = cnp.convolve(special.erf(x), w, "same")
+            return cnp.sum(special.gammaln(x) * smooth) + cnp.sum(cnp.cov(cnp.stack([x, x * x])))
+        return chainrule.value_and_grad(loss)(x)
+
+    compiled = chainrule.compile(step)
+    expected = step(x)
+    for _ in range(3):  # traced, checked against eager, then replayed
+        value, gradient = compiled(x)
+        np.testing.assert_allclose(value, expected[0])
+        np.testing.assert_allclose(gradient, expected[1])
+    results = [None] * 4
+
+    def worker(i):
+        results[i] = step(x + i)[1]
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, result in enumerate(results):
+        np.testing.assert_allclose(result, step(x + i)[1])
