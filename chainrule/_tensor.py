@@ -456,7 +456,7 @@ class Tensor:
         return _r.trace(self, offset, axis1, axis2)
 
     def conj(self):
-        return self
+        return _r.conj(self)
 
     def fill(self, value) -> None:
         self[...] = value
