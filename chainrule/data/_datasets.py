@@ -36,7 +36,8 @@ class DataSplit:
     """Train and test arrays plus what a model needs to know about them.
 
     ``task`` is ``"classification"`` (``y`` holds class indices 0..k−1, ``classes`` their original labels)
-    or ``"regression"`` (``y`` holds float targets of shape ``(n, outputs)``).
+    or ``"regression"`` (``y`` holds float targets of shape ``(n, outputs)``). ``image_shape`` is
+    ``(channels, height, width)`` for image data (rows of ``x`` are flattened images), else None.
     """
 
     name: str
@@ -47,6 +48,7 @@ class DataSplit:
     task: str = "classification"
     classes: list[Any] = field(default_factory=list)
     scaler: Standardizer | None = None
+    image_shape: tuple[int, int, int] | None = None  # (channels, height, width) of image data sets
 
     @property
     def n_features(self) -> int:
@@ -57,6 +59,13 @@ class DataSplit:
         if self.task == "classification":
             return len(self.classes)
         return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+
+    def astype(self, dtype: Any) -> DataSplit:
+        """Cast the features (and numeric targets) to ``dtype`` (returns self)."""
+        self.x_train, self.x_test = self.x_train.astype(dtype, copy=False), self.x_test.astype(dtype, copy=False)
+        if self.task == "regression":
+            self.y_train, self.y_test = self.y_train.astype(dtype, copy=False), self.y_test.astype(dtype, copy=False)
+        return self
 
     def standardize(self) -> DataSplit:
         """Fit a `Standardizer` on the training features and apply it to both splits (returns self)."""
@@ -134,7 +143,9 @@ def _digits(seed: int, test_fraction: float) -> DataSplit:
         raise DataError("the 'digits' data set needs scikit-learn (pip install scikit-learn, or "
                         "pip install 'chainrule[train]')") from None
     bunch = load_digits()
-    return _split("digits", bunch.data.astype(np.float64), bunch.target, seed, test_fraction)
+    split = _split("digits", bunch.data.astype(np.float64), bunch.target, seed, test_fraction)
+    split.image_shape = (1, 8, 8)
+    return split
 
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -189,8 +200,10 @@ def _mnist(name: str, data_dir: str | None) -> DataSplit:
                             f"({len(arrays[f'x_{part}'])} vs {len(arrays[f'y_{part}'])})")
     x_train = arrays["x_train"].reshape(len(arrays["x_train"]), -1).astype(np.float64) / 255.0
     x_test = arrays["x_test"].reshape(len(arrays["x_test"]), -1).astype(np.float64) / 255.0
+    height, width = arrays["x_train"].shape[1:3] if arrays["x_train"].ndim == 3 else (1, x_train.shape[1])
     return DataSplit(name, x_train, arrays["y_train"].astype(np.int64), x_test,
-                     arrays["y_test"].astype(np.int64), "classification", list(range(10)))
+                     arrays["y_test"].astype(np.int64), "classification", list(range(10)),
+                     image_shape=(1, int(height), int(width)))
 
 
 # ---- files ----------------------------------------------------------------------------------------------
@@ -261,9 +274,11 @@ def _npz(path: str, seed: int, test_fraction: float) -> DataSplit:
 
 
 def load_dataset(name_or_path: str, *, target: str | None = None, data_dir: str | None = None,
-                 seed: int = 0, test_fraction: float = 0.2, standardize: bool = True) -> DataSplit:
+                 seed: int = 0, test_fraction: float = 0.2, standardize: bool = True, dtype: Any = np.float32
+                 ) -> DataSplit:
     """Load a named data set or a ``.csv`` / ``.npz`` file as a `DataSplit` (features standardised with
-    statistics of the training split unless ``standardize=False``).
+    statistics of the training split unless ``standardize=False``), features in ``dtype`` (float32 by
+    default, as the models' parameters).
 
     >>> split = load_dataset("xor", seed=0)
     >>> split.task, split.n_features, split.n_outputs
@@ -289,4 +304,4 @@ def load_dataset(name_or_path: str, *, target: str | None = None, data_dir: str 
     else:
         raise DataError(f"unknown data set '{name_or_path}': expected one of {', '.join(NAMED)}, or a path "
                         f"to a .csv or .npz file")
-    return split.standardize() if standardize else split
+    return (split.standardize() if standardize else split).astype(dtype)
