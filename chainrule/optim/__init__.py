@@ -20,5 +20,5 @@ from ._schedules import (
 from .functional import apply_updates, tree_leaves, tree_map
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "CosineLR", "ExponentialLR", "LinearWarmup", "OneCycleLR", "Optimizer",
-           "RMSprop", "ReduceLROnPlateau", "Schedule", "SequentialLR", "StepLR", "apply_updates", "clip_grad_norm", "clip_grad_value",
-           "functional", "tree_leaves", "tree_map"]
+           "RMSprop", "ReduceLROnPlateau", "Schedule", "SequentialLR", "StepLR", "apply_updates",
+           "clip_grad_norm", "clip_grad_value", "functional", "tree_leaves", "tree_map"]

@@ -48,7 +48,7 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
     """
     leaves, spec = tree_flatten(tree)
     others = [tree_flatten(t) for t in rest]
-    for i, (other_leaves, other_spec) in enumerate(others, start=1):
+    for i, (_, other_spec) in enumerate(others, start=1):
         if repr(other_spec) != repr(spec):
             raise ValueError(f"tree_map: tree {i} has a different structure than tree 0")
     return tree_unflatten(spec, [f(*items) for items in zip(leaves, *(o[0] for o in others), strict=True)])

@@ -43,7 +43,8 @@ def test_pool_layers_gradcheck(rng):
     assert cr.gradcheck(lambda x: F.avg_pool2d(x, 3, 2, 1), x, order=2)
 
 
-@pytest.mark.parametrize(("layer", "shape"), [(lambda: nn.BatchNorm1d(3), (5, 3)), (lambda: nn.BatchNorm1d(3), (4, 3, 2)),
+@pytest.mark.parametrize(("layer", "shape"), [(lambda: nn.BatchNorm1d(3), (5, 3)),
+                                              (lambda: nn.BatchNorm1d(3), (4, 3, 2)),
                                               (lambda: nn.BatchNorm2d(2), (3, 2, 2, 3))])
 def test_batch_norm_gradcheck_in_both_modes(layer, shape, rng):
     module = layer()
@@ -111,7 +112,7 @@ def test_pools_match_torch(rng):
 def test_batch_norm_matches_torch_in_training_and_eval(rng):
     torch = pytest.importorskip("torch")
     ours, theirs = nn.BatchNorm2d(3).to(np.float64), torch.nn.BatchNorm2d(3).double()
-    for step in range(3):
+    for _ in range(3):
         x = rng.normal(2.0, 3.0, (4, 3, 2, 5))
         xt, xc = _torch_pair(torch, x)
         yt, yc = theirs(xt), ours(xc)

@@ -97,7 +97,8 @@ def test_gradient_shapes_and_dtypes(spec: Spec, case: Case, dtype, rng):
 
 
 def test_conv2d_refuses_mixed_dtypes():
-    with pytest.raises(TypeError, match=r"conv2d: expected floating-point arrays of one dtype; got float32 and float64"):
+    with pytest.raises(TypeError, match=r"conv2d: expected floating-point arrays of one dtype; got float32 and "
+                                        r"float64"):
         _primitives.conv2d(np.ones((1, 1, 3, 3), np.float32), np.ones((1, 1, 2, 2)), **_conv())
 
 
