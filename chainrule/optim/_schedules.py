@@ -200,6 +200,7 @@ class ReduceLROnPlateau:
     """
 
     needs_metric = True
+    monitor = "val_loss"  # what `chainrule.train.fit` passes to step()
 
     def __init__(self, optimizer: Optimizer, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
                  min_lr: float = 0.0) -> None:
