@@ -10,6 +10,7 @@ import pytest
 
 from chainrule import checkpoint
 from chainrule.cli import build_parser, main
+from chainrule.train import COLUMNS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,9 +37,9 @@ def test_train_writes_the_run_folder(run_dir, capsys):
     history = json.loads((run_dir / "history.json").read_text())
     assert history["config"]["dataset"] == "xor" and history["config"]["hidden"] == [8]
     assert [r["epoch"] for r in history["epochs"]] == [1, 2, 3]
-    assert set(history["epochs"][0]) == {"epoch", "train_loss", "test_loss", "test_accuracy", "seconds"}
+    assert set(history["epochs"][0]) == set(COLUMNS)
     csv_lines = (run_dir / "history.csv").read_text().splitlines()
-    assert csv_lines[0] == "epoch,train_loss,test_loss,test_accuracy,seconds" and len(csv_lines) == 4
+    assert csv_lines[0] == ",".join(COLUMNS) and len(csv_lines) == 4
     assert checkpoint.load(run_dir / "model.safetensors").info["epoch"] == 3
 
 

@@ -29,6 +29,7 @@ from ._layers import (
     relu,
     sigmoid,
     softmax,
+    state_size,
     tanh,
 )
 from ._module import Module, Parameter, functional_call, parameters_from
@@ -53,7 +54,7 @@ for _layer in (Conv1d, Conv2d, MaxPool2d, AvgPool2d, Flatten, Unflatten, CNN, Ba
 __all__ = [
     "ACTIVATIONS", "CNN", "LOSSES", "MLP", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout",
     "Embedding", "Flatten", "LayerNorm", "MaxPool2d", "MultiheadAttention", "Unflatten", "functional",
-    "register_layer", "Identity", "Linear", "LogSoftmax", "Module", "Parameter", "ReLU",
+    "register_layer", "state_size", "Identity", "Linear", "LogSoftmax", "Module", "Parameter", "ReLU",
     "Sequential", "Sigmoid", "Softmax", "Tanh", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "build_model", "cross_entropy", "functional_call", "get_loss", "identity", "init", "l2_penalty", "log_softmax",
     "mlp", "one_hot", "parameters_from", "relu", "sigmoid", "softmax", "softmax_cross_entropy", "squared_error",

@@ -45,6 +45,10 @@ class Embedding(Module):
         return {"type": "embedding", "num_embeddings": self.num_embeddings, "dim": self.dim}
 
     @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        return int(spec["num_embeddings"]) * int(spec["dim"])
+
+    @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> Embedding:
         return cls(spec["num_embeddings"], spec["dim"], rng=rng, dtype=dtype)
 
@@ -106,6 +110,11 @@ class MultiheadAttention(Module):
     def spec(self) -> dict[str, Any]:
         return {"type": "multihead_attention", "embed_dim": self.embed_dim, "num_heads": self.num_heads,
                 "bias": self.q.bias is not None}
+
+    @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        e = int(spec["embed_dim"])
+        return 4 * (e * e + (e if spec.get("bias", True) else 0))
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> MultiheadAttention:

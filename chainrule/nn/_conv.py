@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,13 @@ from ._layers import ACTIVATIONS, Dropout, Linear, Sequential
 from ._module import Module, Parameter
 
 Rng = int | np.random.Generator | None
+
+
+def _spec_ints(spec: dict[str, Any], key: str) -> list[int]:
+    values = spec[key] if isinstance(spec[key], list) else [spec[key]]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise ValueError(f"'{key}' must hold non-negative integers; got {spec[key]!r}")
+    return values
 
 
 def _ints(value: Any, n: int, what: str) -> tuple[int, ...]:
@@ -62,6 +70,12 @@ class _ConvNd(Module):
                 "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding),
                 "dilation": list(self.dilation), "groups": self.groups, "bias": self.bias is not None,
                 "init": self.init}
+
+    @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        kernel = math.prod(_spec_ints(spec, "kernel_size"))
+        n_in, n_out, groups = _spec_ints(spec, "in")[0], _spec_ints(spec, "out")[0], _spec_ints(spec, "groups")[0]
+        return n_out * (n_in // max(groups, 1)) * kernel + (n_out if spec.get("bias", True) else 0)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> _ConvNd:
@@ -121,6 +135,10 @@ class _Pool2d(Module):
                 "padding": list(self.padding)}
 
     @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        return 0
+
+    @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> _Pool2d:
         return cls(tuple(spec["kernel_size"]), tuple(spec.get("stride", spec["kernel_size"])),
                    tuple(spec.get("padding", [0, 0])))
@@ -169,6 +187,10 @@ class Flatten(Module):
         return {"type": self.kind}
 
     @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        return 0
+
+    @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> Flatten:
         return cls()
 
@@ -199,6 +221,10 @@ class Unflatten(Module):
 
     def spec(self) -> dict[str, Any]:
         return {"type": "unflatten", "shape": list(self.shape)}
+
+    @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        return 0
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> Unflatten:
@@ -258,6 +284,21 @@ class CNN(Sequential):
         return {"type": "cnn", "input_shape": list(self.input_shape), "channels": self.channels,
                 "hidden": self.hidden, "classes": self.classes, "activation": self.activation,
                 "pool_every": self.pool_every, "dropout": self.dropout}
+
+    @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        c, h, w = _spec_ints(spec, "input_shape")
+        total, every = 0, max(_spec_ints(spec, "pool_every")[0] if "pool_every" in spec else 2, 1)
+        for i, out in enumerate(_spec_ints(spec, "channels")):
+            total += out * c * 9 + out
+            c = out
+            if (i + 1) % every == 0 and h >= 2 and w >= 2:
+                h, w = h // 2, w // 2
+        features = c * h * w
+        for size in [*_spec_ints(spec, "hidden"), _spec_ints(spec, "classes")[0]]:
+            total += features * size + size
+            features = size
+        return total
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> CNN:

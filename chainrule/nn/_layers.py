@@ -315,6 +315,47 @@ def register_layer(kind: str, cls: Any) -> Any:
     return cls
 
 
+def _ints(spec: dict[str, Any], key: str) -> list[int]:
+    values = spec[key] if isinstance(spec[key], list) else [spec[key]]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise ValueError(f"'{key}' must hold non-negative integers; got {spec[key]!r}")
+    return values
+
+
+def state_size(spec: dict[str, Any]) -> int | None:
+    """How many numbers the `state_dict` of the model that ``spec`` describes holds, computed from the
+    description alone (nothing is built or allocated); None if a registered layer type cannot tell (it may
+    define a ``state_size(spec)`` classmethod). Checkpoint loading compares it with the file's weights.
+
+    >>> state_size({"type": "mlp", "sizes": [64, 128, 10]})
+    9610
+    """
+    total, pending = 0, [spec]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, dict):
+            raise ValueError(f"expected a layer description {{'type': ...}}; got {type(current).__name__}")
+        kind = current.get("type")
+        if kind == "sequential":
+            pending.extend(current.get("layers", []))
+        elif kind == "mlp":
+            sizes = _ints(current, "sizes")
+            total += sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        elif kind == "linear":
+            n_in, n_out = _ints(current, "in")[0], _ints(current, "out")[0]
+            total += n_in * n_out + (n_out if current.get("bias", True) else 0)
+        elif kind == "dropout" or kind in ACTIVATIONS:
+            continue
+        elif kind in LAYER_TYPES:
+            counter = getattr(LAYER_TYPES[kind], "state_size", None)
+            if counter is None:
+                return None
+            total += counter(current)
+        else:
+            raise ValueError(f"unknown layer type {kind!r}")
+    return total
+
+
 def _build_one(spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> Module:
     kind = spec.get("type")
     if kind == "mlp":

@@ -47,6 +47,11 @@ class _BatchNorm(Module):
                 "affine": self.weight is not None}
 
     @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        n = int(spec["num_features"])
+        return (4 if spec.get("affine", True) else 2) * n  # γ, β and the two running statistics
+
+    @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> _BatchNorm:
         return cls(spec["num_features"], spec.get("eps", 1e-5), spec.get("momentum", 0.1), spec.get("affine", True),
                    dtype=dtype)
@@ -110,6 +115,14 @@ class LayerNorm(Module):
     def spec(self) -> dict[str, Any]:
         return {"type": "layer_norm", "normalized_shape": list(self.normalized_shape), "eps": self.eps,
                 "affine": self.weight is not None}
+
+    @classmethod
+    def state_size(cls, spec: dict[str, Any]) -> int:
+        shape = spec["normalized_shape"]
+        size = 1
+        for n in shape if isinstance(shape, list) else [shape]:
+            size *= int(n)
+        return 2 * size if spec.get("affine", True) else 0
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> LayerNorm:
