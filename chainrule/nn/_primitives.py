@@ -16,9 +16,10 @@ Shapes (as in PyTorch): ``x`` is ``(N, C, H, W)``, ``w`` is ``(O, C // groups, k
 keyword arguments ``stride``, ``padding``, ``dilation`` are pairs of ints and ``groups`` an int; the public
 `chainrule.nn.functional.conv2d` normalises and checks them.
 
-Each forward pass is im2col and one (batched, for groups) GEMM: ``as_strided`` views the padded input as
-its windows, which are copied once into a ``(groups, N·Ho·Wo, C/groups·kh·kw)`` matrix. The input's error
-signal is one GEMM and a scatter-add of kh·kw strided slices back onto the padded input (col2im).
+Each forward pass is im2col and one GEMM (batched over examples and groups): ``as_strided`` views the padded
+input as its windows, which are copied once, in the input's own order, into ``(N, groups, C/groups·kh·kw,
+Ho·Wo)`` columns. The weights' error signal is one GEMM over positions (batched over examples, then summed);
+the input's is one GEMM and a scatter-add of kh·kw strided slices back onto the padded input (col2im).
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ def windows(x, kernel, stride, padding, dilation, fill=0.0):
 
 
 def _columns(x, kernel, stride, padding, dilation, groups):
-    """im2col: the windows as a ``(groups, N·Ho·Wo, C/groups·kh·kw)`` matrix (one copy)."""
+    """im2col, batch first: the windows as ``(N, groups, C/groups·kh·kw, Ho·Wo)`` (one copy, made in the
+    order of the input: its innermost loop runs along image rows)."""
     view = windows(x, kernel, stride, padding, dilation)
     n, c, ho, wo, kh, kw = view.shape
-    grouped = view.reshape(n, groups, c // groups, ho, wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
-    return grouped.reshape(groups, n * ho * wo, (c // groups) * kh * kw)
+    return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, groups, (c // groups) * kh * kw, ho * wo)
 
 
 def _check_dtypes(what, a, b):
@@ -70,26 +71,22 @@ def _conv2d(x, w, stride, padding, dilation, groups):
     _check_dtypes("conv2d", x, w)
     n = x.shape[0]
     out_channels, _, kh, kw = w.shape
-    cols = _columns(x, (kh, kw), stride, padding, dilation, groups)            # (G, N·Ho·Wo, K)
     ho = output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
     wo = output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
+    cols = _columns(x, (kh, kw), stride, padding, dilation, groups)            # (N, G, K, Ho·Wo)
     kernels = w.reshape(groups, out_channels // groups, -1)                     # (G, O/G, K)
-    out = xp(x).matmul(cols, kernels.transpose(0, 2, 1))                       # (G, N·Ho·Wo, O/G): the GEMM
-    out = out.reshape(groups, n, ho, wo, out_channels // groups).transpose(1, 0, 4, 2, 3)
-    return xp(x).ascontiguousarray(out.reshape(n, out_channels, ho, wo))
-
-
-def _grouped_signal(g, groups):
-    """ȳ ``(N, O, Ho, Wo)`` as ``(G, O/G, N·Ho·Wo)``."""
-    n, out_channels, ho, wo = g.shape
-    return g.reshape(n, groups, out_channels // groups, ho * wo).transpose(1, 2, 0, 3).reshape(
-        groups, out_channels // groups, n * ho * wo)
+    out = xp(x).matmul(kernels, cols)                                           # (N, G, O/G, Ho·Wo): the GEMM
+    return out.reshape(n, out_channels, ho, wo)
 
 
 def _conv2d_weight_grad(x, g, weight_shape, stride, padding, dilation, groups):
     _check_dtypes("conv2d_weight_grad", x, g)
-    cols = _columns(x, weight_shape[2:], stride, padding, dilation, groups)    # (G, N·Ho·Wo, K)
-    return xp(x).matmul(_grouped_signal(g, groups), cols).reshape(weight_shape)   # (G, O/G, K): the GEMM
+    n, out_channels, ho, wo = g.shape
+    cols = _columns(x, weight_shape[2:], stride, padding, dilation, groups)    # (N, G, K, Ho·Wo)
+    signal = g.reshape(n, groups, out_channels // groups, ho * wo)             # (N, G, O/G, Ho·Wo)
+    # Σ over positions (the GEMM, batched over examples), then over examples, of ȳ · window
+    gradient = xp(x).matmul(signal, cols.transpose(0, 1, 3, 2)).sum(axis=0)   # (G, O/G, K)
+    return gradient.reshape(weight_shape)
 
 
 def _conv2d_input_grad(g, w, input_shape, stride, padding, dilation, groups):
@@ -100,8 +97,8 @@ def _conv2d_input_grad(g, w, input_shape, stride, padding, dilation, groups):
     _, _, ho, wo = g.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     kernels = w.reshape(groups, out_channels // groups, c_group * kh * kw)        # (G, O/G, K)
-    cols = m.matmul(_grouped_signal(g, groups).transpose(0, 2, 1), kernels)      # (G, N·Ho·Wo, K): the GEMM
-    cols = cols.reshape(groups, n, ho, wo, c_group, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
+    signal = g.reshape(n, groups, out_channels // groups, ho * wo)                # (N, G, O/G, Ho·Wo)
+    cols = m.matmul(kernels.transpose(0, 2, 1), signal)                          # (N, G, K, Ho·Wo): the GEMM
     cols = cols.reshape(n, c, kh, kw, ho, wo)
     padded = m.zeros((n, c, h + 2 * ph, w_ + 2 * pw), dtype=g.dtype)
     for i in range(kh):        # col2im: every kernel offset adds its slice of the windows back
