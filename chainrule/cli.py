@@ -184,7 +184,7 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--val-fraction", type=_float_in(0, 0.9, True, "a fraction in (0, 0.9]"),
                    help="hold out this fraction of the training examples to validate on (default none)")
     p.add_argument("--patience", type=_positive_int, help="stop when the validation loss has not improved for this "
-                                                          "many epochs (needs --val-fraction); keeps the best weights")
+                                                          "many epochs (needs --val-fraction)")
     # the run
     p.add_argument("--json", action="store_true", help="print one JSON summary instead of the table")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<dataset>-<timestamp>)")
@@ -481,7 +481,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
         "dataset": split.name}, arrays={"data/mean": split.scaler.mean, "data/std": split.scaler.std})
     callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else [])
     if config.patience is not None:
-        callbacks.insert(0, EarlyStopping(patience=config.patience))
+        # the run folder's checkpoint is the last epoch's (so that --resume continues it), not the best one's
+        callbacks.insert(0, EarlyStopping(patience=config.patience, restore_best=False))
 
     def on_epoch(record: dict[str, Any]) -> None:
         say(_format_row(record, validation), flush=True)

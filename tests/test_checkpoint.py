@@ -301,3 +301,13 @@ def test_orphaned_temporaries_are_removed(tmp_path):
         (tmp_path / name).write_bytes(b"partial")
     assert checkpoint.remove_orphaned_temporaries(tmp_path) == 2
     assert sorted(os.listdir(tmp_path)) == [".other.z.tmp", "keep.tmp"]
+
+
+def test_headers_over_8_mib_are_refused(tmp_path):
+    import struct
+
+    header = b'{"__metadata__": {"pad": "' + b"x" * (9 * 2**20) + b'"}}'
+    path = tmp_path / "big-header.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(CheckpointError, match=r"the header claims \d+ bytes, over the limit of 8388608"):
+        checkpoint.load(path)

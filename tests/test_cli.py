@@ -383,3 +383,12 @@ def test_resume_removes_orphaned_temporary_files(tmp_path, capsys):
     assert main(["train", "--resume", str(out), "--epochs", "2"]) == 0
     assert "removed 1 temporary file" in capsys.readouterr().err
     assert not [name for name in os.listdir(out) if name.startswith(".")]
+
+
+def test_early_stopping_keeps_the_last_epochs_checkpoint(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "spirals", "--epochs", "40", "--val-fraction", "0.2", "--patience", "1",
+                 "--out", str(out), "--no-plot"]) == 0
+    assert "early stopping after epoch" in capsys.readouterr().out
+    epochs = json.loads((out / "history.json").read_text())["epochs"]
+    assert len(epochs) < 40 and checkpoint.load(out / "model.safetensors").info["epoch"] == len(epochs)
