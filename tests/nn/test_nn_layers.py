@@ -148,6 +148,10 @@ def test_layer_norm_and_attention_match_torch(rng):
         ours.q.bias.data[:], ours.k.bias.data[:], ours.v.bias.data[:] = np.split(theirs.in_proj_bias.numpy(), 3)
         theirs.out_proj.weight.copy_(torch.tensor(ours.out.weight.data.T))
         theirs.out_proj.bias.zero_()
+    emb = nn.Embedding(5, 3, rng=0).to(np.float64)
+    index = np.array([[0, 4, 4], [1, 0, 2]])
+    np.testing.assert_array_equal(emb(index).data, torch.nn.functional.embedding(
+        torch.tensor(index), torch.tensor(emb.weight.data)).numpy())
     mask = np.triu(np.ones((3, 3), bool), 1)
     out_t, weights_t = theirs(*(torch.tensor(x),) * 3, attn_mask=torch.tensor(mask))
     out_c, weights_c = ours(cr.tensor(x), mask=mask)
