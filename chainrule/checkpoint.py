@@ -205,9 +205,12 @@ class RunLock:
     """
 
     def __init__(self, folder: str | os.PathLike) -> None:
-        import fcntl
-
         self.path = os.path.join(os.fspath(folder), ".lock")
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): an exclusive create; a crash leaves the file to delete by hand
+            self._create_exclusively(folder)
+            return
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
             try:
@@ -227,6 +230,15 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self.fd: int | None = fd
+
+    def _create_exclusively(self, folder: str | os.PathLike) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            raise RunLockError(f"another trainer is writing {os.fspath(folder)} (or one crashed: then delete "
+                               f"{self.path}); wait for it to finish or use another --out") from None
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
 
     def release(self) -> None:
         """Remove the lock file and unlock (idempotent)."""

@@ -311,3 +311,21 @@ def test_headers_over_8_mib_are_refused(tmp_path):
     path.write_bytes(struct.pack("<Q", len(header)) + header)
     with pytest.raises(CheckpointError, match=r"the header claims \d+ bytes, over the limit of 8388608"):
         checkpoint.load(path)
+
+
+def test_run_lock_without_flock(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_fcntl(name, *args, **kwargs):
+        if name == "fcntl":
+            raise ImportError("no fcntl here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_fcntl)
+    lock = checkpoint.RunLock(tmp_path)
+    with pytest.raises(checkpoint.RunLockError, match="or one crashed: then delete"):
+        checkpoint.RunLock(tmp_path)
+    lock.release()
+    checkpoint.RunLock(tmp_path).release()

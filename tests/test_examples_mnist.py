@@ -18,7 +18,7 @@ def _idx(array):
 def _write_digits_like(folder, rng):
     """Ten classes of 12×12 images (small, to keep the test quick; the loader takes any IDX image size): class k
     lights up column k + 1 (plus noise)."""
-    for prefix, n in (("train", 200), ("t10k", 60)):
+    for prefix, n in (("train", 160), ("t10k", 40)):
         labels = rng.integers(0, 10, size=n).astype(np.uint8)
         images = rng.integers(0, 40, size=(n, 12, 12)).astype(np.uint8)
         for i, k in enumerate(labels):
@@ -32,5 +32,5 @@ def test_mnist_cnn_example_learns_from_idx_files(tmp_path):
     spec = importlib.util.spec_from_file_location("mnist_cnn", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.main(str(tmp_path), epochs=3, batch_size=16, verbose=False)
+    result = module.main(str(tmp_path), epochs=3, batch_size=32, verbose=False)
     assert result["test_accuracy"] > 0.9 and result["seconds_per_epoch"] > 0

@@ -24,7 +24,11 @@ def test_check_estimator(estimator):
     """Every check scikit-learn runs on its own estimators, with the default parameters."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (the checks skipped for want of pandas say so in a warning)
-        results = check_estimator(estimator, on_fail=None)
+        try:
+            results = check_estimator(estimator, on_fail=None)
+        except TypeError:  # scikit-learn < 1.6 has no on_fail: it raises at the first failing check
+            check_estimator(estimator)
+            return
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert sum(r["status"] == "passed" for r in results) >= 45
