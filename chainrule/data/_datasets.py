@@ -21,7 +21,6 @@ import hashlib
 import math
 import os
 import shutil
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,6 +244,8 @@ def download(name: str, data_dir: str) -> None:
     """Fetch the four ``.gz`` IDX files of ``mnist`` or ``fashion-mnist`` into ``data_dir`` (skipping files
     already there with the right checksum) and verify their MD5 checksums; a file that does not match is
     deleted and refused. (Untested here: the test machines are offline.)"""
+    import urllib.request
+
     os.makedirs(data_dir, exist_ok=True)
     for stem, checksum in CHECKSUMS[name].items():
         target = os.path.join(data_dir, stem + ".gz")
