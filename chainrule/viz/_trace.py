@@ -37,6 +37,7 @@ import numpy as np
 from .._graph import _SELECT, Node, Primitive, Shape, _add, _propagate, _Switch, mode
 from .._tensor import Tensor
 from ._format import array_text, bar, constant_text, number, shape_text
+from ._simplify import simplified_rule
 
 _FIELD = re.compile(r"\{(\w+)\}")  # {g}, {ans}, {0}, {1}, ... in a rule's formula text
 
@@ -110,6 +111,10 @@ class Trace:
         self.backward_done = backward_done
         self._by_name = {n.name: n for n in nodes}
         self.module_outputs: dict[tuple, int] = {}  # module path → index of the node it returned
+        # for the loss-surface view of a function of two numbers: (a, b) ↦ loss, the point, the names
+        self.surface_function: Callable[[float, float], float] | None = None
+        self.surface_point: tuple[float, float] = (0.0, 0.0)
+        self.surface_names: tuple[str, str] = ("w", "b")
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -215,7 +220,7 @@ class Trace:
     def backward_text(self, precision: int = 4, max_elements: int = 6) -> str:
         """The backward pass as the notes write it: one line per node in reverse topological order,
         ``v̄ = Σ_children v̄_child ∂child/∂v``, symbolically (each primitive's rule, names filled in) and
-        numerically, e.g. ``w̄ = v̄1 · x + v̄2 · 2 · w^(2 - 1) = 0.4567``."""
+        numerically, e.g. ``w̄ = v̄1 · x + v̄2 · 2·w = 0.4567``."""
         if not self.backward_done:
             raise ValueError("backward_text: this trace has no error signals (the output is not a scalar; "
                              "pass seed= to trace the backward pass of a non-scalar output)")
@@ -258,7 +263,9 @@ class Trace:
                 continue
             mapping = {"g": bar(child.name), "ans": child.name}
             mapping.update({str(i): a for i, a in enumerate(args)})
-            terms.append(_FIELD.sub(lambda m, mapping=mapping: mapping.get(m.group(1), m.group(0)), formula))
+            simpler = simplified_rule(child.op, position, mapping, child.vertex.args)
+            terms.append(simpler if simpler is not None else
+                         _FIELD.sub(lambda m, mapping=mapping: mapping.get(m.group(1), m.group(0)), formula))
         return " + ".join(terms)
 
     def gradient_text(self, precision: int = 6, max_elements: int = 6) -> str:
@@ -291,6 +298,36 @@ class Trace:
         from ._dot import render
 
         return render(self.to_dot(**options), path)
+
+    def to_html(self, path: str, *, title: str | None = None, precision: int = 4, layout: str = "auto",
+                surface: bool | None = None) -> str:
+        """Write the backprop explorer to ``path``: one self-contained HTML file (no network) in which ← →
+        step the forward pass and then the backward pass node by node, each error signal with its rule
+        and numbers, and a click on a node shows its value, error signal, shape, formula and cost.
+        ``layout``: "auto" (Graphviz's ``dot`` when installed, else the bundled layout) or "bundled".
+        ``surface``: show the loss surface and descent path beside the graph (default: when the trace
+        is of a function of two numbers). See :mod:`chainrule.viz._html`. Returns ``path``.
+
+        >>> import os, tempfile
+        >>> tr = trace(lambda w, b: (w * 2.0 + b - 1.0) ** 2, 0.5, 0.1)
+        >>> page = tr.to_html(os.path.join(tempfile.mkdtemp(), "backprop.html"))
+        >>> open(page, encoding="utf-8").read().count('class="node')
+        7
+        """
+        from ._html import write_html
+
+        svg = None
+        if surface is None:  # by default only for small graphs: the surface re-evaluates the function ~1000 times
+            surface = self.surface_function is not None and len(self.nodes) <= 200
+        if surface:
+            if self.surface_function is None:
+                raise ValueError("to_html: surface=True needs a trace of a function of two numbers "
+                                 "(trace(f, w, b) with scalar w and b)")
+            from ._surface import surface_svg
+
+            with np.errstate(all="ignore"):  # a surface may reach where the loss is nan/inf: drawn grey
+                svg = surface_svg(self.surface_function, self.surface_point, self.surface_names)
+        return write_html(self, path, title=title, precision=precision, layout=layout, surface=svg)
 
     def _repr_svg_(self) -> str | None:
         """Inline SVG in Jupyter (None, i.e. text, when Graphviz's ``dot`` is not installed)."""
@@ -459,8 +496,29 @@ def trace(fun: Callable[..., Any], *args: Any, output_name: str | None = None, s
         names.setdefault(n, a)
     for k, v in keyword_inputs.items():
         names.setdefault(k, v)
-    return _build(result, names, recorder.stamps, recorder.modules, recorder.parameter_names, seed, output_name,
-                  recorder.outputs, recorder.constant_names)
+    traced = _build(result, names, recorder.stamps, recorder.modules, recorder.parameter_names, seed, output_name,
+                    recorder.outputs, recorder.constant_names)
+    _attach_surface(traced, fun, args, inputs, kwargs)
+    return traced
+
+
+def _attach_surface(traced: Trace, fun: Callable, args: tuple, inputs: list, kwargs: dict) -> None:
+    """A function of exactly two numbers with a scalar result gets the loss-surface view."""
+    numbers = [k for k, (a, t) in enumerate(zip(args, inputs, strict=True))
+               if t is not a and isinstance(t, Tensor) and t.data.size == 1]
+    leaves = [n for n in traced.inputs if not isinstance(n.value, tuple) and np.size(n.value) >= 1]
+    if len(numbers) != 2 or kwargs or len(leaves) != 2 or np.size(traced.output.value) != 1:
+        return
+    first, second = numbers
+
+    def surface(a: Any, b: Any) -> Any:
+        call = list(args)
+        call[first], call[second] = a, b
+        return fun(*call)
+
+    traced.surface_function = surface
+    traced.surface_point = (float(np.asarray(args[first])), float(np.asarray(args[second])))
+    traced.surface_names = (traced.inputs[0].name, traced.inputs[1].name)
 
 
 def _parameter_symbol(name: str) -> str:

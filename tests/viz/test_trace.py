@@ -96,7 +96,7 @@ def test_backward_text_is_written_in_the_notes_notation():
     assert any(line.startswith(bar("z")) and f"{bar('y')} · σ(z)(1 - σ(z))" in line for line in lines)
     w_line = lines[-1]
     assert w_line.startswith(bar("w"))
-    assert f"{bar('v1')} · 2 + {bar('v4')} · 2 · w^(2 - 1)" in w_line    # the fan-out sum over two children
+    assert f"{bar('v1')} · 2 + {bar('v4')} · 2·w" in w_line    # the fan-out sum over two children
     assert w_line.endswith("= -0.25 + 0.05 = -0.2")
 
 
