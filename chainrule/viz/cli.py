@@ -100,26 +100,11 @@ def explain_formula(formula: Any, point: dict[str, float], *, name: str | None =
     f = x * x   at x = 3
     ...
     """
-    import chainrule
-
-    from ._trace import Trace, keep_values
-
     if isinstance(formula, str):
         formula = parse_formula(formula)
     wrt = list(formula.variables if wrt is None else wrt)
-    unknown = [v for v in wrt if v not in formula.variables]
-    if unknown:
-        raise ExplainError(f"--wrt names {', '.join(unknown)}, which the formula does not use "
-                           f"(its variables: {', '.join(formula.variables)})")
     name = name or formula.output_name or "f"
-    inputs = {v: chainrule.tensor(float(point[v]), requires_grad=v in wrt, name=v) for v in formula.variables}
-    with keep_values(), np.errstate(all="ignore"):  # nan/inf are shown where they arise, not warned about
-        result, named = formula.evaluate(**inputs)
-    if not isinstance(result, chainrule.Tensor) or not result.requires_grad:
-        raise ExplainError(f"the formula {formula.text!r} has no variables to differentiate"
-                           + (" with respect to " + ", ".join(wrt) if wrt != formula.variables else ""))
-    with np.errstate(all="ignore"):
-        trace = Trace.from_tensor(result, names={**inputs, **named}, output_name=name)
+    trace = trace_formula(formula, point, wrt=wrt, name=name)
     at = ", ".join(f"{v} = {point[v]:g}" for v in formula.variables)
     header = f"{formula.text}   at {at}" if formula.statements else f"{name} = {formula.text}   at {at}"
     lines = [header, "",
@@ -127,6 +112,11 @@ def explain_formula(formula: Any, point: dict[str, float], *, name: str | None =
              f"backward pass (reverse topological order; v̄ = ∂{name}/∂v is the error signal of v):",
              _indent(trace.backward_text(precision)), "", "gradient:",
              _indent(trace.gradient_text(max(precision, 6)))]
+    if formula.statements:
+        from ._steps import named_steps
+
+        lines += ["", "backward pass by named step (the notes' form: v̄ = Σ over the steps c that use v of "
+                      "c̄ · ∂c/∂v):", _indent("\n".join(named_steps(formula, point, trace, wrt, precision)))]
     notes = _non_finite_notes(trace)
     if notes:
         lines += ["", *notes]
@@ -146,6 +136,37 @@ def explain_formula(formula: Any, point: dict[str, float], *, name: str | None =
                       precision=precision)
         lines += ["", f"wrote {html}"]
     return "\n".join(lines) + "\n"
+
+
+def trace_formula(formula: Any, point: dict[str, float], *, wrt: list[str] | None = None,
+                  name: str | None = None) -> Any:
+    """The :class:`~chainrule.viz.Trace` of ``formula`` (text or parsed) at ``point``, its nodes named
+    after the formula's intermediates, with error signals for the variables in ``wrt`` (default: all;
+    the others are data).
+
+    >>> trace_formula("x * y", {"x": 2.0, "y": 3.0}, wrt=["x"]).gradients
+    {'x': array(3.)}
+    """
+    import chainrule
+
+    from ._trace import Trace, keep_values
+
+    if isinstance(formula, str):
+        formula = parse_formula(formula)
+    wrt = list(formula.variables if wrt is None else wrt)
+    unknown = [v for v in wrt if v not in formula.variables]
+    if unknown:
+        raise ExplainError(f"--wrt names {', '.join(unknown)}, which the formula does not use "
+                           f"(its variables: {', '.join(formula.variables)})")
+    inputs = {v: chainrule.tensor(float(point[v]), requires_grad=v in wrt, name=v) for v in formula.variables}
+    with keep_values(), np.errstate(all="ignore"):  # nan/inf are shown where they arise, not warned about
+        result, named = formula.evaluate(**inputs)
+    if not isinstance(result, chainrule.Tensor) or not result.requires_grad:
+        raise ExplainError(f"the formula {formula.text!r} has no variables to differentiate"
+                           + (" with respect to " + ", ".join(wrt) if wrt != formula.variables else ""))
+    with np.errstate(all="ignore"):
+        return Trace.from_tensor(result, names={**inputs, **named},
+                                 output_name=name or formula.output_name or "f")
 
 
 def _non_finite_notes(trace: Any) -> list[str]:
