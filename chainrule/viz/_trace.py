@@ -264,8 +264,9 @@ class Trace:
             mapping = {"g": bar(child.name), "ans": child.name}
             mapping.update({str(i): a for i, a in enumerate(args)})
             simpler = simplified_rule(child.op, position, mapping, child.vertex.args)
-            terms.append(simpler if simpler is not None else
-                         _FIELD.sub(lambda m, mapping=mapping: mapping.get(m.group(1), m.group(0)), formula))
+            term = simpler if simpler is not None else \
+                _FIELD.sub(lambda m, mapping=mapping: mapping.get(m.group(1), m.group(0)), formula)
+            terms.append(_summed(term, parent, child))
         return " + ".join(terms)
 
     def gradient_text(self, precision: int = 6, max_elements: int = 6) -> str:
@@ -340,6 +341,30 @@ class Trace:
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
+
+
+_BROADCASTING = {"add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "where", "hypot",
+                 "arctan2", "logaddexp", "fmax", "fmin"}
+
+
+def _summed(term: str, parent: TraceNode, child: TraceNode) -> str:
+    """A broadcast operand's term summed back to its shape, written out: the bias of a layer on a batch
+    gets ``Σ over the batch of z̄`` (the notes' b̄ = Σₙ z̄ₙ), other broadcasts ``Σ over axes (…) of``."""
+    if child.op not in _BROADCASTING or isinstance(child.value, tuple) or isinstance(parent.value, tuple):
+        return term
+    out, own = tuple(child.shape), tuple(parent.shape)
+    if out == own or np.prod(own, dtype=int) == 1 and np.prod(out, dtype=int) == 1:
+        return term
+    padded = (1,) * (len(out) - len(own)) + own
+    axes = tuple(k for k, (a, b) in enumerate(zip(padded, out, strict=True)) if a == 1 and b != 1)
+    if not axes:
+        return term
+    wrapped = term if " " not in term else f"({term})"
+    if axes == (0,) and len(out) >= 2:
+        return f"Σ over the batch of {wrapped}"
+    if len(axes) == len(out):
+        return f"Σ of {wrapped}"
+    return f"Σ over axes {axes} of {wrapped}"
 
 
 # ---- recording ---------------------------------------------------------------------------------------------
@@ -521,13 +546,42 @@ def _attach_surface(traced: Trace, fun: Callable, args: tuple, inputs: list, kwa
     traced.surface_names = (traced.inputs[0].name, traced.inputs[1].name)
 
 
-def _parameter_symbol(name: str) -> str:
-    """``0.weight`` → ``W0``, ``2.bias`` → ``b2`` (the notes' W and b); other names unchanged."""
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def layer_superscript(k: int) -> str:
+    """``⁽¹⁾`` for layer 1: the notes number layers from 1 and write W⁽¹⁾, z⁽¹⁾, h⁽¹⁾."""
+    return "⁽" + str(k).translate(_SUPERSCRIPT) + "⁾"
+
+
+def _parameter_symbol(name: str, layers: dict[str, int] | None = None) -> str:
+    """``0.weight`` → ``W⁽¹⁾``, ``2.bias`` → ``b⁽²⁾`` (the notes' W and b, layers numbered from 1 in the
+    order they run: ``layers`` maps a module prefix to its layer); other names unchanged."""
     prefix, _, last = name.rpartition(".")
     symbol = {"weight": "W", "bias": "b"}.get(last)
     if symbol is None:
         return name
+    if layers and prefix in layers:
+        return symbol + layer_superscript(layers[prefix])
     return symbol + prefix.replace(".", "_")
+
+
+def _layer_numbers(owners: set[str], module_outputs: dict[int, tuple], stamps: dict[int, tuple]) -> dict[str, int]:
+    """Module prefix → layer number: each module with parameters starts a new layer (1, 2, ...), in the
+    order the modules ran; a module without parameters (an activation) belongs to the layer before it."""
+    layers: dict[str, int] = {}
+    k = 0
+    for _key, path in sorted((module_outputs or {}).items(), key=lambda item: stamps.get(item[0], (0,))[0]):
+        prefix = path[-1].split(":")[0] if ":" in path[-1] else ""
+        if not prefix or prefix in layers:
+            continue
+        if prefix in owners:
+            k += 1
+        layers[prefix] = max(k, 1)
+    for prefix in sorted(owners - set(layers), key=lambda p: [int(t) if t.isdigit() else t for t in p.split(".")]):
+        k += 1
+        layers[prefix] = k
+    return layers
 
 
 def _parameter_names(model: Any) -> dict[int, str]:
@@ -589,16 +643,17 @@ def _build(result: Tensor, local_names: dict[str, Any], stamps: dict[int, tuple[
             constant_names.setdefault(id(value.data), name)
         elif isinstance(value, np.ndarray):
             constant_names.setdefault(id(value), name)
+    owners = {parameter_names[id(v)].rpartition(".")[0] for v in leaves if id(v) in parameter_names}
+    layers = _layer_numbers(owners, module_outputs or {}, stamps)
     for v in leaves:
         if id(v) in parameter_names:
-            vertex_names.setdefault(id(v), _parameter_symbol(parameter_names[id(v)]))
+            vertex_names.setdefault(id(v), _parameter_symbol(parameter_names[id(v)], layers))
     if output_name and id(root) not in vertex_names:
         vertex_names[id(root)] = output_name
-    owners = {parameter_names[id(v)].rpartition(".")[0] for v in leaves if id(v) in parameter_names}
-    for key, path in (module_outputs or {}).items():  # z<i> for a layer with weights, h<i> for the others
+    for key, path in (module_outputs or {}).items():  # z⁽ᵏ⁾ for a layer with weights, h⁽ᵏ⁾ for the others
         prefix = path[-1].split(":")[0] if ":" in path[-1] else ""
-        if prefix:
-            vertex_names.setdefault(key, ("z" if prefix in owners else "h") + prefix.replace(".", "_"))
+        if prefix in layers:
+            vertex_names.setdefault(key, ("z" if prefix in owners else "h") + layer_superscript(layers[prefix]))
     used: set[str] = set()
     final: dict[int, str] = {}
     for v in order:

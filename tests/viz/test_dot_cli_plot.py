@@ -138,8 +138,8 @@ def test_explain_model_shows_layers_and_error_signals(tmp_path):
     checkpoint.save(str(tmp_path / "model.safetensors"), net, info={"config": config, "epoch": 1,
                                                                      "task": "classification"})
     text = _explain("--model", str(tmp_path), "--example", "1", "--graph", str(tmp_path / "m.dot"))
-    assert "0: Linear" in text and "2: Linear" in text and f"‖{bar('W0')}‖" in text
-    assert f"{bar('W0')} = xᵀ" in text
+    assert "0: Linear" in text and "2: Linear" in text and f"‖{bar('W⁽¹⁾')}‖" in text
+    assert f"{bar('W⁽¹⁾')} = xᵀ" in text and "Σ over the batch of" not in text  # one example: no batch sum
     assert "cluster_" in (tmp_path / "m.dot").read_text()
 
 
