@@ -330,6 +330,12 @@ class Trace:
                 svg = surface_svg(self.surface_function, self.surface_point, self.surface_names)
         return write_html(self, path, title=title, precision=precision, layout=layout, surface=svg)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the explorer (in a sandboxed iframe) and the forward/backward table."""
+        from ._rich import trace_html
+
+        return trace_html(self)
+
     def _repr_svg_(self) -> str | None:
         """Inline SVG in Jupyter (None, i.e. text, when Graphviz's ``dot`` is not installed)."""
         from ._dot import dot_available, pipe
