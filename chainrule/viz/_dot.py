@@ -63,6 +63,7 @@ def to_dot(trace: Trace, *, show_values: bool | None = None, show_grads: bool = 
     to their shape), True always (abbreviated: shape and norm), False never. ``show_grads`` adds v̄ to each
     node. ``group_modules`` draws each ``nn.Module``'s operations in a labelled box.
 
+    >>> from chainrule.viz import trace
     >>> print(trace(lambda x: x * x, 3.0).to_dot())     # doctest: +ELLIPSIS
     digraph chainrule {...
     """

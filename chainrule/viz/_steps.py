@@ -14,8 +14,8 @@ v̄ = Σ over the steps c that use v of c̄ · ∂c/∂v. Without sympy the sect
 L̄reg = 1
 R̄    = L̄reg · lam = 0.1
 L̄    = L̄reg = 1
-ȳ    = L̄ · (y - t) = -0.3775
-z̄    = ȳ · σ′(z) = -0.08872
+ȳ    = L̄ · (y - t) = -0.3775
+z̄    = ȳ · σ′(z) = -0.08872
 b̄    = z̄ = -0.08872
 w̄    = z̄ · x + R̄ · w = -0.1774 + 0.05 = -0.1274
 """

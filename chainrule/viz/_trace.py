@@ -15,7 +15,7 @@ the lecture notes write them, and draws the graph (Graphviz DOT).
 >>> print(tr.backward_text())
 L̄  = 1
 v̄3 = L̄ · 0.5 = 0.5
-v̄2 = v̄3 · 2 · v2^(2 - 1) = -0.5
+v̄2 = v̄3 · 2·v2 = -0.5
 ȳ  = v̄2 = -0.5
 z̄  = ȳ · σ(z)(1 - σ(z)) = -0.125
 v̄1 = z̄ = -0.125
@@ -312,8 +312,8 @@ class Trace:
         >>> import os, tempfile
         >>> tr = trace(lambda w, b: (w * 2.0 + b - 1.0) ** 2, 0.5, 0.1)
         >>> page = tr.to_html(os.path.join(tempfile.mkdtemp(), "backprop.html"))
-        >>> open(page, encoding="utf-8").read().count('class="node')
-        7
+        >>> open(page, encoding="utf-8").read().count('class="node')   # w, b, w·2, +b, −1, ²
+        6
         """
         from ._html import write_html
 
@@ -474,9 +474,11 @@ def keep_values() -> _Switch:
     """Context manager: graphs recorded inside keep every forward value (and the source line of each
     operation), for :meth:`Trace.from_tensor`. :func:`trace` does this by itself.
 
+    >>> w = chainrule.tensor(np.ones(100), requires_grad=True, name="w")
     >>> with keep_values():
-    ...     loss = model_loss(w)
-    >>> print(Trace.from_tensor(loss))
+    ...     loss = (w * 2.0).sum()
+    >>> print(Trace.from_tensor(loss).forward_text().splitlines()[1])
+    v1   = w · 2 = ‹(100,), ‖·‖ = 20›
     """
     return _Switch("debug", max(mode.debug, 1))
 
