@@ -137,7 +137,11 @@ def test_explain_model_shows_layers_and_error_signals(tmp_path):
     config = {"dataset": "xor", "seed": 0, "test_fraction": 0.2, "loss": "cross-entropy"}
     checkpoint.save(str(tmp_path / "model.safetensors"), net, info={"config": config, "epoch": 1,
                                                                      "task": "classification"})
-    text = _explain("--model", str(tmp_path), "--example", "1", "--graph", str(tmp_path / "m.dot"))
+    text = _explain("--model", str(tmp_path), "--example", "1", "--graph", str(tmp_path / "m.dot"),
+                    "--html", str(tmp_path / "m.html"))
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert 'id="layers"' in page and "0: Linear" in page and 'class="cluster"' in page
+    assert f"wrote {tmp_path / 'm.html'}" in text
     assert "0: Linear" in text and "2: Linear" in text and f"‖{bar('W⁽¹⁾')}‖" in text
     assert f"{bar('W⁽¹⁾')} = xᵀ" in text and "Σ over the batch of" not in text  # one example: no batch sum
     assert "cluster_" in (tmp_path / "m.dot").read_text()

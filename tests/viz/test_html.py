@@ -235,3 +235,12 @@ def test_graphviz_refuses_a_huge_graph_with_a_clear_message(tmp_path):
     with pytest.raises(ValueError, match=r"more than Graphviz is asked to draw \(400\); write a \.dot file"):
         tr.render(str(tmp_path / "big.svg"))
     tr.render(str(tmp_path / "big.dot"))
+
+
+def test_without_chromium_the_browser_tests_skip_with_a_reason(monkeypatch):
+    from . import _browser
+
+    monkeypatch.setattr(_browser.shutil, "which", lambda name: None)
+    pytest.importorskip("selenium")
+    with pytest.raises(RuntimeError, match="chromium and chromedriver are not installed"):
+        open_browser()
