@@ -342,7 +342,10 @@ class Trace:
 
         if not dot_available():
             return None
-        return pipe(self.to_dot(), "svg").decode("utf-8")
+        try:
+            return pipe(self.to_dot(), "svg").decode("utf-8")
+        except (ValueError, RuntimeError):  # past Graphviz's node limit or timeout: the HTML view remains
+            return None
 
 
 def _indent(text: str) -> str:

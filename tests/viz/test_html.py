@@ -244,3 +244,17 @@ def test_without_chromium_the_browser_tests_skip_with_a_reason(monkeypatch):
     pytest.importorskip("selenium")
     with pytest.raises(RuntimeError, match="chromium and chromedriver are not installed"):
         open_browser()
+
+
+def test_float32_and_a_second_order_trace_are_drawn():
+    tr = trace(lambda w: cnp.tanh(w * np.float32(3.0)).sum(), np.array([0.1, -0.2], dtype=np.float32))
+    data = explorer_data(tr)
+    assert all(n["dtype"] == "float32" for n in data["nodes"]) and tr["w"].grad.dtype == np.float32
+    # the trace of a gradient recorded with create_graph: the backward pass of the backward pass
+    w = chainrule.tensor(0.7, requires_grad=True, name="w")
+    (cnp.sin(w) ** 2).backward(create_graph=True)
+    first = w.grad                                   # dy/dw = 2 sin(w) cos(w), itself a graph
+    second = chainrule.viz.Trace.from_tensor(first, names={"w": w})
+    assert float(second.gradients["w"]) == pytest.approx(2 * np.cos(1.4))   # d²y/dw² = 2 cos(2w)
+    page = explorer_html(second)
+    assert _data(page)["nodes"][-1]["gnum"] == 1.0
