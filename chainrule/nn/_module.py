@@ -216,6 +216,10 @@ class Module:
         """The architecture as a JSON-able dict, for `build_model` (checkpoints store it)."""
         raise NotImplementedError(f"{type(self).__name__} has no architecture description (spec)")
 
+    def _repr_html_(self) -> str:  # Jupyter's rich display (rendering lives in chainrule/viz/_rich.py)
+        from ..viz._rich import module_html
+        return module_html(self)
+
     def __repr__(self) -> str:
         lines = []
         for name, module in self.named_modules():
