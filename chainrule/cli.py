@@ -143,6 +143,9 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--plot-weights", action="store_true",
                    help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
                         "surface, its gradient and the descent path in the weight plane (weights.png)")
+    from .distributed.cli import add_train_flags
+
+    add_train_flags(p)  # --workers N: data-parallel on N processes
     p.set_defaults(func=cmd_train)
 
 
@@ -276,8 +279,11 @@ class _HistoryWriter:
 def cmd_train(args: argparse.Namespace) -> int:
     """``chainrule train``: train, printing a per-epoch table; write the run folder."""
     from . import nn
+    from .distributed.cli import data_parallel, launch_workers
     from .train import CheckpointCallback, History, fit, set_rng_states
 
+    if args.workers and (status := launch_workers(args.argv, args.workers)) is not None:
+        return status  # the ranks ran under mpiexec
     # 1. configuration: from the flags, or from the checkpoint of the run being resumed
     saved = None
     if args.resume:
@@ -306,7 +312,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             optimizer.load_state_dict(saved.optimizer_state)
         set_rng_states(model, saved.info.get("rng_states", {}))
         history.epochs = list(saved.info.get("history", []))[:start_epoch]
-    os.makedirs(out, exist_ok=True)
+    # under mpiexec: this rank's shard of each batch, averaged gradients; only rank 0 writes (and prints)
+    optimizer, loader, writer = data_parallel(optimizer, split.x_train, split.y_train, config.batch_size, config.seed)
+    if writer:
+        os.makedirs(out, exist_ok=True)
     config_dict = asdict(config)
     print(f"data: {split.name}, {len(split.x_train)} train / {len(split.x_test)} test examples, "
           f"{split.n_features} features, " + (f"{len(split.classes)} classes" if split.task == "classification"
@@ -331,11 +340,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         history = fit(model, config.loss, optimizer, (split.x_train, split.y_train),
                       (split.x_test, split.y_test),
                       epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
-                      callbacks=[keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []),
-                      start_epoch=start_epoch, history=history, on_epoch=on_epoch, compiled=args.compile)
+                      callbacks=([keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []))
+                      if writer else [], start_epoch=start_epoch, history=history, on_epoch=on_epoch,
+                      compiled=args.compile, loader=loader)
     elapsed = time.perf_counter() - started
     # 4. the final history files, the curves, and how it ended
-    if history.epochs:
+    if history.epochs and writer:
         write_history(out, config_dict, history.epochs)
         if not args.no_plot:
             note = plot_curves(out, history.epochs, split.name)
@@ -596,6 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # what `train --workers` re-runs on each rank
         debug = debug or bool(getattr(args, "debug", False))
         if getattr(args, "func", None) is None:
             build_parser().print_help()

@@ -246,7 +246,8 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
         epochs: int = 10, batch_size: int = 32, *, l2: float = 0.0, scheduler: Any = None, seed: int = 0,
         shuffle: bool = True, drop_last: bool = False, callbacks: Sequence[Callback] = (),
         progress: bool | None = None, start_epoch: int = 0, history: History | None = None,
-        on_epoch: Callable[[dict[str, Any]], None] | None = None, compiled: bool = False) -> History:
+        on_epoch: Callable[[dict[str, Any]], None] | None = None, compiled: bool = False,
+        loader: DataLoader | None = None) -> History:
     """Train ``model`` with minibatch gradient descent for epochs ``start_epoch .. epochs − 1``.
 
     - ``loss``: a function ``(outputs, targets) -> scalar Tensor`` or a name (`chainrule.nn.get_loss`);
@@ -259,6 +260,8 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     - ``on_epoch(record)`` is called with each epoch's record (e.g. to print a table row).
     - ``compiled``: run each step through `compiled_step` (the forward and backward passes replayed by
       `chainrule.compile`; the same results to float tolerance, several times faster for small models).
+    - ``loader``: the minibatches to train on instead of ``DataLoader(train_data, batch_size, shuffle, seed,
+      drop_last)``, e.g. a `chainrule.distributed.DistributedSampler` (this rank's shard of every batch).
 
     Training stops early, with ``history.stop_reason`` set and a message, when a callback asks, when the
     loss becomes NaN or infinite (the update that would apply it is skipped), or on Ctrl-C (the partial
@@ -267,7 +270,8 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
     train_set = _as_dataset(train_data, "train_data")
     test_set = None if test_data is None else _as_dataset(test_data, "test_data")
-    loader = DataLoader(train_set, batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
+    if loader is None:
+        loader = DataLoader(train_set, batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
     history = history if history is not None else History()
     l2_weights = weights(model) if l2 else []
     state = TrainState(model, optimizer, scheduler, start_epoch, history, loader)
