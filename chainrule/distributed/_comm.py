@@ -60,8 +60,8 @@ class Communicator:
     unfinished collective (the first checks do not sleep at all, so a collective that is about to finish
     costs no latency).
 
-    >>> comm = Communicator()                      # doctest: +SKIP
-    >>> comm.allreduce_arrays([np.ones(3)])[0]     # doctest: +SKIP
+    >>> comm = Communicator(timeout=30)
+    >>> comm.allreduce_arrays([np.ones(3)])[0] / comm.size
     array([1., 1., 1.])
     """
 
@@ -103,16 +103,16 @@ class Communicator:
     # ---- collectives on flat buffers ---------------------------------------------------------------------------
     def allreduce_buffer(self, buffer: np.ndarray, what: str = "allreduce") -> np.ndarray:
         """Sum ``buffer`` (contiguous) over all ranks, in place; returns it."""
+        buffer = _contiguous(buffer, what)
         if self.size > 1:
-            buffer = _contiguous(buffer, what)
             self.wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.SUM),
                       f"{what} ({buffer.size} × {buffer.dtype})")
         return buffer
 
     def broadcast_buffer(self, buffer: np.ndarray, root: int = 0, what: str = "broadcast") -> np.ndarray:
         """Overwrite ``buffer`` (contiguous) with rank ``root``'s values, in place; returns it."""
+        buffer = _contiguous(buffer, what)
         if self.size > 1:
-            buffer = _contiguous(buffer, what)
             self.wait(self.comm.Ibcast(buffer, root=root), f"{what} ({buffer.size} × {buffer.dtype})")
         return buffer
 
@@ -144,7 +144,7 @@ class Communicator:
             raise ValueError("allreduce_arrays: pass either average=True or a weight, not both")
         results: list[np.ndarray | None] = [None] * len(arrays)
         groups = _by_dtype(arrays)
-        if scale != 1.0 and any(dtype.kind not in "fc" for dtype in groups):
+        if (average or weight is not None) and any(dtype.kind not in "fc" for dtype in groups):
             raise TypeError(f"{what}: cannot average or weight {[str(d) for d in groups]} arrays; integer and "
                             f"boolean arrays can only be summed")
         for dtype, members in groups.items():

@@ -1,0 +1,141 @@
+"""Run by the 2-rank tests under ``mpiexec``: ``python _worker.py SCENARIO OUT_DIR``.
+
+Each scenario trains or computes on its rank and writes ``rank<r>.npz`` to OUT_DIR, which the test
+compares with the same computation done in one process (`reference` below).
+"""
+
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.distributed as dist
+import chainrule.nn as nn
+import chainrule.optim as optim
+from chainrule.data import ArrayDataset
+from chainrule.train import fit
+
+N_EXAMPLES, GLOBAL_BATCH, EPOCHS = 103, 10, 2  # 103 = 10 batches of 10 and a last one of 3: uneven shards
+
+
+def data() -> ArrayDataset:
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(N_EXAMPLES, 5))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(np.int64)
+    return ArrayDataset(x, y)
+
+
+def make(optimizer: str):
+    model = nn.mlp([5, 8, 2], activation="tanh", rng=3)
+    if optimizer == "sgd":
+        return model, optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    return model, optim.Adam(model.parameters(), lr=0.01)
+
+
+def train(optimizer: str, compiled: bool, loader=None, wrap=None):
+    model, opt = make(optimizer)
+    if wrap is not None:
+        opt = wrap(opt)
+    history = fit(model, "cross-entropy", opt, data(), epochs=EPOCHS, batch_size=GLOBAL_BATCH, l2=1e-3,
+                  seed=5, progress=False, compiled=compiled, loader=loader)
+    return model, opt, history
+
+
+def reference(optimizer: str, compiled: bool) -> dict:
+    """One process, global batch: what the ranks together must reproduce."""
+    model, opt, history = train(optimizer, compiled)
+    return {**model.state_dict(), "train_loss": np.array(history.column("train_loss"))}
+
+
+def data_parallel(optimizer: str, compiled: bool) -> dict:
+    sampler = dist.DistributedSampler(data(), GLOBAL_BATCH, seed=5)
+    model, opt, history = train(optimizer, compiled, loader=sampler,
+                                wrap=lambda o: dist.DistributedOptimizer(o, sampler=sampler))
+    return {**model.state_dict(), "train_loss": np.array(history.column("train_loss")),
+            "adam_m": opt.state_dict()["buffers"].get("0.m", np.zeros(0))}
+
+
+def functional() -> dict:
+    """The functional API: per-rank gradients of the shard's mean loss, averaged = the full batch's."""
+    ds = data()
+    x, t = ds.x[:60], ds.y[:60].astype(float)
+    w = {"W": np.linspace(-1, 1, 10).reshape(5, 2), "b": np.array([0.1, -0.2]), "scale": 2.0}
+
+    def loss(p, x, t):
+        out = cr.numpy.tanh(x @ p["W"] + p["b"]) * p["scale"]
+        return cr.numpy.mean((out[:, 0] - t) ** 2)
+
+    r, n = dist.rank(), dist.size()
+    shard = slice(r * 60 // n, (r + 1) * 60 // n)
+    grads = dist.allreduce(cr.grad(loss)(w, x[shard], t[shard]))
+    summed = dist.allreduce({"count": np.array([1, 2]), "x": 1.5}, op="sum")
+    return {"W": grads["W"], "b": grads["b"], "scale": np.array(grads["scale"]),
+            "x_is_float": np.array(isinstance(summed["x"], float)), "count": summed["count"],
+            "x": np.array(summed["x"])}
+
+
+def functional_reference() -> dict:
+    ds = data()
+    x, t = ds.x[:60], ds.y[:60].astype(float)
+    w = {"W": np.linspace(-1, 1, 10).reshape(5, 2), "b": np.array([0.1, -0.2]), "scale": 2.0}
+
+    def loss(p, x, t):
+        out = cr.numpy.tanh(x @ p["W"] + p["b"]) * p["scale"]
+        return cr.numpy.mean((out[:, 0] - t) ** 2)
+
+    grads = cr.grad(loss)(w, x, t)
+    return {"W": grads["W"], "b": grads["b"], "scale": np.array(grads["scale"])}
+
+
+def broadcast() -> dict:
+    """Rank 0's weights and Adam state reach every rank; a layout mismatch is an error on every rank."""
+    model = nn.mlp([5, 8, 2], rng=dist.rank())  # different weights on each rank
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    if dist.rank() == 0:
+        for p in model.parameters():
+            p.grad = np.ones(p.shape)
+        opt.step()  # rank 0 has state (step 1, m, v); the other ranks have none
+    wrapped = dist.DistributedOptimizer(opt)
+    state = wrapped.state_dict()
+    mismatch = ""
+    try:
+        dist.allreduce([np.zeros(3 + dist.rank())])
+    except dist.DistributedError as error:
+        mismatch = str(error)
+    return {**model.state_dict(), "m": state["buffers"]["0.m"], "step": np.array(state["scalars"]["0.step"]),
+            "mismatch": np.array(mismatch)}
+
+
+def stall(how: str) -> dict:
+    """Rank 1 stops taking part: frozen (SIGSTOP, like a hung node) or killed (SIGKILL) mid-training."""
+    comm = dist.init()
+    sampler = dist.DistributedSampler(data(), GLOBAL_BATCH, seed=5)
+    model, opt = make("sgd")
+    opt = dist.DistributedOptimizer(opt, sampler=sampler)
+    for step, (xb, yb) in enumerate(sampler):
+        if step == 3 and comm.rank == 1:
+            os.kill(os.getpid(), signal.SIGSTOP if how == "stop" else signal.SIGKILL)
+            time.sleep(60)
+        opt.zero_grad()
+        nn.cross_entropy(model(cr.tensor(xb)), yb).backward()
+        opt.step()
+    return {}
+
+
+def main() -> None:
+    scenario, out = sys.argv[1], sys.argv[2]
+    if scenario.startswith("fit-"):
+        _, optimizer, mode = scenario.split("-")
+        result = data_parallel(optimizer, mode == "compiled")
+    elif scenario in ("stop", "kill"):
+        result = stall(scenario)
+    else:
+        result = {"functional": functional, "broadcast": broadcast}[scenario]()
+    np.savez(os.path.join(out, f"rank{dist.rank()}.npz"), **result)
+
+
+if __name__ == "__main__":
+    main()
