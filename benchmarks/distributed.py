@@ -84,19 +84,23 @@ def _worker(args: argparse.Namespace) -> None:
         batches = [batch for batch in sampler][: args.steps]
         for xb, yb in batches[:5]:
             one_step(xb, yb)  # warm-up (and the compile's trace)
-        per_step, comm_per_step = [], []
+        per_step, comm_per_step, compute_cpu = [], [], []  # compute_cpu: CPU time outside collectives
         for _ in range(args.repeats):
             comm.barrier()
-            before, started = comm.seconds_communicating, time.perf_counter()
+            before, cpu_before = comm.seconds_communicating, comm.cpu_seconds_communicating
+            started, cpu_started = time.perf_counter(), time.process_time()
             for xb, yb in batches:
                 one_step(xb, yb)
+            cpu = time.process_time() - cpu_started - (comm.cpu_seconds_communicating - cpu_before)
             comm.barrier()
             elapsed = time.perf_counter() - started
             per_step.append(elapsed / len(batches))
             comm_per_step.append((comm.seconds_communicating - before) / len(batches))
+            compute_cpu.append(cpu / len(batches))
         results[mode] = {"seconds_per_step": float(np.median(per_step)),
                          "examples_per_second": args.global_batch / float(np.median(per_step)),
-                         "allreduce_seconds_per_step": float(np.median(comm_per_step))}
+                         "allreduce_seconds_per_step": float(np.median(comm_per_step)),
+                         "compute_cpu_seconds_per_step": float(np.median(compute_cpu))}
 
     # the bare allreduce of one step's gradients (one float32 buffer)
     buffer = np.ones(sum(m * k + k for m, k in zip(SIZES, SIZES[1:], strict=False)), dtype=np.float32)
@@ -152,17 +156,25 @@ def _worker(args: argparse.Namespace) -> None:
 def _table(rows: list[dict], global_batch: int) -> str:
     base = {mode: next(r for r in rows if r["ranks"] == 1 and r["threads"] == 1)[mode]["examples_per_second"]
             for mode in ("eager", "compiled")}
+    cpu_base = {mode: next(r for r in rows if r["ranks"] == 1 and r["threads"] == 1)[mode]
+                ["compute_cpu_seconds_per_step"] for mode in ("eager", "compiled")}
     lines = [f"MLP {'-'.join(map(str, SIZES))}, float32, Adam, global batch {global_batch}",
              "| ranks × BLAS threads | mode | ms per step | examples/s | scaling efficiency | allreduce ms/step "
-             "(share of step) |", "|---|---|---:|---:|---:|---:|"]
+             "(share of step) | compute CPU ms/step per rank | efficiency on idle cores (model) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         for mode in ("eager", "compiled"):
             m = r[mode]
             efficiency = m["examples_per_second"] / (r["ranks"] * base[mode])
             share = m["allreduce_seconds_per_step"] / m["seconds_per_step"]
+            # what the step would take on idle dedicated cores: compute CPU time plus the bare allreduce
+            ideal = m["compute_cpu_seconds_per_step"] + (r["blocking_allreduce_seconds"] if r["ranks"] > 1 else 0)
+            model = cpu_base[mode] / (r["ranks"] * ideal) if r["threads"] == 1 else float("nan")
             lines.append(f"| {r['ranks']} × {r['threads']} | {mode} | {1e3 * m['seconds_per_step']:.2f} | "
                          f"{m['examples_per_second']:,.0f} | {100 * efficiency:.0f}% | "
-                         f"{1e3 * m['allreduce_seconds_per_step']:.2f} ({100 * share:.0f}%) |")
+                         f"{1e3 * m['allreduce_seconds_per_step']:.2f} ({100 * share:.0f}%) | "
+                         f"{1e3 * m['compute_cpu_seconds_per_step']:.2f} | "
+                         + ("—" if model != model else f"{100 * model:.0f}%") + " |")
     for r in rows:
         if r["ranks"] > 1:
             o = r["overlap"]

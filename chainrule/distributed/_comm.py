@@ -65,7 +65,7 @@ class Communicator:
     array([1., 1., 1.])
     """
 
-    def __init__(self, comm: Any = None, timeout: float | None = None, spin: float = 0.05, poll: float = 1e-3
+    def __init__(self, comm: Any = None, timeout: float | None = None, spin: float = 2e-3, poll: float = 1e-3
                  ) -> None:
         MPI = _mpi()
         self.MPI = MPI
@@ -76,6 +76,7 @@ class Communicator:
         self.spin, self.poll = float(spin), float(poll)
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.seconds_communicating = 0.0   # wall time spent inside collectives (for benchmarks and logs)
+        self.cpu_seconds_communicating = 0.0  # this process's CPU time in them (polling)
         self.collectives = 0
 
     def __repr__(self) -> str:
@@ -84,7 +85,7 @@ class Communicator:
     # ---- waiting with a deadline -----------------------------------------------------------------------------
     def wait(self, request: Any, what: str) -> None:
         """Complete ``request`` (a non-blocking MPI operation) or raise `CollectiveTimeout`."""
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         deadline = started + self.timeout
         while not request.Test():
             now = time.perf_counter()
@@ -97,6 +98,7 @@ class Communicator:
             if now - started > self.spin:
                 time.sleep(self.poll)
         self.seconds_communicating += time.perf_counter() - started
+        self.cpu_seconds_communicating += time.process_time() - cpu_started
         self.collectives += 1
 
     # ---- collectives on flat buffers ---------------------------------------------------------------------------
