@@ -45,7 +45,7 @@ import numpy as np
 
 from . import _rules as P
 from ._functional import tree_flatten, tree_unflatten
-from ._graph import Primitive, mode
+from ._graph import Primitive, _Switch, mode
 from ._tensor import Tensor
 
 __all__ = ["compile", "CompileWarning"]
@@ -761,19 +761,16 @@ class _Compiled:
                 if i in donated_leaves and not any(d[0] == "array" and d[3] == i for d in key[1][i + 1:]):
                     donated.add(input_slots[-1])  # (an array passed twice is never written over)
                 traced.append(Tensor(array, requires_grad=array.dtype.kind in "fc"))
-        saved = mode.tape, mode.grad_enabled
-        mode.tape, mode.grad_enabled = tape, True
         try:
-            out = self.fun(*tree_unflatten(spec, traced))
-            out_flat, out_spec = tree_flatten(out)
-            out_refs = [tape._ref(_plain(o)) for o in out_flat]
+            with _Switch(tape=tape, grad_enabled=True):
+                out = self.fun(*tree_unflatten(spec, traced))
+                out_flat, out_spec = tree_flatten(out)
+                out_refs = [tape._ref(_plain(o)) for o in out_flat]
         except _Escape as escape:
             reason = f"the traced function left the graph: {escape}"
             warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
                           f"{reason}", CompileWarning, stacklevel=4)
             return reason
-        finally:
-            mode.tape, mode.grad_enabled = saved
         return _Program(tape, input_slots, out_refs, out_spec, frozenset(donated))
 
     def _donated_leaves(self, args: tuple) -> set[int]:

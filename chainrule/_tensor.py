@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dis
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,11 +62,28 @@ class Tensor:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (no copy). Differentiation does not flow through it."""
+        """The underlying ndarray (no copy), for a tensor that does not require grad (as in PyTorch:
+        ``t.detach().numpy()`` otherwise, so that a gradient is never dropped by accident).
+
+        >>> chainrule.tensor([1.0, 2.0]).numpy()
+        array([1., 2.])
+        """
+        if self.requires_grad:
+            raise TypeError(f"chainrule: Tensor.numpy() on a tensor that requires grad would drop its "
+                            f"gradient; use .detach().numpy() for the values{_named(self)}")
         _graph.untraceable("Tensor.numpy()")
         return self.data
 
     def tolist(self) -> Any:
+        """The values as nested Python lists; refused while recording a tensor that requires grad (use
+        ``.detach().tolist()``).
+
+        >>> chainrule.tensor([[1.0, 2.0]]).tolist()
+        [[1.0, 2.0]]
+        """
+        if self.requires_grad and _graph.mode.grad_enabled:
+            raise TypeError(f"chainrule: Tensor.tolist() on a tensor that requires grad would drop its "
+                            f"gradient; use .detach().tolist() for the values{_named(self)}")
         _graph.untraceable("Tensor.tolist()")
         return self.data.tolist()
 
@@ -128,6 +148,13 @@ class Tensor:
         return _dispatch.array_function(func, args, kwargs)
 
     def __float__(self) -> float:
+        # float(t) is a deliberate read of the value, as in PyTorch; but NumPy also calls __float__ for
+        # `out[i] = t` into an ndarray, which would silently cut t from the graph.
+        if self.requires_grad and _graph.mode.grad_enabled and _storing_into_an_array(sys._getframe(1)):
+            raise TypeError(
+                f"chainrule: writing a Tensor that requires grad into a NumPy array (out[i] = t) would drop "
+                f"its gradient{_named(self)}; collect the pieces in a list and combine them with "
+                f"chainrule.numpy.stack / concatenate, write into a Tensor instead, or store t.detach()")
         _graph.untraceable("float(tensor)")
         return float(self.data)
 
@@ -170,7 +197,14 @@ class Tensor:
         return _r.copy(self)
 
     def __deepcopy__(self, memo) -> Tensor:
+        if self._node is not None:
+            raise RuntimeError(
+                "chainrule: copy.deepcopy of a tensor computed by recorded operations (a non-leaf) cannot copy "
+                "its place in the graph; deep-copy the leaves (e.g. the model's parameters), or copy "
+                "t.detach() for the values")
         t = Tensor(self.data.copy(), requires_grad=self.requires_grad, name=self.name)
+        if self.grad is not None:
+            t.grad = copy.deepcopy(self.grad, memo)
         memo[id(self)] = t
         return t
 
@@ -316,7 +350,7 @@ class Tensor:
         _graph.untraceable("an in-place write into a Tensor")
         if self.data.flags.writeable:
             self.data[index] = value
-            self._version += 1  # graphs that saved this array (and unlocked it since) must not use it
+            self._version += 1  # graphs that saved this array (and released it since) must not use it
         else:  # the array is saved by a live graph: copy on write, so the graph keeps its values
             data = self.data.copy()
             data[index] = value
@@ -455,6 +489,19 @@ class Tensor:
 
     def abs(self):
         return _r.abs(self)
+
+
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+
+
+def _storing_into_an_array(frame) -> bool:
+    """Whether the Python code in ``frame`` is executing ``container[index] = value`` right now (NumPy's
+    item assignment calls ``__float__`` from C, so the caller's frame is the user's own)."""
+    return frame is not None and frame.f_code.co_code[frame.f_lasti] == _STORE_SUBSCR
+
+
+def _named(t: Tensor) -> str:
+    return f" (tensor {t.name!r})" if t.name else ""
 
 
 def _asarray(data, dtype) -> np.ndarray:
