@@ -58,9 +58,10 @@ class NamespaceError(TypeError):
 class ArrayNamespace:
     """NumPy's spelling of an array-API library's functions (see the module docstring).
 
-    >>> import array_api_strict as strict            # doctest: +SKIP
-    >>> namespace(strict.asarray([0.5])).arcsin       # doctest: +SKIP
-    <function asin at ...>
+    >>> import array_api_strict as strict
+    >>> xp = namespace(strict.asarray([0.5]))
+    >>> xp.arcsin is strict.asin, xp
+    (True, ArrayNamespace(array_api_strict))
     """
 
     def __init__(self, module: Any) -> None:
@@ -112,6 +113,10 @@ def namespace(*arrays: Any) -> Any:
             continue
         get = getattr(type(a), "__array_namespace__", None)
         if get is None:
+            if type(a).__module__.startswith("cupy"):  # CuPy before 13 has NumPy's API but no __array_namespace__
+                import cupy
+
+                return cupy
             continue
         module = a.__array_namespace__()
         if module is np:
@@ -182,3 +187,32 @@ def unavailable(primitive: str, part: str, error: Exception, arrays: Any) -> Non
     if xp is not np:
         raise NamespaceError(f"chainrule: `{primitive}` is not available for {xp.name}: its {part} needs NumPy "
                              f"beyond the array API standard ({type(error).__name__}: {error})") from None
+
+
+DEVICES = ("cpu", "cuda")
+
+
+def to_device(array: Any, device: str) -> Any:
+    """``array`` on ``device``: ``"cpu"`` gives a NumPy array (from any library, through ``.get()`` for CuPy
+    or DLPack), ``"cuda"`` a CuPy array (needs CuPy and an NVIDIA GPU; untested: no GPU was available).
+
+    >>> to_device(np.ones(2), "cpu")
+    array([1., 1.])
+    """
+    if device not in DEVICES:
+        raise ValueError(f"chainrule: unknown device {device!r}; expected one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        if isinstance(array, np.ndarray):
+            return array
+        if type(array).__module__.startswith("cupy"):
+            return array.get()
+        try:
+            return np.from_dlpack(array)
+        except (TypeError, AttributeError, RuntimeError, BufferError):
+            return np.asarray(array)
+    try:
+        import cupy
+    except ImportError:
+        raise NamespaceError("chainrule: device 'cuda' needs CuPy, which is not installed (pip install "
+                             "cupy-cuda12x, with an NVIDIA GPU and its driver)") from None
+    return cupy.asarray(array)

@@ -136,6 +136,19 @@ class Module:
             p.data = value.astype(p.dtype, copy=True)
             p.grad = None
 
+    def to(self, device: str) -> Module:
+        """Move every parameter to ``device`` in place and return the module: ``"cpu"`` (NumPy arrays, from
+        any array library) or ``"cuda"`` (CuPy arrays; untested, no GPU was available). Gradients are dropped.
+
+        >>> chainrule.nn.mlp([2, 3, 1], rng=0).to("cpu").parameters()[0].data.__class__.__name__
+        'ndarray'
+        """
+        from .._namespace import to_device
+
+        for p in self.parameters():
+            p.data, p.grad = to_device(p.data, device), None
+        return self
+
     def train(self, mode: bool = True) -> Module:
         """Set training mode (affects e.g. `Dropout`) on this module and all sub-modules."""
         for _, module in self.named_modules():

@@ -109,3 +109,47 @@ def test_two_libraries_in_one_operation_is_an_error():
 
     with pytest.raises(NamespaceError, match="arrays of two libraries in one operation"):
         namespace(strict.asarray([1.0]), Other())
+
+
+@pytest.mark.parametrize("make", [lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+                                  lambda p: cr.optim.Adam(p, lr=0.1)], ids=["sgd", "adam"])
+def test_optimizers_update_parameters_in_their_namespace(make):
+    final = []
+    for to_strict in (True, False):
+        w = cr.tensor(strict.asarray([0.5, -1.2, 0.8]) if to_strict else np.array([0.5, -1.2, 0.8]),
+                      requires_grad=True)
+        opt = make([w])
+        for _ in range(5):
+            opt.zero_grad()
+            cnp.sum(cnp.tanh(w) * w + w * w).backward()
+            opt.step()
+        final.append(w.data)
+    assert namespace(final[0]) is not np
+    np.testing.assert_allclose(_numpy(final[0]), final[1], rtol=1e-12)
+
+
+def test_model_to_cpu_and_a_clear_error_for_cuda_without_cupy(monkeypatch):
+    import sys
+
+    net = cr.nn.mlp([3, 4, 2], rng=0)
+    expected = net.state_dict()
+    for p in net.parameters():
+        p.data = strict.asarray(p.data)
+    assert net.to("cpu") is net
+    for name, p in net.named_parameters():
+        assert type(p.data) is np.ndarray
+        np.testing.assert_array_equal(p.data, expected[name])
+    monkeypatch.setitem(sys.modules, "cupy", None)  # as if CuPy were not installed
+    with pytest.raises(NamespaceError, match="device 'cuda' needs CuPy, which is not installed"):
+        net.to("cuda")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        net.to("tpu")
+
+
+def test_docstring_examples():
+    import doctest
+
+    import chainrule._namespace as module
+
+    result = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 5
