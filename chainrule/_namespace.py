@@ -108,6 +108,8 @@ def namespace(*arrays: Any) -> Any:
     """
     found = None
     for a in arrays:
+        if type(a) is np.ndarray:  # the common case first: this runs in every forward function
+            continue
         a = _data(a)
         if type(a) is np.ndarray or a is None or isinstance(a, np.generic | int | float | complex | bool):
             continue

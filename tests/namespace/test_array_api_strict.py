@@ -153,3 +153,12 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 5
+
+
+def test_compile_runs_other_libraries_eagerly_with_a_warning():
+    f = cr.compile(cr.grad(_loss))
+    a = np.array([0.3, -0.5, 1.5])
+    with pytest.warns(cr.CompileWarning, match="arrays of array_api_strict"):
+        got = f(strict.asarray(a))
+    assert namespace(got) is not np
+    np.testing.assert_allclose(_numpy(got), f(a), rtol=1e-12)
