@@ -898,7 +898,7 @@ def pinv(a, rcond=1e-15, hermitian=False, **extras):
     """Moore–Penrose pseudo-inverse via the SVD (differentiable where the rank is constant)."""
     _no_extras("pinv", extras)
     u, s, vh = P.svd(a)
-    cutoff = rcond * np.max(_values(s), axis=-1, keepdims=True)
+    cutoff = rcond * P.xp(s).max(_values(s), axis=-1, keepdims=True)
     keep = _values(s) > cutoff
     s_inv = P.where(keep, 1 / P.where(keep, s, 1), 0)
     return P.matmul(swapaxes(vh, -1, -2) * s_inv[..., None, :], swapaxes(u, -1, -2))
