@@ -52,10 +52,35 @@ def reference(optimizer: str, compiled: bool) -> dict:
 
 def data_parallel(optimizer: str, compiled: bool) -> dict:
     sampler = dist.DistributedSampler(data(), GLOBAL_BATCH, seed=5)
-    model, opt, history = train(optimizer, compiled, loader=sampler,
-                                wrap=lambda o: dist.DistributedOptimizer(o, sampler=sampler))
+    started = []
+
+    def wrap(o):
+        wrapped = dist.DistributedOptimizer(o, sampler=sampler)
+        started.append(dist.world().collectives)
+        return wrapped
+
+    model, opt, history = train(optimizer, compiled, loader=sampler, wrap=wrap)
+    steps = len(sampler) * EPOCHS
     return {**model.state_dict(), "train_loss": np.array(history.column("train_loss")),
-            "adam_m": opt.state_dict()["buffers"].get("0.m", np.zeros(0))}
+            "collectives_per_step": np.array((dist.world().collectives - started[0]) / steps)}
+
+
+def buckets() -> dict:
+    """Parameters of two dtypes: one allreduce per dtype; a gradient only one rank has is averaged with
+    zeros; a parameter no rank has a gradient for keeps grad None."""
+    comm, r = dist.init(), dist.rank()
+    a = cr.tensor(np.zeros(3), requires_grad=True)
+    b = cr.tensor(np.zeros((2, 2), dtype=np.float32), requires_grad=True)
+    c = cr.tensor(np.zeros(4), requires_grad=True)
+    d = cr.tensor(np.zeros(2), requires_grad=True)
+    opt = dist.DistributedOptimizer(optim.SGD([a, b, c, d], lr=1.0))
+    before = comm.collectives
+    a.grad = np.full(3, r + 1.0)
+    b.grad = np.full((2, 2), 10.0 * (r + 1), dtype=np.float32)
+    c.grad = np.ones(4) if r == 1 else None
+    opt.step()
+    return {"a": a.data, "b": b.data, "c": c.data, "d_grad_is_none": np.array(d.grad is None),
+            "collectives": np.array(comm.collectives - before)}
 
 
 def functional() -> dict:
@@ -133,7 +158,7 @@ def main() -> None:
     elif scenario in ("stop", "kill"):
         result = stall(scenario)
     else:
-        result = {"functional": functional, "broadcast": broadcast}[scenario]()
+        result = {"functional": functional, "broadcast": broadcast, "buckets": buckets}[scenario]()
     np.savez(os.path.join(out, f"rank{dist.rank()}.npz"), **result)
 
 

@@ -49,6 +49,19 @@ def test_two_ranks_equal_one_process_with_the_global_batch(optimizer, mode, tmp_
             np.testing.assert_allclose(rank_result[name], value, rtol=1e-10, atol=1e-12, err_msg=name)
     for name in expected:  # the ranks hold the very same weights, bit for bit
         np.testing.assert_array_equal(results[0][name], results[1][name], err_msg=name)
+    assert float(results[0]["collectives_per_step"]) == 1.0  # one allreduce per step for all the parameters
+
+
+def test_one_allreduce_per_dtype_and_gradients_only_some_ranks_have(tmp_path):
+    done, results = run_ranks("buckets", tmp_path)
+    assert done.returncode == 0, done.stderr
+    for result in results:
+        assert int(result["collectives"]) == 2  # float64 and float32: one bucket each
+        np.testing.assert_array_equal(result["a"], np.full(3, -1.5))
+        assert result["b"].dtype == np.float32
+        np.testing.assert_array_equal(result["b"], np.full((2, 2), -15.0, dtype=np.float32))
+        np.testing.assert_array_equal(result["c"], np.full(4, -0.5))  # rank 0 had no gradient: a zero there
+        assert result["d_grad_is_none"]
 
 
 def test_two_ranks_differ_from_one_process_with_the_per_rank_batch(tmp_path):
