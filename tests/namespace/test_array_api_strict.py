@@ -162,3 +162,18 @@ def test_compile_runs_other_libraries_eagerly_with_a_warning():
         got = f(strict.asarray(a))
     assert namespace(got) is not np
     np.testing.assert_allclose(_numpy(got), f(a), rtol=1e-12)
+
+
+def test_where_with_a_condition_of_the_library_and_basic_slicing():
+    def f(x):
+        return cnp.sum(cnp.where(x > 1.0, x * x, 3.0 * x)[1:] * x[:-1])
+
+    a = np.array([0.5, 1.2, 0.8, 2.0])
+    got, expected = cr.grad(f)(strict.asarray(a)), cr.grad(f)(a)
+    assert namespace(got) is not np
+    np.testing.assert_allclose(_numpy(got), expected, rtol=1e-12)
+
+
+def test_the_documented_example():
+    got = cr.grad(lambda x: cnp.sum(cnp.tanh(x) * x))(strict.asarray([0.3, 0.5, 1.5]))
+    np.testing.assert_allclose(_numpy(got), [0.5658537, 0.85534102, 1.17620821], rtol=1e-7)
