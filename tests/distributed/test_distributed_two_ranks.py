@@ -147,10 +147,11 @@ def _assert_same_run(a, b):
         np.testing.assert_allclose(wa[name], wb[name], rtol=1e-9, atol=1e-12, err_msg=name)
 
 
-def test_cli_workers_trains_the_same_model_and_only_rank_0_reports(tmp_path):
-    single = _chainrule([*TRAIN, "--out", str(tmp_path / "one")], ROOT)
+@pytest.mark.parametrize("compiled", [[], ["--compile"]], ids=["eager", "compiled"])
+def test_cli_workers_trains_the_same_model_and_only_rank_0_reports(compiled, tmp_path):
+    single = _chainrule([*TRAIN, "--out", str(tmp_path / "one"), *compiled], ROOT)
     assert single.returncode == 0, single.stderr
-    double = _chainrule([*TRAIN, "--out", str(tmp_path / "two"), "--workers", "2"], ROOT)
+    double = _chainrule([*TRAIN, "--out", str(tmp_path / "two"), "--workers", "2", *compiled], ROOT)
     assert double.returncode == 0, double.stderr
     assert "data-parallel: 2 ranks, 10 examples each of every batch of 20" in double.stdout
     assert double.stdout.count("epoch  train loss") == 1 and double.stdout.count("done in") == 1
