@@ -218,3 +218,22 @@ def to_device(array: Any, device: str) -> Any:
         raise NamespaceError("chainrule: device 'cuda' needs CuPy, which is not installed (pip install "
                              "cupy-cuda12x, with an NVIDIA GPU and its driver)") from None
     return cupy.asarray(array)
+
+
+def item(array: Any) -> Any:
+    """The value of a one-element array of any library as a Python number (the standard has no
+    ``.item()``; it converts 0-d arrays with ``float``/``int``/``complex``/``bool``).
+
+    >>> item(np.array([2.5]))
+    2.5
+    """
+    array = _data(array)
+    if isinstance(array, np.ndarray | np.generic):
+        return array.item()
+    if array.size != 1:
+        raise ValueError(f"chainrule: item() needs an array of one element; got shape {tuple(array.shape)}")
+    scalar = namespace(array).reshape(array, ())
+    name = str(array.dtype).rsplit(".", 1)[-1]
+    convert = complex if name.startswith("complex") else float if name.startswith("float") else \
+        bool if name == "bool" else int
+    return convert(scalar)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _graph
-from ._namespace import is_floating, namespace, ones_like
+from ._namespace import is_floating, item, namespace, ones_like
 
 
 class Tensor:
@@ -60,7 +60,7 @@ class Tensor:
     def item(self) -> Any:
         """The value of a one-element tensor as a Python scalar."""
         _graph.untraceable("Tensor.item()")
-        return self.data.item()
+        return self.data.item() if hasattr(self.data, "item") else item(self.data)
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (no copy), for a tensor that does not require grad (as in PyTorch:
@@ -184,7 +184,7 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = []
-        if self.data.dtype != np.float64 and self.data.dtype != np.int64 and self.data.dtype != bool:
+        if not isinstance(self.data.dtype, np.dtype) or self.data.dtype not in (np.float64, np.int64, bool):
             extras.append(f"dtype={self.data.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn={self._node.primitive.name}")

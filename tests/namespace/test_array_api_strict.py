@@ -177,3 +177,15 @@ def test_where_with_a_condition_of_the_library_and_basic_slicing():
 def test_the_documented_example():
     got = cr.grad(lambda x: cnp.sum(cnp.tanh(x) * x))(strict.asarray([0.3, 0.5, 1.5]))
     np.testing.assert_allclose(_numpy(got), [0.5658537, 0.85534102, 1.17620821], rtol=1e-7)
+
+
+def test_item_and_repr():
+    import warnings
+
+    t = cr.tensor(strict.asarray([1.0, 2.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no cross-library dtype comparison
+        assert repr(t) == "tensor([1., 2.], dtype=array_api_strict.float64, requires_grad=True)"
+    assert (t * 2.0).sum().item() == 6.0 and isinstance((t * 2.0).sum().item(), float)
+    with pytest.raises(ValueError, match="item\\(\\) needs an array of one element"):
+        t.detach().item()
