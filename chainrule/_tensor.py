@@ -25,7 +25,7 @@ class Tensor:
     array([2., 4.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "name", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "name", "_views", "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = object.__hash__
 
@@ -157,7 +157,10 @@ class Tensor:
                 f"its gradient{_named(self)}; collect the pieces in a list and combine them with "
                 f"chainrule.numpy.stack / concatenate, write into a Tensor instead, or store t.detach()")
         _graph.untraceable("float(tensor)")
-        return float(self.data)
+        if self.data.size != 1:
+            raise TypeError(f"chainrule: float() of a tensor of shape {self.shape}: only one-element tensors "
+                            f"convert to Python scalars")
+        return float(self.data.reshape(()))
 
     def __int__(self) -> int:
         _graph.untraceable("int(tensor)")
@@ -327,9 +330,11 @@ class Tensor:
             return True
         return isinstance(other, Tensor) and other.requires_grad
 
+    # An in-place write changes this tensor's memory, which its base and views share (chainrule._views):
+    # while recording, every one of them gets a node for its new value; otherwise only the values change.
     def _assign_result(self, primitive, other) -> Tensor:
         if self._recording_with(other):
-            self._rebind(primitive(self, other))
+            self._record_write(primitive(self, other))
             return self
         with _graph.no_grad():
             result = primitive(self.data, other.data if isinstance(other, Tensor) else other)
@@ -343,25 +348,22 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         index = _unwrap_index(index)
         if self._recording_with(value):
-            self._rebind(_r.setitem(self, index, value))
+            self._record_write(_r.setitem(self, index, value))
             return
         self._write(index, value.data if isinstance(value, Tensor) else value)
 
     def _write(self, index, value) -> None:
         _graph.untraceable("an in-place write into a Tensor")
-        if self.data.flags.writeable:
-            self.data[index] = value
-            self._version += 1  # graphs that saved this array (and released it since) must not use it
-        else:  # the array is saved by a live graph: copy on write, so the graph keeps its values
-            data = self.data.copy()
-            data[index] = value
-            self.data = data
+        _views.write_values(self, index, value)
 
-    def _rebind(self, result: Tensor) -> None:
+    def _record_write(self, result: Tensor) -> None:
+        _graph.untraceable("an in-place write into a Tensor")
         if result.data.dtype != self.data.dtype:
             result = _r.astype(result, self.data.dtype)
-        self.data, self._node, self.requires_grad = result.data, result._node, result.requires_grad
-        self._version += 1
+        if result.shape != self.shape:
+            raise ValueError(f"chainrule: in-place operation would change the shape from {self.shape} to "
+                             f"{result.shape}")
+        _views.record_write(self, result)
 
     def __getitem__(self, index):
         return _r.getitem(self, _unwrap_index(index))
@@ -550,4 +552,5 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
+from . import _views  # noqa: E402
 from . import numpy as _r  # noqa: E402
