@@ -78,6 +78,14 @@ def test_allreduce_errors_and_types():
     out = dist.allreduce({"a": np.ones((2, 2), dtype=np.float32), "b": (2.0, np.arange(3))}, op="sum")
     assert out["a"].dtype == np.float32 and isinstance(out["b"], tuple) and out["b"][1].tolist() == [0, 1, 2]
     assert dist.broadcast({"k": [1.5]}) == {"k": [1.5]}
+    w = chainrule.tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(TypeError, match="the collective is not differentiable"):
+        chainrule.grad(lambda v: chainrule.numpy.sum(dist.allreduce([v * 2.0])[0]))(np.ones(2))
+    with pytest.raises(TypeError, match="the collective is not differentiable"):
+        dist.broadcast({"w": w})
+    with chainrule.no_grad():
+        assert dist.allreduce([w])[0].tolist() == [1.0, 1.0]
+    assert dist.allreduce([w.detach()], op="sum")[0].tolist() == [1.0, 1.0]
 
 
 def test_timeout_settings(monkeypatch):
