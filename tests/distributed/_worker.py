@@ -96,7 +96,7 @@ def functional() -> dict:
     r, n = dist.rank(), dist.size()
     shard = slice(r * 60 // n, (r + 1) * 60 // n)
     grads = dist.allreduce(cr.grad(loss)(w, x[shard], t[shard]))
-    summed = dist.allreduce({"count": np.array([1, 2]), "x": 1.5}, op="sum")
+    summed = dist.allreduce({"count": np.array([1, 2]), "x": 1.5}, op="sum", check=False)
     return {"W": grads["W"], "b": grads["b"], "scale": np.array(grads["scale"]),
             "x_is_float": np.array(isinstance(summed["x"], float)), "count": summed["count"],
             "x": np.array(summed["x"])}
