@@ -97,3 +97,31 @@ def test_without_mpi4py_the_error_names_the_extra(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["chainrule: error: --workers needs mpi4py and mpiexec; pip install "
                                                 "'chainrule[distributed]' (mpi4py and the mpich wheel)"]
+
+
+def test_launch_workers_runs_mpiexec_with_the_command_and_a_share_of_the_cores(tmp_path, monkeypatch):
+    """The launcher behind --workers, with a stand-in mpiexec that records what it was given."""
+    import types
+
+    from chainrule.distributed import cli
+
+    record = tmp_path / "record.txt"
+    fake = tmp_path / "mpiexec"
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" > {record}\n"
+                    f"printf '%s\\n' \"$OPENBLAS_NUM_THREADS $OMP_NUM_THREADS\" >> {record}\n"
+                    "exit ${FAKE_STATUS:-0}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(cli, "find_mpiexec", lambda: str(fake))
+    monkeypatch.setitem(sys.modules, "mpi4py", types.ModuleType("mpi4py"))
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", *cli.THREAD_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert cli.launch_workers(["train", "--workers", "4", "--epochs", "2"], 4) == 0
+    arguments, threads = record.read_text().splitlines()
+    assert arguments == f"-n 4 {sys.executable} -m chainrule train --epochs 2"
+    assert threads == "2 2"  # 8 cores / 4 ranks
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a setting of the user's is kept
+    monkeypatch.setenv("FAKE_STATUS", "5")
+    assert cli.launch_workers(["train", "--workers=4"], 4) == 1
+    assert record.read_text().splitlines()[1] == "2 3"
+    assert cli.launch_workers(["train"], 1) is None  # one worker: train in this process
