@@ -87,16 +87,19 @@ class Communicator:
         """Complete ``request`` (a non-blocking MPI operation) or raise `CollectiveTimeout`."""
         started, cpu_started = time.perf_counter(), time.process_time()
         deadline = started + self.timeout
-        while not request.Test():
-            now = time.perf_counter()
-            if now > deadline:
-                _abort_at_exit(self.comm)
-                raise CollectiveTimeout(
-                    f"rank {self.rank} of {self.size}: {what} did not complete within {self.timeout:g} s; another "
-                    f"rank has died, stalled or is running a different collective (set {TIMEOUT_VARIABLE} "
-                    f"to wait longer)")
-            if now - started > self.spin:
-                time.sleep(self.poll)
+        try:
+            while not request.Test():
+                now = time.perf_counter()
+                if now > deadline:
+                    raise CollectiveTimeout(
+                        f"rank {self.rank} of {self.size}: {what} did not complete within {self.timeout:g} s; "
+                        f"another rank has died, stalled or is running a different collective (set "
+                        f"{TIMEOUT_VARIABLE} to wait longer)")
+                if now - started > self.spin:
+                    time.sleep(self.poll)
+        except BaseException:  # a timeout, or Ctrl-C: the collective stays posted, so Finalize would hang
+            _abort_at_exit(self.comm)
+            raise
         self.seconds_communicating += time.perf_counter() - started
         self.cpu_seconds_communicating += time.process_time() - cpu_started
         self.collectives += 1
