@@ -132,6 +132,9 @@ def data_parallel(optimizer: Any, x_train: Any, y_train: Any, batch_size: int, s
     from . import DistributedOptimizer, DistributedSampler, init
 
     comm = init()
+    if batch_size < comm.size:
+        raise _cli_error(f"--batch-size {batch_size} is the global minibatch; it cannot be shared by {comm.size} "
+                         f"ranks (use at least {comm.size})")
     loader = DistributedSampler(ArrayDataset(x_train, y_train), batch_size, seed=seed)
     optimizer = DistributedOptimizer(optimizer, comm, sampler=loader)
     if comm.rank == 0:

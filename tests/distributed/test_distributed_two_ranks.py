@@ -203,8 +203,11 @@ def test_cli_workers_under_mpiexec_with_another_count_is_a_usage_error(tmp_path)
     assert "--workers 3 under an MPI launcher that started 2 ranks" in done.stderr
 
 
-def test_workers_flag_rejects_non_positive_counts(capsys):
-    from chainrule.cli import main
 
-    assert main([*TRAIN, "--workers", "0"]) == 2
-    assert "expected a positive number of worker processes" in capsys.readouterr().err
+
+def test_cli_a_global_batch_smaller_than_the_ranks_is_a_usage_error(tmp_path):
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", *TRAIN, "--batch-size", "1",
+                           "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=120,
+                          env=_environment(), cwd=ROOT)
+    assert done.returncode == 2
+    assert "--batch-size 1 is the global minibatch; it cannot be shared by 2 ranks" in done.stderr
