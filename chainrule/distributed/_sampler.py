@@ -21,8 +21,9 @@ class DistributedSampler(DataLoader):
 
     ``shard_weight`` is the fraction of the current global batch that this rank holds (``1/size`` unless the
     batch does not divide evenly); `DistributedOptimizer` weights this rank's gradient by it, so the averaged
-    gradient is the gradient of the mean loss over the whole global batch. A final global batch with fewer
-    examples than ranks is dropped (every rank must take part in every gradient allreduce).
+    gradient is the gradient of the mean loss over the whole global batch. Every rank must take part in every
+    gradient allreduce: a rank whose part of a final, small batch is empty gets a stand-in (the batch's first
+    example) with weight 0, which contributes nothing.
 
     >>> ds = ArrayDataset(np.arange(10), np.arange(10))
     >>> [yb.tolist() for _, yb in DistributedSampler(ds, 4, shuffle=False, rank=1, size=2)]
@@ -51,15 +52,13 @@ class DistributedSampler(DataLoader):
     def global_batch_size(self) -> int:
         return self.batch_size
 
-    def __len__(self) -> int:
-        n = len(self.dataset)
-        full, rest = divmod(n, self.batch_size)
-        return full + (1 if rest >= self.size and not self.drop_last else 0)
-
     def shard(self, batch: np.ndarray) -> tuple[np.ndarray, float]:
-        """This rank's part of the global batch ``batch`` (example indices) and its share of it."""
+        """This rank's part of the global batch ``batch`` (example indices) and its share of it (a stand-in
+        example with share 0 when the part is empty)."""
         bounds = [len(batch) * r // self.size for r in range(self.size + 1)]
         start, stop = bounds[self.rank], bounds[self.rank + 1]
+        if start == stop:
+            return batch[:1], 0.0
         return batch[start:stop], (stop - start) / len(batch)
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:

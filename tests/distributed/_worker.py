@@ -21,9 +21,9 @@ from chainrule.train import fit
 N_EXAMPLES, GLOBAL_BATCH, EPOCHS = 103, 10, 2  # 103 = 10 batches of 10 and a last one of 3: uneven shards
 
 
-def data() -> ArrayDataset:
+def data(n: int = N_EXAMPLES) -> ArrayDataset:
     rng = np.random.default_rng(7)
-    x = rng.normal(size=(N_EXAMPLES, 5))
+    x = rng.normal(size=(n, 5))
     y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(np.int64)
     return ArrayDataset(x, y)
 
@@ -35,23 +35,23 @@ def make(optimizer: str):
     return model, optim.Adam(model.parameters(), lr=0.01)
 
 
-def train(optimizer: str, compiled: bool, loader=None, wrap=None):
+def train(optimizer: str, compiled: bool, loader=None, wrap=None, n: int = N_EXAMPLES):
     model, opt = make(optimizer)
     if wrap is not None:
         opt = wrap(opt)
-    history = fit(model, "cross-entropy", opt, data(), epochs=EPOCHS, batch_size=GLOBAL_BATCH, l2=1e-3,
+    history = fit(model, "cross-entropy", opt, data(n), epochs=EPOCHS, batch_size=GLOBAL_BATCH, l2=1e-3,
                   seed=5, progress=False, compiled=compiled, loader=loader)
     return model, opt, history
 
 
-def reference(optimizer: str, compiled: bool) -> dict:
+def reference(optimizer: str, compiled: bool, n: int = N_EXAMPLES) -> dict:
     """One process, global batch: what the ranks together must reproduce."""
-    model, opt, history = train(optimizer, compiled)
+    model, opt, history = train(optimizer, compiled, n=n)
     return {**model.state_dict(), "train_loss": np.array(history.column("train_loss"))}
 
 
-def data_parallel(optimizer: str, compiled: bool) -> dict:
-    sampler = dist.DistributedSampler(data(), GLOBAL_BATCH, seed=5)
+def data_parallel(optimizer: str, compiled: bool, n: int = N_EXAMPLES) -> dict:
+    sampler = dist.DistributedSampler(data(n), GLOBAL_BATCH, seed=5)
     started = []
 
     def wrap(o):
@@ -59,7 +59,7 @@ def data_parallel(optimizer: str, compiled: bool) -> dict:
         started.append(dist.world().collectives)
         return wrapped
 
-    model, opt, history = train(optimizer, compiled, loader=sampler, wrap=wrap)
+    model, opt, history = train(optimizer, compiled, loader=sampler, wrap=wrap, n=n)
     steps = len(sampler) * EPOCHS
     return {**model.state_dict(), "train_loss": np.array(history.column("train_loss")),
             "collectives_per_step": np.array((dist.world().collectives - started[0]) / steps)}
@@ -153,8 +153,8 @@ def stall(how: str) -> dict:
 def main() -> None:
     scenario, out = sys.argv[1], sys.argv[2]
     if scenario.startswith("fit-"):
-        _, optimizer, mode = scenario.split("-")
-        result = data_parallel(optimizer, mode == "compiled")
+        _, optimizer, mode, *n = scenario.split("-")  # fit-<sgd|adam>-<eager|compiled>[-<examples>]
+        result = data_parallel(optimizer, mode == "compiled", int(n[0]) if n else N_EXAMPLES)
     elif scenario in ("stop", "kill"):
         result = stall(scenario)
     else:

@@ -18,25 +18,29 @@ def _dataset(n):
     return ArrayDataset(np.arange(n, dtype=float).reshape(n, 1), np.arange(n))
 
 
-@pytest.mark.parametrize("n, batch, size", [(103, 10, 2), (100, 10, 2), (37, 8, 3), (10, 4, 4), (7, 7, 1)])
+@pytest.mark.parametrize("n, batch, size", [(103, 10, 2), (100, 10, 2), (37, 8, 3), (10, 4, 4), (7, 7, 1),
+                                            (41, 10, 3)])
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_shards_partition_the_single_process_batches(n, batch, size, shuffle):
     single = DataLoader(_dataset(n), batch, shuffle=shuffle, seed=3)
     shards = [DistributedSampler(_dataset(n), batch, shuffle=shuffle, seed=3, rank=r, size=size) for r in range(size)]
     for epoch in (0, 4):
         single.set_epoch(epoch)
-        expected = [yb for _, yb in single if len(yb) >= size]  # a last batch smaller than the ranks is dropped
+        expected = [yb for _, yb in single]
         for s in shards:
             s.set_epoch(epoch)
         per_rank = [[(yb, s.shard_weight) for _, yb in s] for s in shards]
         assert all(len(batches) == len(expected) == len(s) for batches, s in zip(per_rank, shards, strict=True))
         for k, batch_labels in enumerate(expected):
-            parts = [per_rank[r][k][0] for r in range(size)]
+            weights = [per_rank[r][k][1] for r in range(size)]
+            parts = [per_rank[r][k][0] for r in range(size) if weights[r] > 0]
             np.testing.assert_array_equal(np.concatenate(parts), batch_labels)   # contiguous, in order
             assert max(map(len, parts)) - min(map(len, parts)) <= 1
-            weights = [per_rank[r][k][1] for r in range(size)]
-            assert weights == [len(p) / len(batch_labels) for p in parts]
+            assert [w for w in weights if w > 0] == [len(p) / len(batch_labels) for p in parts]
             assert sum(weights) == pytest.approx(1.0)
+            for r in range(size):  # an empty part: one stand-in example of the batch, weight 0
+                if weights[r] == 0:
+                    assert len(batch_labels) < size and per_rank[r][k][0].tolist() == batch_labels[:1].tolist()
 
 
 def test_epochs_shuffle_differently_and_reproducibly():

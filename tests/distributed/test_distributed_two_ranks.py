@@ -52,6 +52,17 @@ def test_two_ranks_equal_one_process_with_the_global_batch(optimizer, mode, tmp_
     assert float(results[0]["collectives_per_step"]) == 1.0  # one allreduce per step for all the parameters
 
 
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_a_last_batch_of_one_example_is_trained_on_as_in_one_process(mode, tmp_path):
+    """101 examples in batches of 10: the last batch has 1 example; rank 0 computes on a stand-in, weight 0."""
+    done, results = run_ranks(f"fit-adam-{mode}-101", tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = _worker.reference("adam", mode == "compiled", n=101)
+    for rank_result in results:
+        for name, value in expected.items():
+            np.testing.assert_allclose(rank_result[name], value, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
 def test_one_allreduce_per_dtype_and_gradients_only_some_ranks_have(tmp_path):
     done, results = run_ranks("buckets", tmp_path)
     assert done.returncode == 0, done.stderr
