@@ -336,59 +336,69 @@ class Shape:
         return f"<not kept: {self.dtype} array of shape {self.shape}>"
 
 
-# How many live graphs hold each array they made read-only (id → count). An array becomes writable
-# again only when the last of them is released, so graphs that share a saved array keep it protected.
-# (An entry's array is alive while its count is positive: the nodes that counted it hold it.)
-_lock_counts: dict[int, int] = {}
-_lock_guard = threading.RLock()  # re-entrant: a node's __del__ may run inside _lock, on the same thread
+# Saved arrays are read-only while a graph holds them (see Primitive.__call__). Several graphs may hold one
+# array; it becomes writable again only when the last of them is released. The graph that made it
+# read-only *owns* it (its node's `locked` list holds the array itself); a graph that finds it read-only
+# already is one more *sharer* (the list holds `(array,)`), counted here by id. An owner released while
+# sharers remain leaves the array to them as an orphan; the last sharer out makes it writable. An array the
+# user made read-only is never owned, so it is never made writable. In the common case (no sharing) a lock
+# and an unlock are a flag each and no dictionary operation.
+_sharers: dict[int, int] = {}  # id(array) → live sharers (the sharers' nodes keep the array alive)
+_orphans: dict[int, np.ndarray] = {}  # id(array) → an array whose owner was released before its sharers
+_guard = threading.RLock()  # re-entrant: a node's __del__ may run inside _lock, on the same thread
+_acquire, _release = _guard.acquire, _guard.release
 
 
 def _lock(array: np.ndarray, locked: list | None) -> list | None:
-    """Make ``array`` and the arrays it views read-only, counting this graph as one more holder of each;
-    add what was counted to ``locked`` (a new list if None; None if nothing was). Arrays that were
-    read-only before chainrule saw them (the user's own) are not counted, but their bases are."""
-    chain = []
-    while type(array) is np.ndarray:
-        chain.append(array)
-        array = array.base
-    held = []
-    with _lock_guard:
-        for a in chain:
-            key = id(a)
-            count = _lock_counts.get(key)
-            if count is not None:
-                _lock_counts[key] = count + 1
-            elif a.flags.writeable:
-                a.setflags(write=False)  # (half the cost of setting flags.writeable)
-                _lock_counts[key] = 1
+    """Make ``array`` and the arrays it views read-only while this graph holds them; add what it now holds
+    to ``locked`` (a new list if None; None if nothing)."""
+    _acquire()
+    try:
+        while type(array) is np.ndarray:
+            if array.flags.writeable:
+                array.setflags(write=False)  # (half the cost of setting flags.writeable)
+                held = array
             else:
-                continue
-            held.append(a)
-    if not held:
-        return locked
-    if locked is None:
-        return held
-    locked.extend(held)
+                key = id(array)
+                _sharers[key] = _sharers.get(key, 0) + 1
+                held = (array,)
+            # (allocating after the books are straight: a collection here may run a node's __del__)
+            if locked is None:
+                locked = [held]
+            else:
+                locked.append(held)
+            array = array.base
+    finally:
+        _release()
     return locked
 
 
 def _unlock(locked: list) -> None:
-    """This graph no longer holds ``locked``: each array whose last holder this was becomes writable."""
-    freed = []
-    with _lock_guard:
-        for a in locked:
-            key = id(a)
-            count = _lock_counts[key] - 1
-            if count:
-                _lock_counts[key] = count
+    """This graph no longer holds ``locked``; arrays no other graph holds become writable."""
+    _acquire()
+    try:
+        for held in reversed(locked):  # bases first: a view can be made writable only when its base is
+            if type(held) is tuple:  # a sharer leaves
+                array = held[0]
+                key = id(array)
+                count = _sharers[key] - 1
+                if count:
+                    _sharers[key] = count
+                    continue
+                del _sharers[key]
+                if _orphans.pop(key, None) is None:
+                    continue
+            elif _sharers and id(held) in _sharers:  # the owner leaves first
+                _orphans[id(held)] = held
+                continue
             else:
-                del _lock_counts[key]
-                freed.append(a)
-        for a in reversed(freed):  # bases first: a view can be made writable only when its base is
+                array = held
             try:  # noqa: SIM105  (contextlib.suppress would cost a context manager per node freed)
-                a.setflags(write=True)
+                array.setflags(write=True)
             except ValueError:  # its base is read-only for a reason of its own
                 pass
+    finally:
+        _release()
 
 
 class Node:
