@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import numpy as cnp
-from ._composite import _holds_tensor, _values
+from ._composite import _call_on_values, _holds_tensor
 from ._graph import mode
 from ._tensor import Tensor
 
@@ -59,7 +59,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
             return function(inputs[0], axis=axis, keepdims=kwargs.pop("keepdims", False))
         return function(inputs[0], axis=axis)
     if not _needs_grad(inputs):
-        return _wrap(getattr(ufunc, method)(*[_values(i) for i in inputs], **kwargs))
+        return _wrap(_call_on_values(getattr(ufunc, method), inputs, kwargs))
     raise TypeError(f"chainrule: no derivative rule for numpy.{name}"
                     f"{'' if method == '__call__' else '.' + method} on a Tensor that requires grad; "
                     f"see chainrule.extend to add one, or .detach() the input")
@@ -73,7 +73,7 @@ def array_function(func, args, kwargs):
     if function is not None and function is not func:
         return function(*args, **kwargs)
     if not _needs_grad(list(args) + list(kwargs.values())):
-        return _wrap(func(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()}))
+        return _wrap(_call_on_values(func, args, kwargs))
     raise TypeError(f"chainrule: no derivative rule for {module.replace('._core', '')}.{func.__name__} "
                     f"(called on a Tensor that requires grad); see chainrule.extend to add one, or "
                     f".detach() the input")

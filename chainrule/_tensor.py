@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dis
+import operator
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -59,8 +60,7 @@ class Tensor:
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python scalar."""
-        _graph.untraceable("Tensor.item()")
-        return self.data.item() if hasattr(self.data, "item") else item(self.data)
+        return _python_value(self, _item, "Tensor.item()")
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (no copy), for a tensor that does not require grad (as in PyTorch:
@@ -156,23 +156,19 @@ class Tensor:
                 f"chainrule: writing a Tensor that requires grad into a NumPy array (out[i] = t) would drop "
                 f"its gradient{_named(self)}; collect the pieces in a list and combine them with "
                 f"chainrule.numpy.stack / concatenate, write into a Tensor instead, or store t.detach()")
-        _graph.untraceable("float(tensor)")
         if self.data.size != 1:
             raise TypeError(f"chainrule: float() of a tensor of shape {self.shape}: only one-element tensors "
                             f"convert to Python scalars")
-        return float(self.data.reshape(()))
+        return _python_value(self, _as_float, "float(tensor)")
 
     def __int__(self) -> int:
-        _graph.untraceable("int(tensor)")
-        return int(self.data)
+        return _python_value(self, int, "int(tensor)")
 
     def __index__(self) -> int:
-        _graph.untraceable("a Tensor used as an index")
-        return self.data.__index__()
+        return _python_value(self, operator.index, "a Tensor used as an index")
 
     def __bool__(self) -> bool:
-        _graph.untraceable("bool(tensor) (Python control flow on a value)")
-        return bool(self.data)
+        return _python_value(self, bool, "bool(tensor) (Python control flow on a value)")
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -391,16 +387,13 @@ class Tensor:
         return _r.min(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.argmax()")
-        return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
+        return _on_values(np.argmax, self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.argmin()")
-        return Tensor(self.data.argmin(axis=axis, keepdims=keepdims))
+        return _on_values(np.argmin, self, axis=axis, keepdims=keepdims)
 
     def argsort(self, axis=-1, kind=None):
-        _graph.untraceable("Tensor.argsort()")
-        return Tensor(self.data.argsort(axis=axis, kind=kind))
+        return _on_values(np.argsort, self, axis=axis, kind=kind)
 
     def cumsum(self, axis=None):
         return _r.cumsum(self, axis=axis)
@@ -409,12 +402,10 @@ class Tensor:
         return _r.cumprod(self, axis=axis)
 
     def any(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.any()")
-        return Tensor(self.data.any(axis=axis, keepdims=keepdims))
+        return _on_values(np.any, self, axis=axis, keepdims=keepdims)
 
     def all(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.all()")
-        return Tensor(self.data.all(axis=axis, keepdims=keepdims))
+        return _on_values(np.all, self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], int):
@@ -532,6 +523,28 @@ def _contains_tensor(items) -> bool:
         if isinstance(item, list | tuple):
             stack.extend(item)
     return False
+
+
+def _python_value(t: Tensor, convert, what: str):
+    """``convert(t.data)``, a value leaving the graph for Python; while chainrule.compile traces, a decision
+    its replay checks again."""
+    tape = _graph.mode.tape
+    return convert(t.data) if tape is None else tape.python_value(t.data, convert, what)
+
+
+def _on_values(function, t: Tensor, **kwargs) -> Tensor:
+    """``function`` (indices, tests: no gradient) on the values of ``t``, as a Tensor; compile's tracer records it."""
+    from ._composite import _call_on_values
+
+    return Tensor(_call_on_values(function, (t,), kwargs, as_array=True))
+
+
+def _item(array: Any) -> Any:
+    return array.item() if hasattr(array, "item") else item(array)  # the array API has no .item()
+
+
+def _as_float(array: np.ndarray) -> float:
+    return float(array.reshape(()))
 
 
 def _unwrap_index(index):
