@@ -232,23 +232,12 @@ class _SoftmaxCrossEntropy:
 
 
 def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
-    """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``)."""
+    """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``): each
+    primitive's ``fast=`` form from its registration, and compile's own fused steps."""
+    from ._registry import fast_forms  # (here, not at the top: the fast-forward table is all that reads it)
+
     table: dict[Primitive, tuple[Callable, bool]] = {_SIGMOID_OF_DIFFERENCE: (_sigmoid_of_difference, True)}
-    ufuncs = ["add", "subtract", "multiply", "divide", "negative", "exp", "log", "tanh", "sin", "cos", "sqrt",
-              "square", "maximum", "minimum", "power", "expm1", "log1p", "reciprocal", "sign", "equal", "not_equal",
-              "less", "less_equal", "greater", "greater_equal", "logical_not", "logical_and", "logical_or"]
-    for name in ufuncs:
-        primitive = getattr(P, name, None)
-        if isinstance(primitive, Primitive):
-            table[primitive] = (getattr(np, name), True)
-    if isinstance(getattr(P, "abs", None), Primitive):
-        table[P.abs] = (np.absolute, True)
-    if isinstance(getattr(P, "sigmoid", None), Primitive):
-        table[P.sigmoid] = (_sigmoid_into, True)
-    if isinstance(getattr(P, "matmul", None), Primitive):
-        table[P.matmul] = (np.matmul, True)
-    if isinstance(getattr(P, "sum", None), Primitive):
-        table[P.sum] = (np.add.reduce, False)
+    table.update(fast_forms())
     return table
 
 

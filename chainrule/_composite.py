@@ -34,39 +34,62 @@ def _cast(x, dtype):
 
 
 # ---- reductions with NumPy's signatures -------------------------------------------------------------
-def sum(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
-    """Sum of elements over the given axes (``numpy.sum``)."""
+def _mask(where_):
+    """``where=``'s mask, or None for every element."""
+    if where_ is None or where_ is np._NoValue or where_ is True:
+        return None
+    return np.asarray(_values(where_), dtype=bool)
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None, **extras):
+    """Sum of elements over the given axes (``numpy.sum``), with ``initial=`` and ``where=``."""
     _no_extras("sum", extras)
     _no_out("sum", out)
-    return P.sum(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
+    a = _cast(_arraylike(a), dtype)
+    mask = _mask(where)
+    if mask is not None:
+        a = P.where(mask, a, 0)
+    result = P.sum(a, axis=_axis(axis), keepdims=keepdims)
+    return result if initial is None or initial is np._NoValue else result + initial
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
-    """Arithmetic mean over the given axes (``numpy.mean``)."""
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None, **extras):
+    """Arithmetic mean over the given axes (``numpy.mean``), with ``where=`` (the mean of the chosen elements)."""
     _no_extras("mean", extras)
     _no_out("mean", out)
-    return P.mean(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
+    a = _cast(_arraylike(a), dtype)
+    mask = _mask(where)
+    if mask is None:
+        return P.mean(a, axis=_axis(axis), keepdims=keepdims)
+    mask = np.broadcast_to(mask, np.broadcast_shapes(mask.shape, shape_of(a)))
+    count = np.sum(mask, axis=_axis(axis), keepdims=keepdims)
+    return P.sum(P.where(mask, a, 0), axis=_axis(axis), keepdims=keepdims) / count
+
+
+def _arraylike(a):
+    """A list or tuple holding Tensors (and numbers) as one stacked Tensor, as NumPy would make an array."""
+    return array(a) if isinstance(a, list | tuple) and _holds_tensor(a) else a
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
     """Product over the given axes; the gradient is exact also where elements are zero."""
     _no_extras("prod", extras)
     _no_out("prod", out)
-    return P.prod(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
+    return P.prod(_cast(_arraylike(a), dtype), axis=_axis(axis), keepdims=keepdims)
 
 
 def max(a, axis=None, out=None, keepdims=False, **extras):
     """Maximum over the given axes; tied maxima share the gradient evenly."""
     _no_extras("max", extras)
     _no_out("max", out)
-    return P.max(a, axis=_axis(axis), keepdims=keepdims)
+    return P.max(_arraylike(a), axis=_axis(axis), keepdims=keepdims)
 
 
 def min(a, axis=None, out=None, keepdims=False, **extras):
     """Minimum over the given axes; tied minima share the gradient evenly."""
     _no_extras("min", extras)
     _no_out("min", out)
-    return P.min(a, axis=_axis(axis), keepdims=keepdims)
+    return P.min(_arraylike(a), axis=_axis(axis), keepdims=keepdims)
 
 
 amax, amin = max, min
@@ -76,7 +99,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
     """Variance (``numpy.var``), with ``ddof``."""
     _no_extras("var", extras)
     _no_out("var", out)
-    a = _cast(a, dtype)
+    a = _cast(_arraylike(a), dtype)
     axis = _axis(axis)
     centred = a - P.mean(a, axis=axis, keepdims=True)
     n = P._count(a, axis)
@@ -86,6 +109,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
     """Standard deviation (``numpy.std``), with ``ddof``."""
     _no_extras("std", extras)
+    a = _arraylike(a)
     v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
     if P._count(a, _axis(axis)) <= 1:  # a variance of single elements is identically 0: so is its gradient
         return v
@@ -95,14 +119,14 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
 def cumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum (``numpy.cumsum``); ``axis=None`` works on the flattened array."""
     _no_out("cumsum", out)
-    a = _cast(a, dtype)
+    a = _cast(_arraylike(a), dtype)
     return P.cumsum(P.reshape(a, (-1,)), 0) if axis is None else P.cumsum(a, axis)
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
     """Cumulative product (``numpy.cumprod``); the gradient assumes no zeros in ``a``."""
     _no_out("cumprod", out)
-    a = _cast(a, dtype)
+    a = _cast(_arraylike(a), dtype)
     return P.cumprod(P.reshape(a, (-1,)), 0) if axis is None else P.cumprod(a, axis)
 
 
@@ -180,6 +204,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     statistics each quantile interpolates between."""
     _no_extras("quantile", extras)
     _no_out("quantile", out)
+    a = _arraylike(a)
     if method != "linear":
         raise ValueError(f"chainrule.quantile: method={method!r} is not supported; only 'linear'")
     q = np.asarray(_values(q), dtype=np.float64)
@@ -677,12 +702,24 @@ def tensordot(a, b, axes=2):
 
 
 def einsum(subscripts, *operands, out=None, optimize=False, **extras):
-    """Einstein summation (``numpy.einsum``), any number of operands, ellipses included."""
+    """Einstein summation (``numpy.einsum``), any number of operands, ellipses included; also the sublist
+    form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
     _no_extras("einsum", extras)
     _no_out("einsum", out)
-    if not isinstance(subscripts, str):
-        raise TypeError("chainrule.einsum: only the subscripts-string form is supported, e.g. 'ij,jk->ik'")
+    if not isinstance(subscripts, str):  # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        subscripts, operands = _einsum_sublists((subscripts,) + operands)
     return P.einsum(subscripts, *operands)
+
+
+def _einsum_sublists(items):
+    def letters(sublist):
+        return "".join("..." if i is Ellipsis else P._LETTERS[int(i)] for i in sublist)
+
+    operands, terms = list(items[0::2]), [letters(s) for s in items[1::2]]
+    output = None
+    if len(operands) > len(terms):  # an odd count: the last item is the output sublist
+        output = letters(operands.pop())
+    return ",".join(terms) + ("" if output is None else "->" + output), operands
 
 
 def kron(a, b):
@@ -923,13 +960,62 @@ def eigh(a, UPLO="L"):
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    """Reduced SVD (u, s, vh); differentiable when the singular values are distinct."""
+    """SVD (u, s, vh); differentiable when the singular values are distinct. With ``full_matrices=True`` on a
+    non-square input, the extra columns of u (rows of vh) are an orthonormal completion, which is not unique:
+    a gradient through them raises (the first min(m, n) are differentiable as usual)."""
     if not compute_uv:
         return P.svdvals(a)
-    if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
-        raise ValueError("chainrule.svd: only full_matrices=False is differentiable for non-square inputs; "
-                         "pass full_matrices=False")
-    return P.svd(a)
+    u, s, vh = P.svd(a)
+    m, n = shape_of(a)[-2:]
+    if full_matrices and m > n:
+        u = concatenate([u, _rules_linalg().orthogonal_complement(u)], axis=-1)
+    elif full_matrices and n > m:
+        v = P.swapaxes(vh, -1, -2)
+        vh = P.swapaxes(concatenate([v, _rules_linalg().orthogonal_complement(v)], axis=-1), -1, -2)
+    return u, s, vh
+
+
+def _rules_linalg():
+    from . import _rules_linalg
+
+    return _rules_linalg
+
+
+def lstsq(a, b, rcond=None):
+    """``numpy.linalg.lstsq``: (x, residuals, rank, singular values); x = pinv(a) b is differentiable (where
+    the rank is constant), the residuals and singular values too, the rank is an integer."""
+    values_a = np.asarray(_values(a))
+    x_values, residual_values, rank, _ = np.linalg.lstsq(values_a, np.asarray(_values(b)), rcond=rcond)
+    s = P.svdvals(a)
+    cutoff = (np.finfo(values_a.dtype).eps * builtins.max(values_a.shape) if rcond is None else rcond)
+    u, sv, vh = P.svd(a)
+    keep = _values(sv) > cutoff * np.max(_values(sv))
+    s_inv = P.where(keep, 1 / P.where(keep, sv, 1), 0)
+    b2 = b if ndim_of(b) == 2 else P.reshape(b, (-1, 1))
+    x = P.matmul(P.swapaxes(vh, -1, -2) * s_inv[None, :], P.matmul(P.swapaxes(u, -1, -2), b2))
+    x = x if ndim_of(b) == 2 else P.reshape(x, (-1,))
+    if np.size(residual_values):
+        residual = b2 - P.matmul(a, x if ndim_of(b) == 2 else P.reshape(x, (-1, 1)))
+        residuals = P.sum(residual * residual, axis=0)
+    else:
+        residuals = residual_values
+    return x, residuals, rank, s
+
+
+def cond(x, p=None):
+    """``numpy.linalg.cond``: σ_max / σ_min for p None, 2 or −2; ‖x‖ ‖x⁻¹‖ in the norm ``p`` otherwise."""
+    if p is None or p == 2 or p == -2:
+        s = P.svdvals(x)
+        ratio = P.max(s, axis=-1) / P.min(s, axis=-1)
+        return 1 / ratio if p == -2 else ratio
+    return norm(x, ord=p, axis=(-2, -1)) * norm(P.inv(x), ord=p, axis=(-2, -1))
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """``numpy.linalg.matrix_rank``: an integer, so it has no gradient (a Tensor input gives a Tensor
+    without a graph)."""
+    rank = np.linalg.matrix_rank(np.asarray(_values(A)), tol=_values(tol), hermitian=hermitian, rtol=rtol)
+    return Tensor(np.asarray(rank)) if isinstance(A, Tensor) else rank
 
 
 def pinv(a, rcond=1e-15, hermitian=False, **extras):

@@ -237,3 +237,14 @@ def item(array: Any) -> Any:
     convert = complex if name.startswith("complex") else float if name.startswith("float") else \
         bool if name == "bool" else int
     return convert(scalar)
+
+
+def require_numpy(function: str, *arrays: Any) -> None:
+    """Raise `NamespaceError` if ``arrays`` belong to another library: for functions written for NumPy only.
+
+    >>> require_numpy("piecewise", np.ones(2))
+    """
+    xp = namespace(*arrays)
+    if xp is not np:
+        raise NamespaceError(f"chainrule: `{function}` is not available for {xp.name} (it is written for NumPy "
+                             f"arrays only)")

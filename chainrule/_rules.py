@@ -15,6 +15,21 @@ Contract of an entry ``name = defprim("name", forward, vjp_0, vjp_1, ..., saves=
 * ``formulas[i]`` is the rule as the lecture notes write it, for the teaching views: ``{g}`` is the
   output's error signal, ``{ans}`` the output, ``{0}``, ``{1}``, ... the inputs.
 
+An entry is also the primitive's one registration (:mod:`chainrule._registry`); the rest of chainrule is
+derived from it:
+
+* ``names``: its public names, ``"numpy.tanh"``, ``"numpy.linalg.inv"``, ``"scipy.special.erf"`` (default
+  ``("numpy.<name>",)``; ``()`` for a primitive that a function of ``_composite.py`` wraps). The namespaces
+  :mod:`chainrule.numpy` (``.linalg``, ``.fft``) and :mod:`chainrule.scipy` export them, and ``np.*`` /
+  ``scipy.special.*`` called on Tensors dispatch to them.
+* ``cost``: its category for :func:`chainrule.viz.cost` (default ``"elementwise"``).
+* ``fast``: a NumPy function with the same result on arrays that takes ``out=`` (``fast_takes_out=False``
+  if not), with which :func:`chainrule.compile` replays it into preallocated buffers.
+
+Adding a primitive is two edits: its entry here (or in a ``_rules_*.py`` module listed in
+``_registry.RULE_MODULES``), and its spec in ``tests/rules/specs.py`` (a meta-test checks that every
+registered primitive is exercised by a spec).
+
 Non-differentiable functions (comparisons, rounding, ``sign``) are ``nondiff`` entries: their outputs
 carry no graph, i.e. a zero gradient.
 """
@@ -24,11 +39,13 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import sys
 
 import numpy as np
 
 from ._graph import Primitive, Tensor
 from ._namespace import namespace
+from ._registry import register
 
 # xp(*arrays): the array module the arrays (or Tensors' arrays) belong to: NumPy, or another array-API
 # library under NumPy's names (chainrule/_namespace.py). Rules create arrays only through it
@@ -36,12 +53,19 @@ from ._namespace import namespace
 xp = namespace
 
 
-def defprim(name, forward, *vjps, formulas=(), saves=None, n_outputs=1):
-    return Primitive(name, forward, vjps, formulas, n_outputs=n_outputs, saves=saves)
+def defprim(name, forward, *vjps, formulas=(), saves=None, n_outputs=1, variadic=False, cost="elementwise",
+            names=None, fast=None, fast_takes_out=True):
+    """Make and register a primitive (the contract above); ``names=None`` means ``("numpy.<name>",)``."""
+    primitive = Primitive(name, forward, vjps, formulas, n_outputs=n_outputs, variadic=variadic, saves=saves)
+    return register(primitive, cost=cost, names=(f"numpy.{name}",) if names is None else names, fast=fast,
+                    fast_takes_out=fast_takes_out, module=sys._getframe(1).f_globals["__name__"])
 
 
-def nondiff(name, forward):
-    return Primitive(name, forward, differentiable=False)
+def nondiff(name, forward, *, names=None, fast=None):
+    """Make and register a primitive whose output carries no gradient (comparisons, rounding, ...)."""
+    return register(Primitive(name, forward, differentiable=False), cost="elementwise",
+                    names=(f"numpy.{name}",) if names is None else names, fast=fast,
+                    module=sys._getframe(1).f_globals["__name__"])
 
 
 def shape_of(x) -> tuple:
@@ -123,6 +147,16 @@ def _sigmoid(x):
     return out if hasattr(x, "dtype") else float(out)
 
 
+def _sigmoid_into(x, out=None):
+    """The sigmoid of the array ``x`` written into ``out`` (compile's replay form)."""
+    if x.dtype.kind not in "fc":
+        x = x.astype(float)  # as the eager forward
+    out = xp(x).negative(x, out=out)
+    if isinstance(out, np.generic):  # a ufunc's 0-d result is a NumPy scalar: no buffer to work in
+        out = np.asarray(out)
+    return _one_over_one_plus_exp(out)
+
+
 def _power_vjp_base(g, ans, x, y):
     if isinstance(y, int | float):  # a Python exponent stays a Python number (no array of another library)
         return unbroadcast(g * y * x ** (y - 1 if y != 0 else 1), x)
@@ -144,81 +178,104 @@ def _sinc_vjp(g, ans, x):
     return g * where(nonzero, (cos(math.pi * safe) - ans) / safe, 0)
 
 
+def _real_if_real(g, x):
+    """A real value cast to complex gets the real part of its complex error signal."""
+    if x.dtype.kind != "c" and getattr(g, "dtype", x.dtype).kind == "c":
+        return real(g)
+    return g
+
+
 # ---- elementwise, one input ----------------------------------------------------------------------------
-negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",))
-abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), saves=(0,), formulas=("{g} · sign({0})",))
-exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, saves=("ans",), formulas=("{g} · exp({0})",))
+negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",), fast=np.negative)
+abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), saves=(0,), formulas=("{g} · sign({0})",),
+              fast=np.absolute, names=("numpy.abs", "numpy.absolute", "numpy.fabs"))
+exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, saves=("ans",), formulas=("{g} · exp({0})",),
+              fast=np.exp)
 exp2 = defprim("exp2", _ufunc("exp2"), lambda g, ans, x: g * ans * math.log(2), saves=("ans",), formulas=("{g} · 2^{0} · ln 2",))
-expm1 = defprim("expm1", _ufunc("expm1"), lambda g, ans, x: g * (ans + 1), saves=("ans",), formulas=("{g} · exp({0})",))
-log = defprim("log", _ufunc("log"), lambda g, ans, x: g / x, saves=(0,), formulas=("{g} / {0}",))
+expm1 = defprim("expm1", _ufunc("expm1"), lambda g, ans, x: g * (ans + 1), saves=("ans",), formulas=("{g} · exp({0})",),
+                fast=np.expm1)
+log = defprim("log", _ufunc("log"), lambda g, ans, x: g / x, saves=(0,), formulas=("{g} / {0}",), fast=np.log)
 log2 = defprim("log2", _ufunc("log2"), lambda g, ans, x: g / (x * math.log(2)), saves=(0,), formulas=("{g} / ({0} ln 2)",))
 log10 = defprim("log10", _ufunc("log10"), lambda g, ans, x: g / (x * math.log(10)), saves=(0,), formulas=("{g} / ({0} ln 10)",))
-log1p = defprim("log1p", _ufunc("log1p"), lambda g, ans, x: g / (1 + x), saves=(0,), formulas=("{g} / (1 + {0})",))
-sqrt = defprim("sqrt", _ufunc("sqrt"), lambda g, ans, x: g / (2 * ans), saves=("ans",), formulas=("{g} / (2 √{0})",))
+log1p = defprim("log1p", _ufunc("log1p"), lambda g, ans, x: g / (1 + x), saves=(0,), formulas=("{g} / (1 + {0})",),
+                fast=np.log1p)
+sqrt = defprim("sqrt", _ufunc("sqrt"), lambda g, ans, x: g / (2 * ans), saves=("ans",), formulas=("{g} / (2 √{0})",),
+               fast=np.sqrt)
 cbrt = defprim("cbrt", _ufunc("cbrt"), lambda g, ans, x: g / (3 * ans * ans), saves=("ans",), formulas=("{g} / (3 ∛{0}²)",))
-square = defprim("square", _ufunc("square"), lambda g, ans, x: g * 2 * x, saves=(0,), formulas=("{g} · 2{0}",))
-reciprocal = defprim("reciprocal", _ufunc("reciprocal"), lambda g, ans, x: -g * ans * ans, saves=("ans",), formulas=("-{g} / {0}²",))
-sin = defprim("sin", _ufunc("sin"), lambda g, ans, x: g * cos(x), saves=(0,), formulas=("{g} · cos({0})",))
-cos = defprim("cos", _ufunc("cos"), lambda g, ans, x: -g * sin(x), saves=(0,), formulas=("-{g} · sin({0})",))
+square = defprim("square", _ufunc("square"), lambda g, ans, x: g * 2 * x, saves=(0,), formulas=("{g} · 2{0}",),
+                 fast=np.square)
+reciprocal = defprim("reciprocal", _ufunc("reciprocal"), lambda g, ans, x: -g * ans * ans, saves=("ans",), formulas=("-{g} / {0}²",),
+                     fast=np.reciprocal)
+sin = defprim("sin", _ufunc("sin"), lambda g, ans, x: g * cos(x), saves=(0,), formulas=("{g} · cos({0})",), fast=np.sin)
+cos = defprim("cos", _ufunc("cos"), lambda g, ans, x: -g * sin(x), saves=(0,), formulas=("-{g} · sin({0})",),
+              fast=np.cos)
 tan = defprim("tan", _ufunc("tan"), lambda g, ans, x: g * (1 + ans * ans), saves=("ans",), formulas=("{g} / cos²({0})",))
 arcsin = defprim("arcsin", _ufunc("arcsin"), lambda g, ans, x: g / sqrt(1 - x * x), saves=(0,), formulas=("{g} / √(1 - {0}²)",))
 arccos = defprim("arccos", _ufunc("arccos"), lambda g, ans, x: -g / sqrt(1 - x * x), saves=(0,), formulas=("-{g} / √(1 - {0}²)",))
 arctan = defprim("arctan", _ufunc("arctan"), lambda g, ans, x: g / (1 + x * x), saves=(0,), formulas=("{g} / (1 + {0}²)",))
 sinh = defprim("sinh", _ufunc("sinh"), lambda g, ans, x: g * cosh(x), saves=(0,), formulas=("{g} · cosh({0})",))
 cosh = defprim("cosh", _ufunc("cosh"), lambda g, ans, x: g * sinh(x), saves=(0,), formulas=("{g} · sinh({0})",))
-tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), saves=("ans",), formulas=("{g} · (1 - {ans}²)",))
+tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), saves=("ans",), formulas=("{g} · (1 - {ans}²)",),
+               fast=np.tanh)
 arcsinh = defprim("arcsinh", _ufunc("arcsinh"), lambda g, ans, x: g / sqrt(x * x + 1), saves=(0,), formulas=("{g} / √({0}² + 1)",))
 arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / sqrt(x * x - 1), saves=(0,), formulas=("{g} / √({0}² - 1)",))
 arctanh = defprim("arctanh", _ufunc("arctanh"), lambda g, ans, x: g / (1 - x * x), saves=(0,), formulas=("{g} / (1 - {0}²)",))
-deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), saves=(), formulas=("{g} · π/180",))
-rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / math.pi), saves=(), formulas=("{g} · 180/π",))
+deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), saves=(), formulas=("{g} · π/180",),
+                  names=("numpy.deg2rad", "numpy.radians"))
+rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / math.pi), saves=(), formulas=("{g} · 180/π",),
+                  names=("numpy.rad2deg", "numpy.degrees"))
 sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, saves=(0, "ans"), formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
-sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",))
+sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",),
+                  fast=_sigmoid_into)
 relu = defprim("relu", lambda x: xp(x).maximum(x, 0), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
 softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), saves=(0,), formulas=("{g} · σ({0})",))
-copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",))
-real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",))
-astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(g, x.dtype), saves=(), formulas=("{g}",))
+copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",),
+               names=("numpy.copy", "numpy.conjugate", "numpy.conj", "numpy.positive"), cost="movement")
+real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
+astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
+                 cost="movement")
 
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
     x, copy=True, nan=nan, posinf=posinf, neginf=neginf), lambda g, ans, x, **kw: g * isfinite(x),
     saves=(0,), formulas=("{g} · [{0} finite]",))
 
-sign = nondiff("sign", _ufunc("sign"))
+sign = nondiff("sign", _ufunc("sign"), fast=np.sign)
 floor = nondiff("floor", _ufunc("floor"))
 ceil = nondiff("ceil", _ufunc("ceil"))
-trunc = nondiff("trunc", _ufunc("trunc"))
+trunc = nondiff("trunc", _ufunc("trunc"), names=("numpy.trunc", "numpy.fix"))
 rint = nondiff("rint", _ufunc("rint"))
-round = nondiff("round", lambda x, decimals=0: xp(x).round(x, decimals))
+round = nondiff("round", lambda x, decimals=0: xp(x).round(x, decimals), names=("numpy.round", "numpy.around"))
 isfinite = nondiff("isfinite", _ufunc("isfinite"))
 isnan = nondiff("isnan", _ufunc("isnan"))
 isinf = nondiff("isinf", _ufunc("isinf"))
-logical_not = nondiff("logical_not", _ufunc("logical_not"))
-invert = nondiff("invert", _ufunc("invert"))
+logical_not = nondiff("logical_not", _ufunc("logical_not"), fast=np.logical_not)
+invert = nondiff("invert", _ufunc("invert"), names=("numpy.invert", "numpy.bitwise_not"))
 
 # ---- elementwise, two inputs (broadcasting) ----------------------------------------------------------
 add = defprim("add", operator.add,
               lambda g, ans, x, y: unbroadcast(g, x),
-              lambda g, ans, x, y: unbroadcast(g, y), saves=(), formulas=("{g}", "{g}"))
+              lambda g, ans, x, y: unbroadcast(g, y), saves=(), formulas=("{g}", "{g}"), fast=np.add)
 subtract = defprim("subtract", operator.sub,
                    lambda g, ans, x, y: unbroadcast(g, x),
-                   lambda g, ans, x, y: unbroadcast(-g, y), saves=(), formulas=("{g}", "-{g}"))
+                   lambda g, ans, x, y: unbroadcast(-g, y), saves=(), formulas=("{g}", "-{g}"), fast=np.subtract)
 multiply = defprim("multiply", operator.mul,
                    lambda g, ans, x, y: unbroadcast(g * y, x),
-                   lambda g, ans, x, y: unbroadcast(g * x, y), saves=(0, 1), formulas=("{g} · {1}", "{g} · {0}"))
+                   lambda g, ans, x, y: unbroadcast(g * x, y), saves=(0, 1), formulas=("{g} · {1}", "{g} · {0}"),
+                   fast=np.multiply)
 divide = defprim("divide", operator.truediv,
                  lambda g, ans, x, y: unbroadcast(g / y, x),
-                 lambda g, ans, x, y: unbroadcast(-g * ans / y, y), saves=(1, "ans"), formulas=("{g} / {1}", "-{g} · {0} / {1}²"))
+                 lambda g, ans, x, y: unbroadcast(-g * ans / y, y), saves=(1, "ans"), formulas=("{g} / {1}", "-{g} · {0} / {1}²"),
+                 fast=np.divide, names=("numpy.divide", "numpy.true_divide"))
 power = defprim("power", lambda x, y: x ** y, _power_vjp_base, _power_vjp_exponent,
-                formulas=("{g} · {1} · {0}^({1} - 1)", "{g} · {0}^{1} · ln {0}"))
+                formulas=("{g} · {1} · {0}^({1} - 1)", "{g} · {0}^{1} · ln {0}"), fast=np.power)
 maximum = defprim("maximum", _ufunc("maximum"),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), y),
-                  saves=(0, 1), formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"))
+                  saves=(0, 1), formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"), fast=np.maximum)
 minimum = defprim("minimum", _ufunc("minimum"),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), y),
-                  saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"))
+                  saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"), fast=np.minimum)
 fmax = defprim("fmax", _ufunc("fmax"),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
@@ -246,35 +303,36 @@ logaddexp2 = defprim("logaddexp2", _ufunc("logaddexp2"),
 mod = defprim("mod", _ufunc("mod"),
               lambda g, ans, x, y: unbroadcast(g, x),
               lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y),
-              saves=(0, 1), formulas=("{g}", "-{g} · floor({0} / {1})"))
+              saves=(0, 1), formulas=("{g}", "-{g} · floor({0} / {1})"), names=("numpy.mod", "numpy.remainder"))
 fmod = defprim("fmod", _ufunc("fmod"),
                lambda g, ans, x, y: unbroadcast(g, x),
                lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y),
                saves=(0, 1), formulas=("{g}", "-{g} · trunc({0} / {1})"))
 floor_divide = nondiff("floor_divide", _ufunc("floor_divide"))
-equal = nondiff("equal", _ufunc("equal"))
-not_equal = nondiff("not_equal", _ufunc("not_equal"))
-less = nondiff("less", _ufunc("less"))
-less_equal = nondiff("less_equal", _ufunc("less_equal"))
-greater = nondiff("greater", _ufunc("greater"))
-greater_equal = nondiff("greater_equal", _ufunc("greater_equal"))
-logical_and = nondiff("logical_and", _ufunc("logical_and"))
-logical_or = nondiff("logical_or", _ufunc("logical_or"))
+equal = nondiff("equal", _ufunc("equal"), fast=np.equal)
+not_equal = nondiff("not_equal", _ufunc("not_equal"), fast=np.not_equal)
+less = nondiff("less", _ufunc("less"), fast=np.less)
+less_equal = nondiff("less_equal", _ufunc("less_equal"), fast=np.less_equal)
+greater = nondiff("greater", _ufunc("greater"), fast=np.greater)
+greater_equal = nondiff("greater_equal", _ufunc("greater_equal"), fast=np.greater_equal)
+logical_and = nondiff("logical_and", _ufunc("logical_and"), fast=np.logical_and)
+logical_or = nondiff("logical_or", _ufunc("logical_or"), fast=np.logical_or)
 logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
 where = defprim("where", lambda c, x, y: xp(x, y).where(c, x, y), None,
                 lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
                 lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
-                saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"))
+                saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"), names=())
 clip = defprim("clip", lambda x, lo, hi: xp(x).clip(x, lo, hi),
                lambda g, ans, x, lo, hi: g * ((x >= (-math.inf if lo is None else lo)) & (x <= (math.inf if hi is None else hi))),
-               saves=(0, 1, 2), formulas=("{g} · [lo ≤ {0} ≤ hi]",))
+               saves=(0, 1, 2), formulas=("{g} · [lo ≤ {0} ≤ hi]",), names=())
 
 # ---- reductions --------------------------------------------------------------------------------------
 sum = defprim("sum", lambda x, axis=None, keepdims=False: xp(x).sum(x, axis=axis, keepdims=keepdims),
-              lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims), saves=(), formulas=("{g}",))
+              lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims), saves=(), formulas=("{g}",),
+              fast=np.add.reduce, fast_takes_out=False, names=(), cost="reduction")
 mean = defprim("mean", lambda x, axis=None, keepdims=False: xp(x).mean(x, axis=axis, keepdims=keepdims),
                lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) / builtins.max(_count(x, axis), 1),
-               saves=(), formulas=("{g} / n",))
+               saves=(), formulas=("{g} / n",), names=(), cost="reduction")
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
@@ -283,9 +341,9 @@ def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 max = defprim("max", lambda x, axis=None, keepdims=False: xp(x).max(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-              saves=(0, "ans"), formulas=("{g} · [{0} = max]",))
+              saves=(0, "ans"), formulas=("{g} · [{0} = max]",), names=(), cost="reduction")
 min = defprim("min", lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-              saves=(0, "ans"), formulas=("{g} · [{0} = min]",))
+              saves=(0, "ans"), formulas=("{g} · [{0} = min]",), names=(), cost="reduction")
 
 
 def _has_zero(x) -> bool:
@@ -313,10 +371,10 @@ def _prod_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 prod = defprim("prod", lambda x, axis=None, keepdims=False: xp(x).prod(x, axis=axis, keepdims=keepdims), _prod_vjp,
-               saves=(0, "ans"), formulas=("{g} · ∏ of the others",))
+               saves=(0, "ans"), formulas=("{g} · ∏ of the others",), names=(), cost="reduction")
 logsumexp = defprim("logsumexp", lambda x, axis=None, keepdims=False: _logsumexp(x, axis, keepdims),
                     lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) * exp(x - _expand(ans, x, axis, keepdims)),
-                    saves=(0, "ans"), formulas=("{g} · softmax({0})",))
+                    saves=(0, "ans"), formulas=("{g} · softmax({0})",), names=(), cost="reduction")
 
 
 def _logsumexp(x, axis, keepdims):
@@ -349,10 +407,10 @@ def _softmax(x, axis=-1):
 
 softmax = defprim("softmax", _softmax,
                   lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)),
-                  saves=("ans",), formulas=("{ans} ∘ ({g} - Σ {g} ∘ {ans})",))
+                  saves=("ans",), formulas=("{ans} ∘ ({g} - Σ {g} ∘ {ans})",), names=(), cost="reduction")
 log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, True),
                       lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
-                      saves=("ans",), formulas=("{g} - softmax({0}) Σ {g}",))
+                      saves=("ans",), formulas=("{g} - softmax({0}) Σ {g}",), names=(), cost="reduction")
 
 def _softmax_cross_entropy(z, labels):
     m = xp(z)
@@ -369,10 +427,12 @@ def _softmax_cross_entropy_vjp(g, ans, z, labels):
 
 # the mean over the batch of −log softmax(z)[label]: a loss, fused because it pays (one pass, stable)
 softmax_cross_entropy = defprim("softmax_cross_entropy", _softmax_cross_entropy, _softmax_cross_entropy_vjp, None,
-                                saves=(0, 1), formulas=("{g} · (softmax({0}) − onehot({1})) / n", None))
+                                saves=(0, 1), formulas=("{g} · (softmax({0}) − onehot({1})) / n", None),
+                                names=(), cost="reduction")
 
 cumsum = defprim("cumsum", lambda x, axis: xp(x).cumsum(x, axis=axis),
-                 lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), saves=(), formulas=("reverse cumsum of {g}",))
+                 lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), saves=(), formulas=("reverse cumsum of {g}",),
+                 names=(), cost="reduction")
 
 
 def _cumprod_vjp(g, ans, x, axis):
@@ -390,20 +450,23 @@ def _cumprod_vjp(g, ans, x, axis):
 
 
 cumprod = defprim("cumprod", lambda x, axis: xp(x).cumprod(x, axis=axis), _cumprod_vjp,
-                  saves=(0, "ans"), formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",))
+                  saves=(0, "ans"), formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",), names=(), cost="reduction")
 
 # ---- shapes and copies ---------------------------------------------------------------------------------
 reshape = defprim("reshape", lambda x, shape, order="C": xp(x).reshape(x, shape, order=order),
-                  lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), saves=(), formulas=("{g}",))
+                  lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), saves=(), formulas=("{g}",),
+                  names=(), cost="movement")
 transpose = defprim("transpose", lambda x, axes=None: xp(x).transpose(x, axes),
                     lambda g, ans, x, axes=None: transpose(g, None if axes is None else tuple(np.argsort(axes))),
-                    saves=(), formulas=("{g}ᵀ",))
+                    saves=(), formulas=("{g}ᵀ",), names=(), cost="movement")
 broadcast_to = defprim("broadcast_to", lambda x, shape: xp(x).broadcast_to(x, shape),
-                       lambda g, ans, x, shape: unbroadcast(g, x), saves=(), formulas=("Σ {g} over the broadcast axes",))
+                       lambda g, ans, x, shape: unbroadcast(g, x), saves=(), formulas=("Σ {g} over the broadcast axes",),
+                       names=(), cost="movement")
 flip = defprim("flip", lambda x, axis=None: xp(x).flip(x, axis), lambda g, ans, x, axis=None: flip(g, axis),
-               saves=(), formulas=("flip({g})",))
+               saves=(), formulas=("flip({g})",), names=(), cost="movement")
 roll = defprim("roll", lambda x, shift, axis=None: xp(x).roll(x, shift, axis),
-               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis), saves=(), formulas=("roll({g}, -shift)",))
+               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis), saves=(), formulas=("roll({g}, -shift)",),
+               names=(), cost="movement")
 
 
 def _negate(shift):
@@ -420,8 +483,8 @@ def _concatenate_vjp(position, g, ans, *xs, axis=0):
     return g[index]
 
 
-concatenate = Primitive("concatenate", lambda *xs, axis=0: xp(*xs).concatenate(xs, axis=axis), (_concatenate_vjp,),
-                        ("{g} sliced",), variadic=True, saves=())
+concatenate = defprim("concatenate", lambda *xs, axis=0: xp(*xs).concatenate(xs, axis=axis), _concatenate_vjp,
+                      formulas=("{g} sliced",), variadic=True, saves=(), names=(), cost="movement")
 
 # ---- indexing ------------------------------------------------------------------------------------------
 
@@ -448,13 +511,16 @@ def _setitem_forward(x, index, value):  # the order of operator.setitem
 
 
 getitem = defprim("getitem", lambda x, index: x[index],
-                  lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), saves=(1,), formulas=("{g} scattered",))
+                  lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), saves=(1,), formulas=("{g} scattered",),
+                  cost="movement")
 scatter = defprim("scatter", _scatter_forward,
-                  lambda g, ans, values, index, shape, dtype: getitem(g, index), saves=(1,), formulas=("{g} gathered",))
+                  lambda g, ans, values, index, shape, dtype: getitem(g, index), saves=(1,), formulas=("{g} gathered",),
+                  names=(), cost="movement")
 setitem = defprim("setitem", _setitem_forward,
                   lambda g, ans, x, index, value: setitem(g, index, 0), None,
                   lambda g, ans, x, index, value: unbroadcast(getitem(g, index), value),
-                  saves=(1,), formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"))
+                  saves=(1,), formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"),
+                  cost="movement")
 
 # ---- linear algebra ------------------------------------------------------------------------------------
 
@@ -480,7 +546,8 @@ def _matmul_vjp(position, g, ans, a, b):
 
 matmul = defprim("matmul", lambda a, b: xp(a, b).matmul(a, b),
                  lambda g, ans, a, b: _matmul_vjp(0, g, ans, a, b),
-                 lambda g, ans, a, b: _matmul_vjp(1, g, ans, a, b), saves=(0, 1), formulas=("{g} {1}ᵀ", "{0}ᵀ {g}"))
+                 lambda g, ans, a, b: _matmul_vjp(1, g, ans, a, b), saves=(0, 1), formulas=("{g} {1}ᵀ", "{0}ᵀ {g}"),
+                 fast=np.matmul, names=(), cost="matmul")
 
 
 def _tensordot_axes(a_ndim, b_ndim, axes):
@@ -508,7 +575,8 @@ def _tensordot_vjp(position, g, ans, a, b, axes=2):
 
 tensordot = defprim("tensordot", lambda a, b, axes=2: xp(a, b).tensordot(a, b, axes),
                     lambda *args, **kw: _tensordot_vjp(0, *args, **kw),
-                    lambda *args, **kw: _tensordot_vjp(1, *args, **kw), saves=(0, 1), formulas=("{g} · {1}", "{0} · {g}"))
+                    lambda *args, **kw: _tensordot_vjp(1, *args, **kw), saves=(0, 1), formulas=("{g} · {1}", "{0} · {g}"),
+                    names=(), cost="contraction")
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -566,8 +634,8 @@ def _einsum_vjp(position, g, ans, subscripts, *operands):
     return grad
 
 
-einsum = Primitive("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, *ops), (_einsum_vjp,),
-                   ("einsum of {g} with the other operands",), variadic=True)
+einsum = defprim("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, *ops), _einsum_vjp,
+                 formulas=("einsum of {g} with the other operands",), variadic=True, names=(), cost="contraction")
 
 
 def _diagonal_embed(g, shape, offset, axis1, axis2):
@@ -582,10 +650,10 @@ def _diagonal_embed(g, shape, offset, axis1, axis2):
 
 diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
                    lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2),
-                   saves=(), formulas=("{g} placed on the diagonal",))
+                   saves=(), formulas=("{g} placed on the diagonal",), names=(), cost="movement")
 diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
                          lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2),
-                         saves=(), formulas=("diagonal of {g}",))
+                         saves=(), formulas=("diagonal of {g}",), names=(), cost="movement")
 
 
 def _inv_t(x):
@@ -594,11 +662,13 @@ def _inv_t(x):
 
 inv = defprim("inv", lambda x: xp(x).linalg.inv(x),
               lambda g, ans, x: -matmul(matmul(swapaxes(ans, -1, -2), g), swapaxes(ans, -1, -2)),
-              saves=("ans",), formulas=("-A⁻ᵀ {g} A⁻ᵀ",))
+              saves=("ans",), formulas=("-A⁻ᵀ {g} A⁻ᵀ",), names=("numpy.linalg.inv",), cost="cubic")
 det = defprim("det", lambda x: xp(x).linalg.det(x),
-              lambda g, ans, x: reshape(g * ans, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0, "ans"), formulas=("{g} · det(A) · A⁻ᵀ",))
+              lambda g, ans, x: reshape(g * ans, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0, "ans"), formulas=("{g} · det(A) · A⁻ᵀ",),
+              names=("numpy.linalg.det",), cost="cubic")
 logabsdet = defprim("logabsdet", lambda x: xp(x).linalg.slogdet(x)[1],
-                    lambda g, ans, x: reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0,), formulas=("{g} · A⁻ᵀ",))
+                    lambda g, ans, x: reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0,), formulas=("{g} · A⁻ᵀ",),
+                    names=(), cost="cubic")
 
 
 def _solve_forward(a, b):
@@ -608,7 +678,10 @@ def _solve_forward(a, b):
 
 def _solve_vjp(position, g, ans, a, b):
     vector = ndim_of(b) == 1
-    gb = solve(swapaxes(a, -1, -2), g)
+    if vector:  # (as a column: a stack of error signals is not a matrix right-hand side)
+        gb = solve(swapaxes(a, -1, -2), reshape(g, shape_of(g) + (1,)))[..., 0]
+    else:
+        gb = solve(swapaxes(a, -1, -2), g)
     if position == 1:
         return unbroadcast(gb, b)
     if vector:
@@ -618,7 +691,8 @@ def _solve_vjp(position, g, ans, a, b):
 
 solve = defprim("solve", _solve_forward,
                 lambda g, ans, a, b: _solve_vjp(0, g, ans, a, b),
-                lambda g, ans, a, b: _solve_vjp(1, g, ans, a, b), saves=(0, "ans"), formulas=("-Aᵀ⁻¹{g} xᵀ", "Aᵀ⁻¹ {g}"))
+                lambda g, ans, a, b: _solve_vjp(1, g, ans, a, b), saves=(0, "ans"), formulas=("-Aᵀ⁻¹{g} xᵀ", "Aᵀ⁻¹ {g}"),
+                names=("numpy.linalg.solve",), cost="cubic")
 
 
 def _cholesky_vjp(g, ans, x):
@@ -633,7 +707,7 @@ def _cholesky_vjp(g, ans, x):
 
 
 cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp,
-                   formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",))
+                   formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",), names=("numpy.linalg.cholesky",), cost="cubic")
 
 
 def _eigh_vjp(g, ans, x, UPLO="L"):
@@ -648,7 +722,7 @@ def _eigh_vjp(g, ans, x, UPLO="L"):
 
 
 eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2,
-               formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",))
+               formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",), names=(), cost="cubic")
 
 
 def _eig_forward(x):
@@ -672,7 +746,7 @@ def _eig_vjp(g, ans, x):
 
 
 eig = defprim("eig", _eig_forward, _eig_vjp, n_outputs=2,
-              formulas=("V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ",))
+              formulas=("V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ",), names=(), cost="cubic")
 
 
 def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
@@ -699,7 +773,7 @@ def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
 
 svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x).linalg.svd(x, full_matrices=False)),
               _svd_vjp, n_outputs=3,
-              formulas=("U (F∘(UᵀŪ − ŪᵀU) S + diag(s̄) + S F∘(VᵀV̄ − V̄ᵀV)) Vᵀ + projections",))
+              formulas=("U (F∘(UᵀŪ − ŪᵀU) S + diag(s̄) + S F∘(VᵀV̄ − V̄ᵀV)) Vᵀ + projections",), names=(), cost="cubic")
 
 
 def _svdvals_vjp(g, ans, x):
@@ -708,7 +782,7 @@ def _svdvals_vjp(g, ans, x):
 
 
 svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
-                  saves=(0,), formulas=("U diag({g}) Vᵀ",))
+                  saves=(0,), formulas=("U diag({g}) Vᵀ",), names=(), cost="cubic")
 
 
 def swapaxes(x, axis1, axis2):
