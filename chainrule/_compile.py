@@ -68,6 +68,7 @@ import numpy as np
 from . import _rules as P
 from ._functional import tree_flatten, tree_unflatten
 from ._graph import Primitive, _Switch, mode
+from ._namespace import namespace
 from ._tensor import Tensor
 
 __all__ = ["compile", "CompileWarning"]
@@ -1096,6 +1097,9 @@ class _Compiled:
         if kwargs:
             return self._eager(args, kwargs, "keyword arguments")
         flat, spec = tree_flatten(args)
+        library = namespace(*flat)
+        if library is not np:
+            return self._eager(args, kwargs, f"arrays of {library.name} (the replay is NumPy code)")
         if mode.grad_enabled and any(isinstance(v, Tensor) and v.requires_grad for v in flat):
             return self._eager(args, kwargs, "Tensor arguments that require grad (the replay records no graph)")
         key = self._key(flat, spec)

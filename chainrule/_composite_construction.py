@@ -19,6 +19,7 @@ from . import _composite as C
 from . import _rules as P
 from . import _rules_signal as S
 from ._composite import _holds_tensor, _values
+from ._namespace import require_numpy
 from ._rules import ndim_of, shape_of
 from ._tensor import Tensor
 
@@ -96,6 +97,7 @@ def select(condlist, choicelist, default=0):
 
 def piecewise(x, condlist, funclist, *args, **kw):
     """``numpy.piecewise``: each function evaluated only where its condition holds (as NumPy does)."""
+    require_numpy("piecewise", x)
     values = np.asarray(_values(x))
     condlist = _values(condlist)
     if np.isscalar(condlist) or (not isinstance(condlist[0], list | np.ndarray) and values.ndim != 0):

@@ -54,22 +54,13 @@ import sys
 import numpy as np
 
 from ._graph import Primitive, Tensor
+from ._namespace import namespace
 from ._registry import register
 
-
-def xp(*arrays):
-    """The array module (numpy, cupy, ...) the arrays (or Tensors' arrays) belong to.
-
-    Rules create arrays only through it (``xp(x).eye(n)``), never through a hard-coded ``numpy``."""
-    for a in arrays:
-        if type(a) is np.ndarray:
-            continue
-        module = type(a.data if isinstance(a, Tensor) else a).__module__
-        if module.startswith("cupy"):
-            import cupy
-
-            return cupy
-    return np
+# xp(*arrays): the array module the arrays (or Tensors' arrays) belong to: NumPy, or another array-API
+# library under NumPy's names (chainrule/_namespace.py). Rules create arrays only through it
+# (``xp(x).eye(n)``), never through a hard-coded ``numpy``.
+xp = namespace
 
 
 def defprim(name, forward, *vjps, formulas=(), saves=None, n_outputs=1, variadic=False, cost="elementwise",
@@ -104,8 +95,10 @@ def unbroadcast(g, target):
         return g
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
-    if not hasattr(g, "sum"):
+    if not hasattr(g, "shape"):
         g = xp(g).asarray(g)
+    if not hasattr(g, "sum"):  # an array-API array: functions, not methods
+        return xp(g).reshape(xp(g).sum(g, axis=axes) if axes else g, shape)
     if axes:
         g = g.sum(axis=axes)  # methods: NumPy's own on arrays, differentiable on Tensors
     return g.reshape(shape)
@@ -146,7 +139,11 @@ def _ufunc(name):
 
 def _is_complex(x) -> bool:
     dtype = getattr(x, "dtype", None)
-    return dtype.kind == "c" if dtype is not None else isinstance(x, complex)
+    if dtype is None:
+        return isinstance(x, complex)
+    # (another array library's dtype has no .kind; the standard's names are fixed: complex64/128)
+    kind = getattr(dtype, "kind", None)
+    return kind == "c" if kind is not None else str(dtype).rsplit(".", 1)[-1].startswith("complex")
 
 
 def _real_only(forward, why="complex numbers have no order"):
@@ -198,6 +195,8 @@ def _sigmoid_into(x, out=None):
 
 
 def _power_vjp_base(g, ans, x, y):
+    if isinstance(y, int | float):  # a Python exponent stays a Python number (no array of another library)
+        return unbroadcast(g * y * x ** (y - 1 if y != 0 else 1), x)
     return unbroadcast(g * y * x ** where(y == 0, 1, y - 1), x)  # y == 0: avoid 0 ** -1 at x = 0
 
 

@@ -197,6 +197,9 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--plot-weights", action="store_true",
                    help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
                         "surface, its gradient and the descent path in the weight plane (weights.png)")
+    from .distributed.cli import add_train_flags
+
+    add_train_flags(p)  # --workers N: data-parallel on N processes
     p.set_defaults(func=cmd_train)
 
 
@@ -408,8 +411,11 @@ def _finite(value: Any) -> Any:
 def cmd_train(args: argparse.Namespace) -> int:
     """``chainrule train``: train, printing a per-epoch table; write the run folder."""
     from . import checkpoint
+    from .distributed.cli import data_parallel, launch_workers, launched_size
     from .train import History, set_rng_states
 
+    if args.workers and (status := launch_workers(args.argv, args.workers)) is not None:
+        return status  # the ranks ran under mpiexec
     # 1. configuration: from the flags, or from the checkpoint of the run being resumed
     saved = None
     if args.resume:
@@ -444,6 +450,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             scheduler.load_state_dict(saved.scheduler_state)
         set_rng_states(model, saved.info.get("rng_states", {}))
         history.epochs = list(saved.info.get("history", []))[:start_epoch]
+    # under mpiexec: this rank's shard of each batch, averaged gradients; only rank 0 writes (and prints)
+    if config.val_fraction and launched_size() > 1:
+        raise CLIError("--val-fraction is not supported with several ranks yet (the split would have to be "
+                       "made before the data is sharded); use --patience on the test loss, or one process")
+    optimizer, loader, writer = data_parallel(optimizer, split.x_train, split.y_train, config.batch_size, config.seed)
+    if not writer:
+        return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
+                          start_epoch, out, say, loader, writer)
     os.makedirs(out, exist_ok=True)
     lock = checkpoint.RunLock(out)  # one trainer per run folder; released when this command ends
     try:
@@ -451,14 +465,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         if removed:
             say(f"note: removed {removed} temporary file(s) left by an interrupted save", file=sys.stderr)
         return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
-                          start_epoch, out, say)
+                          start_epoch, out, say, loader, writer)
     finally:
         lock.release()
 
 
 def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model: Any, description: str,
                optimizer: Any, scheduler: Any, recorder: Any, history: Any, start_epoch: int, out: str,
-               say: Callable[..., None]) -> int:
+               say: Callable[..., None], loader: Any = None, writer: bool = True) -> int:
     from .train import CheckpointCallback, EarlyStopping, fit
 
     config_dict = asdict(config)
@@ -479,7 +493,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
     keep = CheckpointCallback(os.path.join(out, "model.safetensors"), info={
         "config": config_dict, "task": split.task, "classes": split.classes, "n_features": split.n_features,
         "dataset": split.name}, arrays={"data/mean": split.scaler.mean, "data/std": split.scaler.std})
-    callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else [])
+    # (only the rank that writes keeps the run folder; every rank stops early together)
+    callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []) if writer else []
     if config.patience is not None:
         # the run folder's checkpoint is the last epoch's (so that --resume continues it), not the best one's
         callbacks.insert(0, EarlyStopping(patience=config.patience, restore_best=False))
@@ -493,10 +508,13 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
                       (split.x_test, split.y_test), epochs=config.epochs, batch_size=config.batch_size, l2=config.l2,
                       seed=config.seed, scheduler=scheduler, callbacks=callbacks, start_epoch=start_epoch,
                       history=history, on_epoch=on_epoch, compiled=config.compile, val_fraction=config.val_fraction,
-                      clip_norm=config.clip)
+                      clip_norm=config.clip) if loader is None else \
+            fit(model, config.loss, optimizer, loader, (split.x_test, split.y_test), epochs=config.epochs,
+                l2=config.l2, seed=config.seed, scheduler=scheduler, callbacks=callbacks, start_epoch=start_epoch,
+                history=history, on_epoch=on_epoch, compiled=config.compile, clip_norm=config.clip)
     elapsed = time.perf_counter() - started
     # 4. the final history files, the curves, and how it ended
-    if history.epochs:
+    if history.epochs and writer:
         write_history(out, config_dict, history.epochs)
         if not args.no_plot:
             note = plot_curves(out, history.epochs, split.name)
@@ -772,6 +790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # what `train --workers` re-runs on each rank
         debug = debug or bool(getattr(args, "debug", False))
         if getattr(args, "func", None) is None:
             build_parser().print_help()

@@ -365,6 +365,8 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     - ``on_epoch(record)`` is called with each epoch's record (e.g. to print a table row).
     - ``compiled``: run each step through `compiled_step` (the forward and backward passes replayed by
       `chainrule.compile`; the same results to float tolerance, several times faster for small models).
+    - ``loader``: the minibatches to train on instead of ``DataLoader(train_data, batch_size, shuffle, seed,
+      drop_last)``, e.g. a `chainrule.distributed.DistributedSampler` (this rank's shard of every batch).
 
     Each epoch's record (keys `COLUMNS`) is appended to the history before the callbacks run; if Ctrl-C
     stops a `CheckpointCallback` before its file holds that epoch, the record is taken back out, so the

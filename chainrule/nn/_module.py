@@ -182,15 +182,31 @@ class Module:
                 module, attr = owners[name]
                 setattr(module, attr, value.astype(getattr(module, attr).dtype, copy=True))
 
-    def to(self, dtype: Any) -> Module:
-        """Cast every parameter and floating-point buffer to ``dtype`` (e.g. ``np.float64`` for gradcheck)."""
+    def to(self, target: Any) -> Module:
+        """Move or cast the module in place and return it, as ``torch.nn.Module.to`` does. ``target`` is a
+        device — ``"cpu"`` (NumPy arrays, from any array library) or ``"cuda"`` (CuPy arrays; untested, no
+        GPU was available) — or a dtype (``np.float64`` for gradcheck: every parameter and floating-point
+        buffer is cast). Gradients are dropped.
+
+        >>> model = chainrule.nn.mlp([2, 3, 1], rng=0)
+        >>> model.to("cpu").parameters()[0].data.__class__.__name__
+        'ndarray'
+        >>> model.to(np.float64).parameters()[0].dtype
+        dtype('float64')
+        """
+        if isinstance(target, str) and not _is_dtype_name(target):  # a device ("cpu", "cuda", "cuda:1", ...)
+            from .._namespace import to_device
+
+            for p in self.parameters():
+                p.data, p.grad = to_device(p.data, target), None
+            return self
         for _, p in self.named_parameters():
-            p.data, p.grad = p.data.astype(dtype), None
+            p.data, p.grad = p.data.astype(target), None
         for _, module in self.named_modules():
             for name in getattr(module, "_buffer_names", ()):
                 value = getattr(module, name)
                 if value.dtype.kind == "f":
-                    setattr(module, name, value.astype(dtype))
+                    setattr(module, name, value.astype(target))
         return self
 
     def train(self, mode: bool = True) -> Module:
@@ -283,3 +299,11 @@ def functional_call(module: Module, params: dict[str, Any], *args: Any, **kwargs
     """``module(*args, **kwargs)`` computed with the parameter values in ``params`` (see `parameters_from`)."""
     with parameters_from(module, params):
         return module(*args, **kwargs)
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True

@@ -13,12 +13,16 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
+from chainrule._namespace import asarray, namespace, zeros_like
 
 
 def _set(p: cr.Tensor, value: np.ndarray) -> None:
     """Write ``value`` into ``p.data`` in place when possible; otherwise (a read-only array saved by a live
-    graph) rebind it, so the graph keeps the values it recorded."""
-    if p.data.flags.writeable:
+    graph, or another array library's array, which cannot be locked) rebind it, so the graph keeps the
+    values it recorded."""
+    if not isinstance(p.data, np.ndarray):
+        p.data = asarray(value, dtype=p.dtype)
+    elif p.data.flags.writeable:
         np.copyto(p.data, value)
         p._version += 1  # a graph that saved this array and has released it since must not use it
     else:
@@ -27,7 +31,7 @@ def _set(p: cr.Tensor, value: np.ndarray) -> None:
 
 def _subtract(p: cr.Tensor, update: np.ndarray) -> None:
     """p ← p − update, in place when the array is writable (see `_set`)."""
-    if p.data.flags.writeable:
+    if isinstance(p.data, np.ndarray) and p.data.flags.writeable:
         p.data -= update
         p._version += 1
     else:
@@ -65,7 +69,7 @@ class Optimizer:
             for i, p in enumerate(self.params):
                 if p.grad is None:
                     continue
-                g = p.grad.data if isinstance(p.grad, cr.Tensor) else np.asarray(p.grad)
+                g = p.grad.data if isinstance(p.grad, cr.Tensor) else asarray(p.grad)
                 self._update(i, p, g)
 
     def _update(self, index: int, p: cr.Tensor, g: np.ndarray) -> None:
@@ -145,7 +149,7 @@ class SGD(Optimizer):
         if self.momentum:
             state = self.state[index]
             if "velocity" not in state:
-                state["velocity"] = np.array(g, dtype=p.dtype, copy=True)
+                state["velocity"] = namespace(g).array(g, dtype=p.dtype, copy=True)
             else:
                 velocity = state["velocity"]
                 velocity *= self.momentum
@@ -179,8 +183,8 @@ class Adam(Optimizer):
         state = self.state[index]
         if "m" not in state:
             state["step"] = 0
-            state["m"] = np.zeros_like(p.data)
-            state["v"] = np.zeros_like(p.data)
+            state["m"] = zeros_like(p.data)
+            state["v"] = zeros_like(p.data)
         if self.weight_decay and self.decoupled:
             _set(p, p.data * (1.0 - self.lr * self.weight_decay))
         elif self.weight_decay:
@@ -194,7 +198,7 @@ class Adam(Optimizer):
         v += (1.0 - beta2) * (g * g)
         m_hat = m / (1.0 - beta1**t)
         v_hat = v / (1.0 - beta2**t)
-        update = self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        update = self.lr * m_hat / (namespace(v_hat).sqrt(v_hat) + self.eps)
         _subtract(p, update)
 
 
