@@ -11,6 +11,7 @@ import numpy as np
 
 CHAIN_OPS = 1000  # case 1: elementwise operations in the chain
 CHAIN_WIDTH = 16  # ... on vectors of this length
+LONG_CHAIN_OPS = 1_000_000  # case 1b: the same chain, long enough that the garbage collector's passes show
 LEARNING_RATE = 0.1
 
 
@@ -23,6 +24,12 @@ def chain_plan(n_ops: int = CHAIN_OPS) -> list[str]:
     gradient accumulates), tanh, subtract-a-constant. Every peer runs exactly this list."""
     cycle = ("mul", "add_x", "tanh", "sub")
     return [cycle[i % len(cycle)] for i in range(n_ops)]
+
+
+# Case 2's loss, written three natural ways (the compiled step should be fast for each): chainrule.nn's fused
+# softmax cross-entropy on integer labels; minus the mean of log_softmax times the one-hot targets; and the
+# log-sum-exp written out by hand (shift by the row maximum, exp, sum, log).
+LOSSES = ("cross_entropy", "log_softmax", "logsumexp")
 
 
 @dataclass
@@ -76,6 +83,7 @@ def mlp(name: str, sizes: tuple[int, ...], batch: int, seed: int = 0) -> MLPProb
 def mlp_problems() -> dict[str, MLPProblem]:
     return {
         "mlp": mlp("MLP 784-256-256-10, batch 128", (784, 256, 256, 10), 128),
+        "batch1": mlp("MLP 784-256-256-10, batch 1", (784, 256, 256, 10), 1),
         "deep": mlp("deep: 20 x 64 units, batch 32", (64,) + (64,) * 20 + (10,), 32),
         "wide": mlp("wide: 2 x 2048 units, batch 512", (784, 2048, 2048, 10), 512),
     }

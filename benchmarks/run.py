@@ -2,15 +2,21 @@
 """Benchmarks of chainrule against its peers: one command runs every case for every installed library.
 
     python3 benchmarks/run.py                       # everything, all installed peers, 1 thread
-    python3 benchmarks/run.py --quick               # fewer repetitions (a smoke run)
+    python3 benchmarks/run.py --quick               # fewer, shorter rounds and a short long chain (smoke run)
     python3 benchmarks/run.py --peers torch,jax --cases chain,mlp --out results.md
 
 Cases: 1 ``chain`` per-op overhead (1,000 elementwise ops on vectors of 16, forward + backward, time per
-op); 2 ``mlp`` a training step of a 784-256-256-10 sigmoid MLP (softmax cross-entropy, batch 128, float32,
-SGD); 3 ``deep`` (20 x 64, batch 32) and ``wide`` (2 x 2048, batch 512); 4 ``hvp`` a Hessian-vector product
-of the MLP loss; 5 ``memory`` (tracemalloc peak of one step, NumPy-backed libraries only) and ``import``
-(a fresh interpreter per run). Times are medians over repetitions after a warm-up; ratios are to chainrule's
-eager mode. Peers that are not importable are skipped.
+op) and ``long_chain`` (the same chain 1,000,000 ops long: what the garbage collector costs on a big graph);
+2 ``mlp`` a training step of a 784-256-256-10 sigmoid MLP (softmax cross-entropy, batch 128, float32, SGD),
+``batch1`` the same at batch 1, ``log_softmax`` and ``logsumexp`` chainrule's step with the loss written
+two other ways; 3 ``deep`` (20 x 64, batch 32) and ``wide`` (2 x 2048, batch 512); 4 ``hvp`` a
+Hessian-vector product of the MLP loss; 5 ``memory`` (tracemalloc peak of one step, NumPy-backed libraries
+only) and ``import`` (a fresh interpreter per run).
+
+Within a case the libraries run interleaved, round by round (each round in a rotated order), so that the
+load swings of a shared machine hit all of them alike; each round times every library with the garbage
+collector on (as users run) and off. Times are medians over rounds; ratios are to chainrule's eager mode,
+the median of the per-round ratios. Peers that are not importable are skipped.
 """
 
 from __future__ import annotations
@@ -19,24 +25,45 @@ import os
 import sys
 
 
-def _early_threads(argv: list[str]) -> int:
+def _early_option(argv: list[str], name: str) -> str | None:
     for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if arg.startswith("--threads="):
-            return int(arg.split("=", 1)[1])
-    return 1
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
 
 
-# The thread count must be fixed before NumPy (and its BLAS), PyTorch or JAX are imported.
-THREADS = _early_threads(sys.argv[1:])
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
-if THREADS == 1:
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
-                               "intra_op_parallelism_threads=1").strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+def thread_environment(threads: int, environ: dict) -> dict:
+    """The environment variables that hold every library to ``threads`` threads (to be set before NumPy,
+    PyTorch or JAX are imported). XLA takes only ``--``-prefixed flags, and exits on unknown ones."""
+    env = {var: str(threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                          "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "BLIS_NUM_THREADS")}
+    if threads == 1:
+        env["XLA_FLAGS"] = (environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    env["JAX_PLATFORMS"] = environ.get("JAX_PLATFORMS", "cpu")
+    return env
+
+
+def pin_to_one_cpu(argv: list[str]) -> int | None:
+    """With one thread, run the whole process on one CPU, and return it. XLA (JAX) sizes its CPU thread pool
+    from the affinity mask and has no flag that limits it (``--xla_cpu_multi_thread_eigen=false`` alone
+    still used 1.8 CPUs here); on one CPU every library gets exactly one core's time."""
+    if THREADS != 1 or "--no-pin" in argv or not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    chosen = _early_option(argv, "--cpu")
+    cpu = int(chosen) if chosen is not None else allowed[-1]
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+THREADS = int(_early_option(sys.argv[1:], "--threads") or 1) if __name__ == "__main__" else 1
+PINNED_CPU = None
+if __name__ == "__main__":  # (imported, e.g. by the tests, the process is left as it is)
+    # The thread count and the CPU must be fixed before NumPy (and its BLAS), PyTorch or JAX are imported.
+    os.environ.update(thread_environment(THREADS, os.environ))
+    PINNED_CPU = pin_to_one_cpu(sys.argv[1:])
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -52,6 +79,7 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -59,51 +87,88 @@ import numpy as np  # noqa: E402
 from benchmarks import problems  # noqa: E402
 from benchmarks.peers import MODULES  # noqa: E402
 
-CASES = ("chain", "mlp", "deep", "wide", "hvp", "memory", "import")
+CASES = ("chain", "long_chain", "mlp", "batch1", "log_softmax", "logsumexp", "deep", "wide", "hvp", "memory",
+         "import")
 ROW_TITLES = {
     "chain": "1. per-op overhead, µs per op",
+    "long_chain": "1b. {ops:,}-op chain, s",
     "mlp": "2. MLP training step, ms",
+    "batch1": "2b. MLP step at batch 1, ms",
+    "log_softmax": "2c. MLP step, loss −Σ log_softmax · onehot / B, ms",
+    "logsumexp": "2d. MLP step, loss by a hand-written logsumexp, ms",
     "deep": "3a. deep 20×64 step (batch 32), ms",
     "wide": "3b. wide 2×2048 step (batch 512), ms",
     "hvp": "4. Hessian-vector product, ms",
     "memory": "5a. peak memory of an MLP step, MiB",
     "import": "5b. import time, ms",
 }
+# The MLP cases: (problem, loss formulation).
+STEP_CASES = {"mlp": ("mlp", "cross_entropy"), "batch1": ("batch1", "cross_entropy"),
+              "log_softmax": ("mlp", "log_softmax"), "logsumexp": ("mlp", "logsumexp"),
+              "deep": ("deep", "cross_entropy"), "wide": ("wide", "cross_entropy")}
+HEAP = [0]  # GC-tracked objects once every library is imported (reported)
+REFERENCE = "chainrule"  # the column every ratio is to
+GC_OFF = "chainrule, GC off"  # the extra column of the main table
 
 
 @dataclass
 class Settings:
     quick: bool
-    budget_s: float = field(init=False)  # time per repetition
-    repeats: int = field(init=False)
+    budget_s: float = field(init=False)  # time per sample (a batch of calls)
+    rounds: int = field(init=False)
+    long_ops: int = field(init=False)  # length of case 1b's chain
+    long_rounds: int = field(init=False)
+    import_runs: int = field(init=False)
 
     def __post_init__(self):
-        self.budget_s, self.repeats = (0.02, 3) if self.quick else (0.15, 7)
+        if self.quick:
+            self.budget_s, self.rounds, self.long_ops, self.long_rounds, self.import_runs = 0.02, 3, 20_000, 1, 3
+        else:
+            self.budget_s, self.rounds = 0.1, 7
+            self.long_ops, self.long_rounds, self.import_runs = problems.LONG_CHAIN_OPS, 3, 9
 
 
-def median_time(fn, settings: Settings) -> float:
-    """Median seconds per call: one warm-up call (tracing, jit), then repetitions of a batch of calls.
+@dataclass
+class Series:
+    """One library's measurements in one case, one entry per round (GC on, GC off); untimed cases (memory)
+    have one value and no GC-off entries."""
 
-    As Python's ``timeit`` does, the cyclic garbage collector is paused while timing (for every library
-    alike): otherwise its passes over every object of every imported peer land on whichever library
-    happens to allocate Python objects."""
-    fn()
-    start = time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
-    number = max(1, int(settings.budget_s / max(once, 1e-7)))
-    times = []
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(settings.repeats):
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            times.append((time.perf_counter() - start) / number)
-    finally:
+    on: list[float] = field(default_factory=list)
+    off: list[float] = field(default_factory=list)
+    cpu_per_wall: float = 0.0  # the largest CPU time / wall time of a sample (> 1: more than one thread ran)
+
+
+def paired_ratios(values: list[float], reference: list[float]) -> list[float]:
+    """Per-round ratios: round r of one library against round r of the reference (same load)."""
+    return [v / r for v, r in zip(values, reference, strict=True) if r > 0]
+
+
+def rotated(items: list, round_index: int) -> list:
+    """``items`` in the order of round ``round_index``: each library goes first in turn."""
+    if not items:
+        return []
+    k = round_index % len(items)
+    return items[k:] + items[:k]
+
+
+def sample(fn: Callable[[], object], number: int, gc_on: bool) -> tuple[float, float]:
+    """Seconds per call over ``number`` calls with the cyclic garbage collector on or off, and the process's
+    CPU time per wall time in that sample."""
+    was_enabled = gc.isenabled()
+    if gc_on:
         gc.enable()
-    return statistics.median(times)
+    else:
+        gc.disable()
+    try:
+        cpu, start = time.process_time(), time.perf_counter()
+        for _ in range(number):
+            fn()
+        wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+    finally:
+        if was_enabled:
+            gc.enable()
+    return wall / number, cpu / wall if wall > 0 else 0.0
 
 
 def peak_memory(fn) -> float:
@@ -119,25 +184,26 @@ def peak_memory(fn) -> float:
     return float(peak)
 
 
-def import_time(statement: str, runs: int) -> float:
-    """Median seconds of ``statement`` in a fresh interpreter. Bytecode is written and used, as for an
-    installed package (pip compiles packages at install time), even where PYTHONDONTWRITEBYTECODE is set;
-    a first, untimed run writes it."""
+def import_command(statement: str) -> tuple[list[str], dict]:
+    """A fresh interpreter timing ``statement``. Bytecode is written and used, as for an installed package
+    (pip compiles packages at install time), even where PYTHONDONTWRITEBYTECODE is set."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
-    times = []
-    subprocess.run([sys.executable, "-c", statement], capture_output=True, env=env, cwd=ROOT)
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "import failed")
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+    return [sys.executable, "-c", code], env
+
+
+def import_time(statement: str) -> float:
+    command, env = import_command(statement)
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "import failed")
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def load_peers(wanted: set[str] | None):
-    """(module, variants) for each importable peer; chainrule always runs (the ratios are to it)."""
+    """(module, variants) for each importable peer; chainrule always runs (the ratios are to it), and so do
+    the NumPy references."""
     loaded, skipped = [], []
     for name in MODULES:
         peer = name.removesuffix("_impl")
@@ -158,43 +224,141 @@ def _same(a, b, tol=1e-3) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol * np.abs(b).max()))
 
 
-def run_case(case, variants, settings, mlps, notes):
-    results = {}
+@dataclass
+class Timed:
+    """A prepared benchmark: the callable, calls per sample, and the scale of one call to the reported unit."""
+
+    fn: Callable[[], object]
+    number: int
+    scale: float
+
+
+def prepare(case: str, variant, settings: Settings, mlps: dict) -> tuple[Timed | None, object]:
+    """Build, warm up and calibrate one library's callable for ``case``; (None, None) if it does not fit the
+    case (NotImplementedError). Also returns what a check compares across libraries (or None)."""
+    check = None
+    if case == "chain":
+        plan = problems.chain_plan()
+        fn = variant.make_chain(problems.chain_input(), plan)
+        scale = 1e6 / len(plan)
+    elif case == "long_chain":
+        if not variant.long_chains:
+            return None, None
+        x0 = problems.chain_input()
+        variant.make_chain(x0, problems.chain_plan())()  # warm-up on a short chain: one long call is seconds
+        return Timed(variant.make_chain(x0, problems.chain_plan(settings.long_ops)), 1, 1.0), None
+    elif case in STEP_CASES:
+        problem, loss = STEP_CASES[case]
+        if loss not in variant.losses:
+            return None, None
+        fn = variant.make_step(mlps[problem], loss)
+        scale = 1e3
+    elif case == "hvp":
+        fn = variant.make_hvp(mlps["mlp"])
+        scale = 1e3
+    else:
+        raise ValueError(case)
+    check = fn()  # the warm-up (tracing, jit), and the value checked against chainrule's
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    if case not in ("chain", "hvp"):
+        check = None
+    return Timed(fn, max(1, int(settings.budget_s / max(once, 1e-7))), scale), check
+
+
+def run_case(case: str, variants: list, settings: Settings, mlps: dict, notes: list[str]) -> dict[str, Series]:
+    """Every library's measurements in ``case``, taken in interleaved rounds."""
+    if case == "memory":
+        results = {}
+        for variant in variants:
+            if not variant.numpy_backed:
+                continue
+            try:
+                value = peak_memory(variant.make_step(mlps["mlp"])) / 2**20
+            except NotImplementedError:
+                continue
+            except Exception as error:  # a peer failing must not stop the others
+                notes.append(f"{variant.name}, {case}: {type(error).__name__}: {str(error)[:200]}")
+                continue
+            results[variant.name] = Series(on=[value])
+        return results
+
+    prepared: dict[str, Timed] = {}
     reference = None
     for variant in variants:
         try:
-            if case == "chain":
-                plan = problems.chain_plan()
-                fn = variant.make_chain(problems.chain_input(), plan)
-                value = median_time(fn, settings) / len(plan) * 1e6
-                check = fn()
-            elif case in ("mlp", "deep", "wide"):
-                fn = variant.make_step(mlps[case])
-                value = median_time(fn, settings) * 1e3
-                check = None
-            elif case == "hvp":
-                fn = variant.make_hvp(mlps["mlp"])
-                value = median_time(fn, settings) * 1e3
-                check = fn()
-            elif case == "memory":
-                if not variant.numpy_backed:
-                    raise NotImplementedError
-                value = peak_memory(variant.make_step(mlps["mlp"])) / 2**20
-                check = None
-            else:
-                raise ValueError(case)
+            timed, check = prepare(case, variant, settings, mlps)
         except NotImplementedError:
             continue
-        except Exception as error:  # a peer failing must not stop the others
+        except Exception as error:
             notes.append(f"{variant.name}, {case}: {type(error).__name__}: {str(error)[:200]}")
             continue
-        results[variant.name] = value
+        if timed is None:
+            continue
+        prepared[variant.name] = timed
         if check is not None and variant.peer != "micrograd":
             if reference is None:
                 reference = check
             elif not _same(check, reference):
                 notes.append(f"{variant.name}, {case}: result differs from chainrule's")
-        print(f"  {case:7s} {variant.name:18s} {value:10.3f}", file=sys.stderr, flush=True)
+
+    rounds = settings.long_rounds if case == "long_chain" else settings.rounds
+    results = {name: Series() for name in prepared}
+    failed: set[str] = set()
+    # What exists now (every imported library's modules and objects, the prepared state) is moved out of the
+    # collector's sight: with it, a full collection triggered by one library's allocations would traverse
+    # the objects of all the others (over a million with PyTorch and JAX loaded), which no single-library
+    # program has. Collections then see what the timed code creates, as in a process of its own.
+    gc.collect()
+    gc.freeze()
+    try:
+        _rounds(case, prepared, results, failed, rounds, notes)
+    finally:
+        gc.unfreeze()
+    for name in failed:
+        del results[name]
+    return results
+
+
+def _rounds(case: str, prepared: dict, results: dict, failed: set, rounds: int, notes: list[str]) -> None:
+    for r in range(rounds):
+        for name in rotated(list(prepared), r):
+            if name in failed:
+                continue
+            timed, series = prepared[name], results[name]
+            try:
+                for gc_on in ((True, False) if r % 2 == 0 else (False, True)):
+                    seconds, cpu_per_wall = sample(timed.fn, timed.number, gc_on)
+                    (series.on if gc_on else series.off).append(seconds * timed.scale)
+                    series.cpu_per_wall = max(series.cpu_per_wall, cpu_per_wall)
+            except Exception as error:
+                notes.append(f"{name}, {case}: {type(error).__name__}: {str(error)[:200]}")
+                failed.add(name)
+        print(f"  {case} round {r + 1}/{rounds}: " + ", ".join(
+            f"{n} {s.on[-1]:.4g}" for n, s in results.items() if n not in failed), file=sys.stderr, flush=True)
+
+
+def run_imports(loaded, settings: Settings, notes: list[str]) -> dict[str, Series]:
+    """Import times, in interleaved rounds of fresh interpreters (after one untimed run that writes bytecode)."""
+    statements = {vs[0].name: module.IMPORT for module, vs in loaded if module.PEER != "numpy" and module.IMPORT}
+    results = {}
+    for name, statement in statements.items():
+        command, env = import_command(statement)
+        subprocess.run(command, capture_output=True, env=env, cwd=ROOT)
+        results[name] = Series()
+    failed: set[str] = set()
+    for r in range(settings.import_runs):
+        for name in rotated(list(statements), r):
+            if name in failed:
+                continue
+            try:
+                results[name].on.append(import_time(statements[name]) * 1e3)
+            except RuntimeError as error:
+                notes.append(f"import {name}: {error}")
+                failed.add(name)
+    for name in failed:
+        del results[name]
     return results
 
 
@@ -208,12 +372,16 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} logical cores, {THREADS} thread(s) used; Python {platform.python_version()}"
+    pinned = f", pinned to CPU {PINNED_CPU}" if PINNED_CPU is not None else ""
+    return (f"{model}, {os.cpu_count()} logical cores, {THREADS} thread(s) used{pinned}; "
+            f"Python {platform.python_version()}")
 
 
 def versions(loaded) -> str:
     parts = []
     for module, _ in loaded:
+        if not module.IMPORT:
+            continue
         top = module.IMPORT.split()[1].split(".")[0]
         version = getattr(sys.modules.get(top), "__version__", None)
         if version is None:
@@ -225,57 +393,151 @@ def versions(loaded) -> str:
     return ", ".join(parts)
 
 
-def _format(value: float, unit_digits: int = 3) -> str:
-    return f"{value:.{unit_digits}g}" if value < 100 else f"{value:.0f}"
+def _format(value: float) -> str:
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
 
 
-def table(results: dict, columns: list[str]) -> str:
-    lines = ["| case | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+def row_title(case: str, settings: Settings) -> str:
+    return ROW_TITLES[case].format(ops=settings.long_ops)
+
+
+def _cell(values: list[float], reference: list[float] | None) -> str:
+    text = _format(statistics.median(values))
+    if reference:
+        ratios = paired_ratios(values, reference) if len(values) == len(reference) else \
+            [statistics.median(values) / statistics.median(reference)]
+        text += f" ({statistics.median(ratios):.2f}×)"
+    return text
+
+
+def main_table(results: dict, columns: list[str], settings: Settings) -> str:
+    """Medians with the garbage collector on (ratios to chainrule), and chainrule with it off."""
+    header = [REFERENCE, GC_OFF] + [c for c in columns if c != REFERENCE]
+    lines = ["| case | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
     for case, row in results.items():
-        base = row.get("chainrule")
+        base = row.get(REFERENCE)
         cells = []
-        for name in columns:
-            value = row.get(name)
-            if value is None:
+        for name in header:
+            if name == GC_OFF:
+                cells.append(_cell(base.off, base.on) if base is not None and base.off else "—")
+            elif name not in row:
                 cells.append("—")
-            elif base and name != "chainrule":
-                cells.append(f"{_format(value)} ({value / base:.2f}×)")
             else:
-                cells.append(_format(value))
-        lines.append(f"| {ROW_TITLES[case]} | " + " | ".join(cells) + " |")
+                cells.append(_cell(row[name].on, None if name == REFERENCE or base is None else base.on))
+        lines.append(f"| {row_title(case, settings)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-TARGETS = [  # (description, case, numerator, denominator, limit)
-    ("per-op overhead ≤ 0.6× PyTorch", "chain", "chainrule", "PyTorch", 0.6),
-    ("per-op overhead ≤ 0.3× autograd", "chain", "chainrule", "autograd", 0.3),
+def detail_table(results: dict, columns: list[str], settings: Settings, what: str) -> str:
+    """``what``: "off" (medians with GC off, ratios to chainrule GC off), "range" (min–max over rounds with
+    GC on, and of the ratios), or "gc" (GC on ÷ GC off per library, median of the per-round ratios)."""
+    lines = ["| case | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    for case, row in results.items():
+        if what != "range" and not any(series.off for series in row.values()):
+            continue  # an untimed case (memory, import)
+        base = row.get(REFERENCE)
+        cells = []
+        for name in columns:
+            series = row.get(name)
+            if series is None or (what != "range" and not series.off):
+                cells.append("—")
+            elif what == "off":
+                cells.append(_cell(series.off, None if name == REFERENCE or base is None else base.off))
+            elif what == "gc":
+                cells.append(f"{statistics.median(paired_ratios(series.on, series.off)):.2f}×")
+            elif len(series.on) == 1:
+                cells.append(_format(series.on[0]))
+            else:
+                text = f"{_format(min(series.on))}–{_format(max(series.on))}"
+                if name != REFERENCE and base is not None and len(base.on) == len(series.on) > 1:
+                    ratios = paired_ratios(series.on, base.on)
+                    text += f" ({min(ratios):.2f}–{max(ratios):.2f}×)"
+                cells.append(text)
+        lines.append(f"| {row_title(case, settings)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# (description, case, numerator, denominator, limit); denominator None: the numerator's GC on ÷ GC off.
+TARGETS = [
+    ("per-op overhead ≤ 0.7× PyTorch (pure-Python engine)", "chain", "chainrule", "PyTorch", 0.7),
+    ("per-op overhead ≤ 0.5× PyTorch (C accelerator)", "chain", "chainrule", "PyTorch", 0.5),
+    ("per-op overhead ≤ 0.25× autograd (C accelerator)", "chain", "chainrule", "autograd", 0.25),
+    ("long chain: GC on ≤ 1.15× GC off", "long_chain", "chainrule", None, 1.15),
     ("MLP step ≤ 1.05× NumPy by hand", "mlp", "chainrule", "NumPy by hand", 1.05),
+    ("MLP step at batch 1 ≤ 1.2× NumPy by hand", "batch1", "chainrule", "NumPy by hand", 1.2),
     ("MLP step ≤ 0.9× PyTorch", "mlp", "chainrule", "PyTorch", 0.9),
-    ("compiled MLP step ≤ 0.95× NumPy by hand", "mlp", "chainrule.compile", "NumPy by hand", 0.95),
+] + [(f"compiled step{', not donated,' if donated else ''} loss {how} ≤ 0.92× NumPy by hand", case,
+      "chainrule.compile" + (", not donated" if donated else ""), "NumPy by hand", 0.92)
+     for case, how in (("mlp", "nn.softmax_cross_entropy"), ("log_softmax", "−Σ log_softmax · onehot / B"),
+                       ("logsumexp", "by hand-written logsumexp"))
+     for donated in (False, True)] + [
     ("import ≤ 0.1× import torch", "import", "chainrule", "PyTorch", 0.1),
     ("step peak memory ≤ 1.1× NumPy by hand", "memory", "chainrule", "NumPy by hand", 1.1),
 ]
 
 
+def target_ratio(results: dict, case: str, numerator: str, denominator: str | None) -> float | None:
+    row = results.get(case, {})
+    num = row.get(numerator)
+    if num is None:
+        return None
+    if denominator is None:
+        return statistics.median(paired_ratios(num.on, num.off)) if num.off else None
+    den = row.get(denominator)
+    if den is None:
+        return None
+    if len(num.on) == len(den.on):
+        return statistics.median(paired_ratios(num.on, den.on))
+    return statistics.median(num.on) / statistics.median(den.on)
+
+
 def targets_table(results: dict) -> str:
     lines = ["| target | measured | met |", "|---|---:|:---:|"]
-    for description, case, num, den, limit in TARGETS:
-        row = results.get(case, {})
-        if row.get(num) is None or row.get(den) is None:
+    for description, case, numerator, denominator, limit in TARGETS:
+        ratio = target_ratio(results, case, numerator, denominator)
+        if ratio is None:
             lines.append(f"| {description} | not run | — |")
-            continue
-        ratio = row[num] / row[den]
-        lines.append(f"| {description} | {ratio:.2f}× | {'yes' if ratio <= limit else 'no'} |")
+        else:
+            lines.append(f"| {description} | {ratio:.2f}× | {'yes' if ratio <= limit else 'no'} |")
     return "\n".join(lines)
+
+
+def report(results: dict, columns: list[str], settings: Settings, loaded, skipped, notes) -> str:
+    threads = [(s.cpu_per_wall, n, c) for c, row in results.items() for n, s in row.items() if s.cpu_per_wall]
+    text = [f"Machine: {machine()}.", f"Libraries: {versions(loaded)}.", "",
+            f"Medians over interleaved rounds ({settings.rounds} per case, {settings.long_rounds} for the long "
+            f"chain), garbage collector on; in brackets the median of the per-round ratios to chainrule's "
+            f"eager mode (lower is better). `{GC_OFF}`: chainrule with the collector off. The "
+            f"{HEAP[0]:,} GC-tracked objects that exist before a case is timed (imported libraries) are frozen "
+            f"(`gc.freeze`), so that collections traverse only what the timed code creates.", "",
+            main_table(results, columns, settings), "", targets_table(results), "",
+            "Garbage collector off (ratios to chainrule with it off):", "",
+            detail_table(results, columns, settings, "off"), "",
+            "What the garbage collector costs each library (GC on ÷ GC off, median of per-round ratios):", "",
+            detail_table(results, columns, settings, "gc"), "",
+            "Ranges over the rounds, GC on (min–max of the times, and of the per-round ratios):", "",
+            detail_table(results, columns, settings, "range")]
+    if threads:
+        worst = max(threads)
+        text += ["", f"Threads check: the largest CPU time per wall time of any sample was {worst[0]:.2f} "
+                 f"({worst[1]}, {worst[2]})."]
+    if skipped:
+        text += ["", "Skipped (not importable): " + "; ".join(skipped) + "."]
+    if notes:
+        text += ["", "Notes:"] + [f"- {n}" for n in notes]
+    return "\n".join(text) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer and shorter repetitions")
-    parser.add_argument("--peers", default=None, help="comma-separated: torch,jax,autograd,mygrad,micrograd "
-                        "(default: every installed one); chainrule and NumPy always run")
+    parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds, a short long chain")
+    parser.add_argument("--peers", default=None, help="comma-separated: torch,jax,autograd,mygrad,micrograd,"
+                        "minimal (default: every installed one); chainrule and NumPy always run")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {','.join(CASES)}")
     parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
+    parser.add_argument("--cpu", type=int, default=None, help="with one thread, the CPU to pin the process to "
+                        "(default: the last one allowed)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
     parser.add_argument("--out", default=None, help="also write the Markdown report to this file")
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
@@ -287,36 +549,23 @@ def main(argv=None) -> int:
     warnings.simplefilter("ignore")
 
     loaded, skipped = load_peers(wanted)
-    if "torch" in sys.modules:
+    gc.collect()
+    HEAP[0] = len(gc.get_objects())
+    if any(module.PEER == "torch" for module, _ in loaded):
         sys.modules["torch"].set_num_threads(THREADS)
     variants = [v for _, vs in loaded for v in vs]
     mlps = problems.mlp_problems()
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, Series]] = {}
     notes: list[str] = []
     for case in cases:
         print(f"case {case}", file=sys.stderr, flush=True)
         if case == "import":
-            row = {}
-            for module, vs in loaded:
-                if module.PEER == "numpy":
-                    continue
-                try:
-                    row[vs[0].name] = import_time(module.IMPORT, 3 if args.quick else 9) * 1e3
-                except RuntimeError as error:
-                    notes.append(f"import {module.PEER}: {error}")
-            results[case] = row
+            results[case] = run_imports(loaded, settings, notes)
         else:
             results[case] = run_case(case, variants, settings, mlps, notes)
 
     columns = [v.name for v in variants if any(v.name in row for row in results.values())]
-    report = [f"Machine: {machine()}.", f"Libraries: {versions(loaded)}.", "",
-              "Median times (ratio to chainrule's eager mode; lower is better).", "",
-              table(results, columns), "", targets_table(results)]
-    if skipped:
-        report += ["", "Skipped (not importable): " + "; ".join(skipped) + "."]
-    if notes:
-        report += ["", "Notes:"] + [f"- {n}" for n in notes]
-    text = "\n".join(report) + "\n"
+    text = report(results, columns, settings, loaded, skipped, notes)
     print(text)
     if args.out:
         with open(args.out, "w") as f:

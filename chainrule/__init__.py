@@ -14,7 +14,10 @@ from . import numpy  # noqa: F401  (chainrule.numpy, the differentiable NumPy na
 from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
 from ._graph import AnomalyError, Node, Primitive, Shape, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from ._tensor import Tensor, tensor
+from ._views import register_view_primitives as _register_view_primitives
 from .extend import defvjp, primitive
+
+_register_view_primitives()
 
 # Loaded on first use, to keep `import chainrule` fast: name -> module that defines it.
 _LAZY = {"gradcheck": "._check", "GradcheckError": "._check", "localize_fault": "._check",

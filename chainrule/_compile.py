@@ -5,13 +5,17 @@ because the inputs are traced as Tensors that require grad — the backward pass
 rules on Tensors, as with ``create_graph=True``). The tape becomes the source of one Python function: one
 line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
 
-* copies of values, reshapes to the same shape and products with a constant of ones become aliases, and
-  steps whose results no output needs are dropped;
+* copies of values, reshapes to the same shape and products with a constant of ones become aliases, so does
+  a rule-table primitive applied again to the same values (and the same constants), and steps whose
+  results no output needs are dropped;
 * peephole rewrites save passes over arrays: ``c * (A @ B)`` for a scalar ``c`` scales the smaller of ``A``
   and ``B``; a sum over one axis of a matrix (times a scalar) is a product with a constant vector (BLAS);
   ``sigmoid(x + b)`` starts from ``-b - x`` (one pass, not two); ``softmax_cross_entropy(z, k)``
   and the ``softmax(z)`` its backward rule recomputes are one step, which reduces a short last axis on a
-  transposed copy. Each rewrite is taken only if its steps, run on the traced values, give the traced
+  transposed copy; so do ``max``/``min``/``logsumexp``/``softmax``/``log_softmax`` along a short last axis
+  (however the loss is written: a library loss, ``log_softmax``, a hand-written logsumexp); a sum keeping
+  its dimensions is a product and a reshape; ``f(broadcast_to(a, shape), b)``, ``f`` a binary ufunc, is
+  ``f(a, b)``. Each rewrite is taken only if its steps, run on the traced values, give the traced
   results (types, shapes and dtypes equal, values to float tolerance), and its steps go where the first
   step they replace was, if what they read is made by then (it is likelier to be in the cache);
 * a Python number beside an array of the result's dtype becomes a 0-d array of that dtype (NumPy would
@@ -19,17 +23,35 @@ line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
 * every elementwise ufunc and every matrix product writes into a preallocated buffer (``out=``), and a
   buffer is reused as soon as the value in it is dead — often by the very step that consumes it, which
   turns chains like ``g * s * (1 - s)`` into in-place updates of one array (NumPy's form of fusion).
-  Buffers never hold an output: outputs are fresh arrays on every call.
+  Buffers never hold an output: outputs are fresh arrays on every call — an output made by an elementwise
+  step from a matrix product that dies there (``w - lr * h.T @ g``) is written into that product's fresh
+  array, whose writes to new memory overlap its arithmetic. Products with an inner dimension of 1 (outer
+  products: a batch of one) replay as ``np.dot``, many times faster there than ``np.matmul``.
 
 Arrays the function closes over are constants of the trace: a rewrite may rely on their values, so do not
 change them between calls. The cache is keyed by the arguments' structure, shapes and dtypes (and the values
 of Python scalars), so a new shape traces again; once a replay is trusted, a generated check of the
 arguments (structure, types, shapes, dtypes, scalars, which arrays are the same object) leads straight to
-it, and its outputs are rebuilt by generated code too. A function that leaves the
-graph while traced — Python control flow on a value (``bool``/``float``/``.item()``), in-place writes,
-``backward()`` into ``.grad`` — cannot be replayed: it runs eagerly, with a warning. Replays are checked
-against eager evaluation on the first two calls; a mismatch (data-dependent code the tracer could not see)
-also falls back to eager mode for good.
+it, and its outputs are rebuilt by generated code too.
+
+**Decisions on values are never replayed stale.** Index functions — ``argmax``/``argmin``/``argsort``
+(functions and Tensor methods), ``sort``'s order, ``partition``, ``median``/``quantile``/``percentile``,
+``nonzero``/``where(c)``/``flatnonzero``/``unique``, the NaN masks of the nan-reductions, ``any``/``all`` and
+every NumPy function chainrule runs on raw values (``chainrule.numpy``'s values-only functions, NumPy's
+fallbacks in the dispatch) — go on the tape as steps, so each replay recomputes them, like comparisons and
+masks made with chainrule operations. What leaves for Python is a *guard*: ``bool(t)`` (``if t > 0``),
+``int(t)``, ``t.__index__()`` (``x[int(t)]``, ``range(t)``), ``float(t)``, ``t.item()``, a number an index
+function returns; and so are the shape and dtype of a result that depends on values (a boolean mask's
+count, ``eig``'s real or complex eigenvalues, a user primitive's result). A replay checks each guard where
+the trace decided; if a decision came out differently it stops (before it has written over any donated
+argument) and the call goes on in the program traced for those decisions — traced then, if new. A
+signature gets at most eight programs; after that, it runs eagerly, with a :class:`CompileWarning`. A view
+of a traced array taken by NumPy on raw values (``t.data.reshape(...)``) is followed when it is a reshape,
+and is an escape otherwise. A function that leaves the graph in other ways while traced — ``t.numpy()``,
+``np.asarray(t)``, in-place writes, ``backward()`` into ``.grad`` — cannot be replayed: it runs eagerly,
+with a warning. Replays are checked against eager evaluation on the first two calls of each program; a
+mismatch (data-dependent code the tracer could not see: NumPy on ``.data`` copies) also falls back to eager
+mode for good.
 """
 
 from __future__ import annotations
@@ -45,7 +67,7 @@ import numpy as np
 
 from . import _rules as P
 from ._functional import tree_flatten, tree_unflatten
-from ._graph import Primitive, mode
+from ._graph import Primitive, _Switch, mode
 from ._tensor import Tensor
 
 __all__ = ["compile", "CompileWarning"]
@@ -57,6 +79,99 @@ class CompileWarning(UserWarning):
 
 class _Escape(Exception):
     """Raised inside the traced function where a value leaves the graph."""
+
+
+class _Stale(Exception):
+    """Raised by a replay whose guard saw a decision come out differently from the trace's."""
+
+    def __init__(self, guard: _Guard, observed) -> None:
+        super().__init__(guard.what)
+        self.guard, self.observed = guard, observed
+
+
+class _Guard:
+    """A decision the trace took on a traced value: ``function`` of the recomputed values must give what it
+    gave when traced (a Python value read off a Tensor, the shape and dtype of a data-dependent result, a
+    number an index function returned). A replay calls it where the trace took the decision."""
+
+    def __init__(self, function: Callable, expected, what: str, index: int) -> None:
+        self.function, self.expected, self.what = function, expected, what
+        self.index = index  # the trace's decisions before this one
+
+    def __call__(self, *values) -> None:
+        observed = self.function(*values)
+        if not _same_decision(observed, self.expected):
+            raise _Stale(self, observed)
+
+    def __repr__(self) -> str:
+        return f"<guard: {self.what} is {self.expected!r}>"
+
+
+def _same_decision(a, b) -> bool:
+    """Whether a decision seen by a replay is the traced one: the same type and value (NaN as NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(_same_decision(x, y) for x, y in zip(a, b, strict=True))
+    same = a == b
+    if isinstance(same, np.ndarray):  # an odd type whose == is elementwise
+        return False
+    return bool(same) or (a != a and b != b)  # NaN is the same decision as NaN
+
+
+def _hashable(value):
+    """``value`` as part of a key of the programs for a signature (None: no key; a new trace each time)."""
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value
+
+
+def _shape_and_dtype(value) -> tuple:
+    return (np.shape(value), np.asarray(value).dtype.str) if not isinstance(value, np.ndarray) \
+        else (value.shape, value.dtype.str)
+
+
+class _WithKeywords:
+    """``function`` called with its last positional arguments as the named keywords (a recorded NumPy call
+    whose keyword arguments are traced arrays: the tape's steps pass traced values positionally)."""
+
+    def __init__(self, function: Callable, names: list[str], constants: dict) -> None:
+        self.function, self.names, self.constants = function, names, constants
+        self.__name__ = getattr(function, "__name__", "call")
+
+    def __call__(self, *args):
+        n = len(args) - len(self.names)
+        return self.function(*args[:n], **dict(zip(self.names, args[n:], strict=True)), **self.constants)
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays are the same elements of the same memory in the same order (one a view of the other)."""
+    return a.shape == b.shape and a.dtype == b.dtype and (a.size <= 1 or a.strides == b.strides) \
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+
+
+def _byte_bounds(array: np.ndarray) -> tuple[int, int]:
+    return np.lib.array_utils.byte_bounds(array)
+
+
+# Primitives of the rule table whose results' shapes and dtypes follow from their inputs' shapes and dtypes
+# (and constant arguments) alone: every other step's result gets a guard on them.
+_VALUE_DEPENDENT_TYPES = {"eig"}  # real or complex results, as the eigenvalues come out
+
+
+@functools.cache
+def _shape_safe() -> frozenset:
+    return frozenset(v for v in vars(P).values() if isinstance(v, Primitive) and v.name not in _VALUE_DEPENDENT_TYPES)
 
 
 def _sigmoid_of_difference(x, y, out=None):
@@ -123,27 +238,61 @@ _METHODS = {P.reshape: "reshape", P.transpose: "transpose"}  # replayed as array
 
 
 class _Tape:
-    """The primitive calls of one trace, on raw values; arrays are told apart by identity (all kept alive)."""
+    """The primitive calls of one trace, on raw values; arrays are told apart by identity (all kept alive).
+
+    Besides the primitives' steps it holds guards (steps with no result, a :class:`_Guard` in place of the
+    primitive): decisions the trace took on traced values, which a replay checks again."""
 
     def __init__(self) -> None:
-        self.steps: list[tuple[Primitive, list, dict, list[int], Any]] = []
+        self.steps: list[tuple[Any, list, dict, list[int], Any]] = []
         self.slot_of: dict[int, int] = {}
         self.values: list = []  # slot -> the traced value (keeps every traced array alive)
+        self.by_root: dict[int, list[int]] = {}  # id of the memory's owner -> slots of traced arrays in it
+        self.decisions: list[tuple] = []  # per guard, in order: (what it checks, the traced decision)
+
+    def guard(self, function: Callable, expected, what: str, refs: list) -> None:
+        self.steps.append((_Guard(function, expected, what, len(self.decisions)), refs, {}, [], False))
+        self.decisions.append((what, _hashable(expected)))
 
     def new_slot(self, value) -> int:
-        self.slot_of[id(value)] = len(self.values)
+        slot = len(self.values)
+        self.slot_of[id(value)] = slot
         self.values.append(value)
-        return len(self.values) - 1
+        if isinstance(value, np.ndarray):
+            self.by_root.setdefault(id(_root(value)), []).append(slot)
+        return slot
 
     def _ref(self, value):
         if isinstance(value, np.ndarray | np.generic):
             slot = self.slot_of.get(id(value))
             if slot is not None and self.values[slot] is value:
                 return ("slot", slot)
+            if isinstance(value, np.ndarray) and id(_root(value)) in self.by_root:
+                return self._view_ref(value)
         elif isinstance(value, tuple | list) and any(isinstance(v, np.ndarray | np.generic) for v in value):
             refs = [self._ref(v) for v in value]
             if any(r[0] != "const" for r in refs):
                 return ("seq", type(value), refs)
+        return ("const", value)
+
+    def _view_ref(self, value: np.ndarray):
+        """An array in the memory of a traced one, made by NumPy on raw values (``t.data.reshape(...)``):
+        the same array, or a reshape of it, is that traced value (a reshape step); any other view is a
+        value the tracer cannot follow."""
+        low, high = _byte_bounds(value)
+        for slot in reversed(self.by_root[id(_root(value))]):
+            traced = self.values[slot]
+            t_low, t_high = _byte_bounds(traced)
+            if not (t_low <= low and high <= t_high):
+                continue
+            if value.dtype == traced.dtype and value.size == traced.size \
+                    and _same_layout(traced.reshape(value.shape), value):
+                if value.shape == traced.shape:
+                    return ("slot", slot)
+                self.steps.append((P.reshape, [("slot", slot), ("const", value.shape)], {},
+                                   [self.new_slot(value)], False))
+                return ("slot", len(self.values) - 1)
+            self.escape("a view of a traced array taken outside chainrule's operations (NumPy on .data)")
         return ("const", value)
 
     def record(self, primitive: Primitive, args, kwargs, out) -> None:
@@ -158,6 +307,50 @@ class _Tape:
             self.escape(f"{primitive.name} returned a non-array")
         slots = [self.new_slot(o) for o in outs]
         self.steps.append((primitive, refs, dict(kwargs), slots, isinstance(out, tuple)))
+        masked = primitive is P.getitem and any(isinstance(self.values[s], np.ndarray) and self.values[s].dtype == bool
+                                                for s in _ref_slots(refs[1]))
+        if masked or primitive not in _shape_safe():
+            self._guard_shapes(primitive.name, slots)
+
+    def _guard_shapes(self, name: str, slots: list[int]) -> None:
+        """Guards on the shape and dtype of results that may depend on values (a boolean mask's count)."""
+        for slot in slots:
+            what = f"the shape and dtype of {name}'s result"
+            self.guard(_shape_and_dtype, _shape_and_dtype(self.values[slot]), what, [("slot", slot)])
+
+    def record_call(self, function: Callable, args: list, kwargs: dict, result) -> None:
+        """A NumPy function run on raw values outside the primitives, whose result carries no gradient
+        (indices, masks, counts: ``argsort``, ``nonzero``, ...): array results become steps, so the replay
+        recomputes them; any other result (a number Python goes on with) is a decision, guarded."""
+        refs = [self._ref(a) for a in args]
+        keyword_refs = {k: self._ref(v) for k, v in kwargs.items()}
+        traced_names = [k for k, r in keyword_refs.items() if r[0] != "const"]
+        if all(r[0] == "const" for r in refs) and not traced_names:
+            return
+        constants = {k: v for k, v in kwargs.items() if k not in traced_names}
+        if traced_names:
+            function = _WithKeywords(function, traced_names, constants)
+            refs = refs + [keyword_refs[k] for k in traced_names]
+            constants = {}
+        name = "".join(c if c.isalnum() else "_" for c in getattr(function, "__name__", "call"))
+        outs = result if isinstance(result, tuple) else (result,)
+        if outs and all(type(o) is np.ndarray for o in outs):
+            slots = [self.new_slot(o) for o in outs]
+            self.steps.append((Primitive(name, function, differentiable=False), refs, constants, slots,
+                               isinstance(result, tuple)))
+            self._guard_shapes(name, slots)
+        else:
+            call = functools.partial(function, **constants) if constants else function
+            self.guard(call, result, f"the result of {name}", refs)
+
+    def python_value(self, raw, convert: Callable, what: str):
+        """``convert(raw)``, a value a traced Tensor hands to Python (``bool(t)``, ``int(t)``, ``t.item()``):
+        a decision the replay checks again."""
+        value = convert(raw)
+        ref = self._ref(raw)
+        if ref[0] != "const":
+            self.guard(convert, value, what, [ref])
+        return value
 
     def escape(self, what: str) -> None:
         raise _Escape(what)
@@ -183,7 +376,7 @@ def _alias(step, values: list) -> int | None:
     """The slot whose value a step's result may simply be: the argument of a copy, of a reshape to the same
     shape, or of a product with a constant of ones (no dtype change)."""
     primitive, refs, kwargs, slots, multi = step
-    if multi or not refs:
+    if multi or not refs or not slots:
         return None
     out = values[slots[0]]
     for k, ref in enumerate(refs):
@@ -201,6 +394,32 @@ def _alias(step, values: list) -> int | None:
                 and _is_one(others[0][1]):
             return ref[1]
     return None
+
+
+def _computation(step) -> tuple | None:
+    """What a step computes, as a key equal for steps that compute the same (a pure rule-table primitive of
+    the same slots, the same constant objects, the same keywords); None for steps never merged."""
+    primitive, refs, kwargs, slots, multi = step
+    if multi or len(slots) != 1 or primitive not in _shape_safe() or not isinstance(primitive, Primitive):
+        return None
+    keywords = tuple(sorted((k, _constant_key(v)) for k, v in kwargs.items()))
+    return (primitive, tuple(map(_argument_key, refs)), keywords)
+
+
+def _argument_key(ref) -> tuple:
+    if ref[0] == "slot":
+        return ref
+    if ref[0] == "seq":
+        return ("seq", ref[1], tuple(map(_argument_key, ref[2])))
+    return ("const", _constant_key(ref[1]))
+
+
+def _constant_key(value) -> tuple:
+    if value is None or isinstance(value, bool | int | float | complex | str | np.dtype | np.generic):
+        return (type(value), value)
+    if isinstance(value, tuple):
+        return (tuple, tuple(map(_constant_key, value)))
+    return ("object", id(value))  # arrays and anything else: the same object only
 
 
 def _is_one(value) -> bool:
@@ -230,7 +449,8 @@ class _Rewriter:
         for i, step in enumerate(self.steps):
             if i in replaced:
                 continue
-            for rule in (_scale_smaller_operand, _sum_as_product, _sigmoid_of_sum, _fused_cross_entropy):
+            for rule in (_scale_smaller_operand, _sum_as_product, _sigmoid_of_sum, _fused_cross_entropy, _short_rows,
+                         _implicit_broadcast):
                 proposal = rule(self, i, step)
                 if proposal is None:
                     continue
@@ -274,15 +494,21 @@ class _Rewriter:
             for primitive, refs, kwargs, slots, multi in new:
                 fn = self.fast.get(primitive, (primitive.forward,))[0]
                 result = fn(*[self.value(r) for r in refs], **kwargs)
+                inputs = [self.values[s] for r in refs for s in _ref_slots(r)]
                 for slot, got in zip(slots, result if multi else (result,), strict=True):
                     want = self.values[slot]
-                    if want is None:
-                        self.values[slot] = got
-                    elif not _same(got, want):
+                    if want is not None and not _same(got, want):
                         return False
+                    if want is None or _views_one_of(got, inputs):
+                        self.values[slot] = got  # (a view: the buffers' liveness must see what it views)
         except Exception:  # noqa: BLE001  (a rewrite that does not run on these values is not taken)
             return False
         return True
+
+
+def _views_one_of(value, arrays: list) -> bool:
+    return isinstance(value, np.ndarray) and any(isinstance(a, np.ndarray) and np.may_share_memory(value, a)
+                                                 for a in arrays)
 
 
 def _same(got, want) -> bool:
@@ -343,10 +569,17 @@ def _sum_as_product(rw: _Rewriter, i: int, step):
     options = dict(zip(("axis", "keepdims"), (r[1] for r in refs[1:]), strict=False)) | kwargs  # P.sum's
     axis = options.pop("axis", None)
     axis = axis[0] if isinstance(axis, tuple) and len(axis) == 1 else axis
+    keepdims = bool(options.pop("keepdims", False))
     if axis not in (0, 1, -1) or any(options.values()) or (axis != 0 and x.shape[1] > 128):
         return None
     vector = ("const", np.full(x.shape[axis], scale, x.dtype))
-    return removed, [(P.matmul, [vector, refs[0]] if axis == 0 else [refs[0], vector], {}, slots, False)]
+    operands = [vector, refs[0]] if axis == 0 else [refs[0], vector]
+    if not keepdims:
+        return removed, [(P.matmul, operands, {}, slots, False)]
+    flat = rw.new_slot()
+    kept = (1, x.shape[1]) if axis == 0 else (x.shape[0], 1)
+    return removed, [(P.matmul, operands, {}, [flat], False),
+                     (P.reshape, [("slot", flat), ("const", kept)], {}, slots, False)]
 
 
 def _sigmoid_of_sum(rw: _Rewriter, i: int, step):
@@ -394,10 +627,87 @@ def _fused_cross_entropy(rw: _Rewriter, i: int, step):
     return [], [(Primitive("softmax_cross_entropy", _SoftmaxCrossEntropy(z, False, False)), refs, {}, slots, False)]
 
 
+class _ShortRows:
+    """A reduction along the short last axis of a matrix (``max``, ``min``, ``logsumexp``) or a softmax over
+    it, computed down the columns of a transposed copy: NumPy reduces a short contiguous axis one row at a
+    time, several times slower than it adds whole rows. The same formulas as the rule table's forwards."""
+
+    def __init__(self, kind: str, x: np.ndarray, keepdims: bool) -> None:
+        self.kind, self.keepdims = kind, keepdims
+        self.scratch = np.empty(x.shape[::-1], x.dtype)
+
+    def __call__(self, x):
+        t = self.scratch
+        np.copyto(t, x.T)
+        if self.kind in ("max", "min"):
+            result = (np.maximum if self.kind == "max" else np.minimum).reduce(t, axis=0)
+            return result[:, None] if self.keepdims else result
+        top = np.maximum.reduce(t, axis=0)
+        if self.kind != "softmax" and not np.isfinite(top).all():
+            top[~np.isfinite(top)] = 0  # as the rule table's logsumexp: rows of -inf (or inf) stay -inf (nan)
+        t -= top
+        np.exp(t, out=t)
+        total = np.add.reduce(t, axis=0)
+        if self.kind == "softmax":
+            t /= total
+            return np.ascontiguousarray(t.T)
+        np.log(total, out=total)
+        total += top
+        if self.kind == "logsumexp":
+            return total[:, None] if self.keepdims else total
+        return x - total[:, None]  # log_softmax
+
+
+_ROW_FUNCTIONS = {P.max: ("max", ("axis", "keepdims")), P.min: ("min", ("axis", "keepdims")),
+                  P.logsumexp: ("logsumexp", ("axis", "keepdims")), P.softmax: ("softmax", ("axis",)),
+                  P.log_softmax: ("log_softmax", ("axis",))}
+
+
+def _short_rows(rw: _Rewriter, i: int, step):
+    """``max``/``min``/``logsumexp``/``softmax``/``log_softmax`` along the last axis of a float matrix with
+    short rows (at most 64, fewer than the rows), as :class:`_ShortRows`."""
+    primitive, refs, kwargs, slots, multi = step
+    if primitive not in _ROW_FUNCTIONS or multi or refs[0][0] != "slot" \
+            or not all(r[0] == "const" for r in refs[1:]):
+        return None
+    kind, names = _ROW_FUNCTIONS[primitive]
+    x = rw.value(refs[0])
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype not in (np.float32, np.float64) \
+            or not 1 < x.shape[1] <= 64 or x.shape[0] <= x.shape[1] or len(refs) > len(names) + 1:
+        return None
+    options = dict(zip(names, (r[1] for r in refs[1:]), strict=False)) | kwargs
+    if set(options) - set(names) or options.get("axis", -1 if kind.endswith("softmax") else None) not in (1, -1):
+        return None
+    short = Primitive(kind, _ShortRows(kind, x, bool(options.get("keepdims", False))), differentiable=False)
+    return [], [(short, [refs[0]], {}, slots, False)]
+
+
+def _implicit_broadcast(rw: _Rewriter, i: int, step):
+    """``f(broadcast_to(a, shape), b)``, ``f`` a binary ufunc and ``b`` of that shape: ``f(a, b)`` (the ufunc
+    broadcasts ``a`` itself; one call less)."""
+    primitive, refs, kwargs, slots, multi = step
+    function = rw.fast.get(primitive, (None,))[0]
+    if not isinstance(function, np.ufunc) or function.nin != 2 or multi or kwargs or len(refs) != 2:
+        return None
+    out = rw.values[slots[0]]
+    for k in (0, 1):
+        j = rw.private(refs[k])
+        other = rw.value(refs[1 - k])
+        if j is None or rw.steps[j][0] is not P.broadcast_to or rw.steps[j][2] \
+                or np.shape(other) != np.shape(out):
+            continue
+        operands = list(refs)
+        operands[k] = rw.steps[j][1][0]
+        return [j], [(primitive, operands, {}, slots, False)]
+    return None
+
+
 def _typed_scalars(step, values: list):
     """A Python number beside an array of the result's dtype, in a ufunc step, as a 0-d array of that dtype:
     the same values (NumPy casts such a number to the array's dtype), and NumPy converts no scalar per call."""
     primitive, refs, kwargs, slots, multi = step
+    if not slots:
+        return step
     out = values[slots[0]]
     if multi or kwargs or len(refs) != 2 or not isinstance(getattr(np, primitive.name, None), np.ufunc) \
             or primitive is not getattr(P, primitive.name, None) or not isinstance(out, np.ndarray) \
@@ -419,11 +729,11 @@ def _typed_scalars(step, values: list):
 
 
 def _live(steps: list, out_refs: list) -> list:
-    """The steps some output needs."""
+    """The steps some output (or some guard) needs."""
     needed = {s for r in out_refs for s in _ref_slots(r)}
     live = []
     for step in reversed(steps):
-        if any(s in needed for s in step[3]):
+        if isinstance(step[0], _Guard) or any(s in needed for s in step[3]):
             live.append(step)
             for r in step[1]:
                 needed.update(_ref_slots(r))
@@ -439,6 +749,8 @@ class _Program:
         self.output_kinds: list | None = None  # per output leaf: the type eager mode returns
         self.fast: Callable | None = None  # set once trusted: see _fast_path
         self.fast_source: str | None = None
+        self.checks = 0  # replays compared with eager evaluation so far
+        self.decisions = tuple(tape.decisions)
         # 1. aliases (renames), unless the alias is an output
         output_slots = {s for r in out_refs for s in _ref_slots(r)}
         rename: dict[int, int] = {}
@@ -450,12 +762,19 @@ class _Program:
                 return ("seq", ref[1], [resolve(r) for r in ref[2]])
             return ref
 
-        kept = []
+        kept, made = [], {}  # made: (primitive, arguments) -> the slot of the first step computing it
         for primitive, refs, kwargs, slots, multi in tape.steps:
             step = (primitive, [resolve(r) for r in refs], kwargs, slots, multi)
-            alias = None if slots[0] in output_slots else _alias(step, tape.values)
+            alias = None if not slots or slots[0] in output_slots else _alias(step, tape.values)
+            computation = _computation(step)
+            if alias is None and computation is not None and slots[0] not in output_slots:
+                alias = made.get(computation)  # the same rule-table function of the same values: computed once
+                if alias is not None and _key(tape.values[alias]) != _key(tape.values[slots[0]]):
+                    alias = None
             if alias is None:
                 kept.append(step)
+                if computation is not None:
+                    made.setdefault(computation, slots[0])
             else:
                 rename[slots[0]] = alias
         self.out_refs = out_refs = [resolve(r) for r in out_refs]
@@ -463,10 +782,33 @@ class _Program:
         live = _live(_Rewriter(tape, _live(kept, out_refs), out_refs).run(), out_refs)
         live = [_typed_scalars(step, tape.values) for step in live]
         self.n_steps = len(live)
+        self.has_guards = any(isinstance(step[0], _Guard) for step in live)
         self.source, self.namespace = self._emit(tape, live, input_slots, out_refs, donated)
         code = builtins.compile(self.source, "<chainrule.compile>", "exec")
         exec(code, self.namespace)
         self.run = self.namespace["replay"]
+
+    @staticmethod
+    def _outputs_into_products(steps: list, fast: dict, values: list, last_use: dict, escapes: set,
+                               donated: frozenset, last_guard: int) -> dict[int, int]:
+        """Step index -> slot: an elementwise step making an output (``w - lr * g`` of a step without donated
+        parameters) writes into the matrix product it reads, which dies there and is a fresh array on every
+        call — rather than into a fresh array of its own. The product's writes to new memory overlap its
+        arithmetic; the elementwise step then works in place, on memory just written."""
+        products = {s for step in steps if not isinstance(step[0], _Guard) and not step[4]
+                    and fast.get(step[0], (None,))[0] is np.matmul for s in step[3]}
+        chosen: dict[int, int] = {}
+        for i, (primitive, _, _, slots, multi) in enumerate(steps):
+            fn, takes_out = fast.get(primitive, (None, False))
+            if isinstance(primitive, _Guard) or multi or not takes_out or fn in _PRODUCTS or slots[0] not in escapes \
+                    or not isinstance(values[slots[0]], np.ndarray) or values[slots[0]].ndim == 0:
+                continue
+            if i > last_guard and _dies_into(steps, i, values, last_use, escapes, donated) is not None:
+                continue  # it writes over a donated input instead
+            product = _dies_into(steps, i, values, last_use, escapes, products - set(chosen.values()))
+            if product is not None:
+                chosen[i] = product
+        return chosen
 
     def _emit(self, tape: _Tape, steps: list, input_slots: list[int | None], out_refs: list,
               donated: frozenset[int]):
@@ -522,13 +864,27 @@ class _Program:
         pool: dict[tuple, list[str]] = {}
         owner: dict[int, str] = {}  # slot -> buffer name holding it
         n_buffers = 0
+        # a donated input is written over only after the last guard: a replay that stops at a guard leaves
+        # the arguments as they were, for the eager run or the new trace that follows
+        last_guard = max((i for i, step in enumerate(steps) if isinstance(step[0], _Guard)), default=-1)
+        into_product = self._outputs_into_products(steps, fast, values, last_use, escapes, donated, last_guard)
         lines = ["def replay(" + ", ".join(f"s{s}" for s in input_slots if s is not None) + "):"]
         for i, (primitive, refs, kwargs, slots, multi) in enumerate(steps):
+            if isinstance(primitive, _Guard):
+                name = f"g{i}"
+                namespace[name] = primitive
+                lines.append(f"    {name}({', '.join(expr(r) for r in refs)})")
+                for s in dict.fromkeys(s for r in refs for s in _ref_slots(r)):
+                    if last_use.get(s) == i and s in owner:
+                        pool.setdefault(_key(values[s]), []).append(owner.pop(s))
+                continue
             fn, takes_out = fast.get(primitive, (primitive.forward, False))
+            if primitive is P.matmul and _outer_product(*(_value(values, r) for r in refs)):
+                fn = np.dot  # NumPy's matmul is many times slower with an inner dimension of 1 (batch size 1)
             if primitive in fast:
                 name = f"n_{getattr(fn, '__name__', primitive.name)}"
             else:
-                name = f"f_{primitive.name}_{id(primitive):x}"
+                name = f"f_{''.join(c if c.isalnum() else '_' for c in primitive.name)}_{id(primitive):x}"
             call_args = [expr(r) for r in refs] + [f"{k}={const(v)}" for k, v in kwargs.items()]
             if primitive in _METHODS and refs[0][0] == "slot" and all(r[0] == "const" for r in refs[1:]) \
                     and not (primitive is P.transpose and kwargs):
@@ -538,16 +894,18 @@ class _Program:
             dying = list(dict.fromkeys(s for r in refs for s in _ref_slots(r) if last_use.get(s) == i and s in owner))
             out_value = values[slots[0]]
             buffer = None
-            reuse = [s for r in refs for s in _ref_slots(r) if s in donated and last_use.get(s) == i
+            reuse = [s for r in refs for s in _ref_slots(r) if s in donated and last_use.get(s) == i and i > last_guard
                      and s not in escapes and _key(values[s]) == _key(out_value)] \
-                if takes_out and not multi and fn is not np.matmul and isinstance(out_value, np.ndarray) else []
+                if takes_out and not multi and fn not in _PRODUCTS and isinstance(out_value, np.ndarray) else []
             if reuse and slots[0] in escapes:  # an output written over a donated input that dies here
                 donated = donated - {reuse[0]}
                 call_args.append(f"out=s{reuse[0]}")
+            elif i in into_product:
+                call_args.append(f"out=s{into_product[i]}")
             elif takes_out and not multi and isinstance(out_value, np.ndarray) and out_value.ndim > 0 \
-                    and slots[0] not in escapes:
+                    and slots[0] not in escapes and slots[0] not in into_product.values():
                 key = (out_value.shape, out_value.dtype.str)
-                elementwise = fn is not np.matmul
+                elementwise = fn not in _PRODUCTS
                 if elementwise:  # an elementwise step may write over an input that dies here
                     for s in dying:
                         pool.setdefault(_key(values[s]), []).append(owner.pop(s))
@@ -573,8 +931,28 @@ class _Program:
         return "\n".join(lines) + "\n", namespace
 
 
+_PRODUCTS = (np.matmul, np.dot)  # functions whose output must not overlap their inputs
+
+
+def _outer_product(a, b) -> bool:
+    """Whether ``a @ b`` multiplies along an inner dimension of 1 (an outer product; its one term per element
+    makes ``np.dot`` give exactly what ``np.matmul`` does), with NumPy arrays of at most two dimensions."""
+    return type(a) is np.ndarray and type(b) is np.ndarray and 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2 \
+        and a.shape[-1] == 1 and a.dtype.kind in "fc" and b.dtype.kind in "fc"
+
+
 def _key(value) -> tuple:
     return (value.shape, value.dtype.str)
+
+
+def _dies_into(steps: list, i: int, values: list, last_use: dict, escapes: set, candidates) -> int | None:
+    """A slot read by step ``i`` (directly), dying there, no output, of the shape and dtype of its result."""
+    out = values[steps[i][3][0]]
+    for r in steps[i][1]:
+        if r[0] == "slot" and r[1] in candidates and last_use.get(r[1]) == i and r[1] not in escapes \
+                and isinstance(values[r[1]], np.ndarray) and _key(values[r[1]]) == _key(out):
+            return r[1]
+    return None
 
 
 def _describe_leaf(leaf, first_seen: dict[int, int], index: int):
@@ -605,11 +983,13 @@ def _close(a, b) -> bool:
 _MISS = object()
 
 
-def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
+def _fast_path(program: _Program, spec, leaves: tuple, on_stale: Callable) -> Callable | None:
     """Generated code doing what ``_Compiled.__call__`` does for arguments like the traced ones: check them
     (structure, types, shapes, dtypes, Python scalars, which arrays are one object), replay, and rebuild the
-    outputs; for other arguments it returns ``_MISS``. None where a leaf is neither an array nor a scalar."""
-    namespace: dict[str, Any] = {"ndarray": np.ndarray, "MISS": _MISS, "replay": program.run}
+    outputs; for other arguments it returns ``_MISS``. A replay stopped by a guard goes on in
+    ``on_stale(arguments, stale)``. None where a leaf is neither an array nor a scalar."""
+    namespace: dict[str, Any] = {"ndarray": np.ndarray, "MISS": _MISS, "replay": program.run, "Stale": _Stale,
+                                 "on_stale": on_stale}
 
     def const(value) -> str:
         namespace[f"k{len(namespace)}"] = value
@@ -668,7 +1048,12 @@ def _fast_path(program: _Program, spec, leaves: tuple) -> Callable | None:
         return f"{const(node[0])}([{items}])"
 
     try:
-        lines += [f"    r = replay({', '.join(arrays)})", f"    return {build(program.out_spec)}"]
+        if program.has_guards:
+            lines += ["    try:", f"        r = replay({', '.join(arrays)})", "    except Stale as stale:",
+                      "        return on_stale(v, stale)"]
+        else:
+            lines.append(f"    r = replay({', '.join(arrays)})")
+        lines.append(f"    return {build(program.out_spec)}")
         program.fast_source = "\n".join(lines) + "\n"
         exec(builtins.compile(program.fast_source, "<chainrule.compile fast path>", "exec"), namespace)
     except (RecursionError, SyntaxError, MemoryError):  # absurdly deep outputs: the general path does
@@ -684,12 +1069,15 @@ class _Compiled:
     """The function returned by :func:`compile`."""
 
     _CHECKED_CALLS = 2  # replays compared with eager evaluation before they are trusted
+    _MAX_PROGRAMS = 8  # programs per argument signature, one per set of decisions, before eager mode
 
     def __init__(self, fun: Callable, donate_argnums: tuple[int, ...] = ()) -> None:
         self.fun = fun
         self.donate_argnums = donate_argnums
-        self.cache: dict[Any, _Program | str] = {}  # key -> program, or the reason it runs eagerly
-        self.checks: dict[Any, int] = {}
+        self.cache: dict[Any, _Program | str] = {}  # key -> the first program, or the reason it runs eagerly
+        # key -> {decisions (a prefix of some program's): that program, or why calls deciding so run eagerly}
+        self.programs: dict[Any, dict[tuple, _Program | str]] = {}
+        self.n_programs: dict[Any, int] = {}  # key -> programs traced for it
         self._fast: Callable | None = None  # the fast path of the last trusted program used
         functools.update_wrapper(self, fun)
 
@@ -704,32 +1092,89 @@ class _Compiled:
         flat, spec = tree_flatten(args)
         if mode.grad_enabled and any(isinstance(v, Tensor) and v.requires_grad for v in flat):
             return self._eager(args, kwargs, "Tensor arguments that require grad (the replay records no graph)")
-        first_seen: dict[int, int] = {}
-        key = (repr(spec), tuple(_describe_leaf(v, first_seen, i) for i, v in enumerate(flat)))
+        key = self._key(flat, spec)
         program = self.cache.get(key)
         if program is None:
             program = self.cache[key] = self._trace(args, flat, spec, key)
+            self.n_programs[key], self.programs[key] = 1, {}
+            self._register(key, program)
         if isinstance(program, str):
             return self.fun(*args)
+        return self._replay(program, key, args, flat, spec)
+
+    @staticmethod
+    def _key(flat: list, spec) -> tuple:
+        first_seen: dict[int, int] = {}
+        return (repr(spec), tuple(_describe_leaf(v, first_seen, i) for i, v in enumerate(flat)))
+
+    def _replay(self, program: _Program, key, args, flat, spec):
+        """Run ``program`` (and, where a guard stops it, the program for the decision seen there)."""
         arrays = [v if type(v) is np.ndarray else np.asarray(_plain(v))
                   for i, (v, d) in enumerate(zip(flat, key[1], strict=True)) if d[0] == "array" and d[3] == i]
-        checks = self.checks.get(key, 0)
-        if checks < self._CHECKED_CALLS:
-            self.checks[key] = checks + 1
-            expected = self.fun(*args)  # before the replay, which may write over donated arguments
-            result = self._check(program, key, expected, program.run(*arrays))
-            if checks + 1 == self._CHECKED_CALLS and self.cache[key] is program:  # trusted from now on
-                self._fast = program.fast = _fast_path(program, spec, key[1])
+        expected = _MISS  # the eager result, computed once even where a guard sends the call on
+        while True:
+            checked = program.checks < self._CHECKED_CALLS
+            if checked and expected is _MISS:
+                expected = self.fun(*args)  # before the replay, which may write over donated arguments
+            try:
+                results = program.run(*arrays)
+            except _Stale as stale:
+                program = self._branch(program, stale, key, args, flat, spec)
+                if isinstance(program, str):
+                    return self.fun(*args) if expected is _MISS else expected
+                continue
+            if not checked:
+                self._fast = program.fast
+                return self._finish(program, results)
+            program.checks += 1
+            result = self._check(program, key, expected, results)
+            if program.checks == self._CHECKED_CALLS and not isinstance(self.cache[key], str):  # trusted now
+                on_stale = functools.partial(self._after_stale, program)
+                self._fast = program.fast = _fast_path(program, spec, key[1], on_stale)
             return result
-        self._fast = program.fast
-        return self._finish(program, program.run(*arrays))
+
+    def _branch(self, program: _Program, stale: _Stale, key, args, flat, spec) -> _Program | str:
+        """The program for the decisions a replay saw (those before the guard that stopped it, and what it
+        saw there): one traced before for them, or one traced now (or why such calls run eagerly)."""
+        guard, observed = stale.guard, _hashable(stale.observed)
+        decided = program.decisions[:guard.index] + ((guard.what, observed),) if observed is not None else None
+        found = self.programs[key].get(decided) if decided is not None else None
+        if found is not None:
+            return found
+        if isinstance(self.cache[key], str):
+            return self.cache[key]
+        if self.n_programs[key] >= self._MAX_PROGRAMS:
+            reason = (f"its decisions on values keep changing ({guard.what} was {guard.expected!r} "
+                      f"when traced, is {stale.observed!r} now; {self._MAX_PROGRAMS} programs traced)")
+            self.cache[key] = reason
+            warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
+                          f"{reason}", CompileWarning, stacklevel=4)
+            return reason
+        self.n_programs[key] += 1
+        found = self._trace(args, flat, spec, key, stacklevel=5)
+        if decided is not None:
+            self.programs[key][decided] = found
+        self._register(key, found)
+        return found
+
+    def _register(self, key, program: _Program | str) -> None:
+        if isinstance(program, _Program):
+            for k in range(1, len(program.decisions) + 1):
+                self.programs[key][program.decisions[:k]] = program
+
+    def _after_stale(self, program: _Program, args: tuple, stale: _Stale):
+        """Where a guard stopped the fast path's replay: go on with the program for the new decision."""
+        flat, spec = tree_flatten(args)
+        key = self._key(flat, spec)
+        found = self._branch(program, stale, key, args, flat, spec)
+        return self.fun(*args) if isinstance(found, str) else self._replay(found, key, args, flat, spec)
 
     def _eager(self, args, kwargs, reason: str):
         warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: {reason}",
                       CompileWarning, stacklevel=3)
         return self.fun(*args, **kwargs)
 
-    def _trace(self, args, flat, spec, key) -> _Program | str:
+    def _trace(self, args, flat, spec, key, stacklevel: int = 4) -> _Program | str:
         tape = _Tape()
         traced, input_slots, donated = [], [], set()
         donated_leaves = self._donated_leaves(args)
@@ -744,19 +1189,16 @@ class _Compiled:
                 if i in donated_leaves and not any(d[0] == "array" and d[3] == i for d in key[1][i + 1:]):
                     donated.add(input_slots[-1])  # (an array passed twice is never written over)
                 traced.append(Tensor(array, requires_grad=array.dtype.kind in "fc"))
-        saved = mode.tape, mode.grad_enabled
-        mode.tape, mode.grad_enabled = tape, True
         try:
-            out = self.fun(*tree_unflatten(spec, traced))
-            out_flat, out_spec = tree_flatten(out)
-            out_refs = [tape._ref(_plain(o)) for o in out_flat]
+            with _Switch(tape=tape, grad_enabled=True):
+                out = self.fun(*tree_unflatten(spec, traced))
+                out_flat, out_spec = tree_flatten(out)
+                out_refs = [tape._ref(_plain(o)) for o in out_flat]
         except _Escape as escape:
             reason = f"the traced function left the graph: {escape}"
             warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
-                          f"{reason}", CompileWarning, stacklevel=4)
+                          f"{reason}", CompileWarning, stacklevel=stacklevel)
             return reason
-        finally:
-            mode.tape, mode.grad_enabled = saved
         return _Program(tape, input_slots, out_refs, out_spec, frozenset(donated))
 
     def _donated_leaves(self, args: tuple) -> set[int]:
@@ -776,8 +1218,9 @@ class _Compiled:
                 not all(_close(r, e) for r, e in zip(results, flat, strict=True)):
             reason = "the replay differs from eager evaluation (data-dependent code the tracer cannot see?)"
             self.cache[key] = reason
+            self._fast = None  # (it may replay another program traced for these arguments)
             warnings.warn(f"chainrule.compile({getattr(self.fun, '__name__', 'function')}): running eagerly: "
-                          f"{reason}", CompileWarning, stacklevel=3)
+                          f"{reason}", CompileWarning, stacklevel=4)
             return expected
         program.output_kinds = [type(v) for v in flat]
         return expected
@@ -796,8 +1239,12 @@ def compile(fun: Callable, donate_argnums: int | tuple[int, ...] = ()) -> Callab
     The first call with given argument shapes/dtypes traces ``fun`` — forward and, for ``grad``-style
     functions, the backward pass — into straight-line NumPy code with preallocated, reused buffers; later
     calls replay that code. Results equal eager mode's to float tolerance. Python scalars in the arguments
-    are part of the cache key (a new value traces again). Functions must be pure: a function that branches
-    on values, writes in place or calls ``backward()`` runs eagerly, with a :class:`CompileWarning`.
+    are part of the cache key (a new value traces again). Index functions (``argmax``, ``sort``, ``median``,
+    masks, ...) are recomputed by every replay; Python decisions on values (``if t > 0``, ``x[int(t)]``) and
+    data-dependent shapes are checked on every replay, and a changed one traces the function again for it
+    (eight programs per signature at most, then eager mode with a :class:`CompileWarning`). Functions must be
+    pure: a function that writes in place, calls ``backward()`` or takes ``t.numpy()`` runs eagerly, with a
+    :class:`CompileWarning`.
     The compiled function is not re-entrant (its buffers are shared between calls). Arrays ``fun`` closes over
     are constants of the trace (as under ``jax.jit``): do not change them between calls.
 

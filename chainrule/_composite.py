@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _rules as P
+from ._graph import mode
 from ._rules import ndim_of, shape_of
 from ._tensor import Tensor
 
@@ -151,7 +152,7 @@ def ptp(a, axis=None, out=None, keepdims=False):
 
 
 def _nan_mask(a):
-    return np.isnan(_values(a))
+    return _values_as_tensor(np.isnan, a)
 
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
@@ -599,13 +600,13 @@ def sort(a, axis=-1, kind=None, order=None):
     """Sorted copy; the gradient flows back to each element's original place."""
     if axis is None:
         a, axis = P.reshape(a, (-1,)), 0
-    return take_along_axis(a, np.argsort(_values(a), axis=axis, kind=kind), axis)
+    return take_along_axis(a, _call_on_values(np.argsort, (a,), {"axis": axis, "kind": kind}), axis)
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
     if axis is None:
         a, axis = P.reshape(a, (-1,)), 0
-    return take_along_axis(a, np.argpartition(_values(a), kth, axis=axis), axis)
+    return take_along_axis(a, _call_on_values(np.argpartition, (a, kth), {"axis": axis}), axis)
 
 
 def tril(m, k=0):
@@ -629,7 +630,7 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **extras):
 def where(condition, x=None, y=None):
     """``numpy.where``: choose from ``x`` or ``y``; with one argument, the indices of true elements."""
     if x is None and y is None:
-        return np.nonzero(_values(condition))
+        return _call_on_values(np.nonzero, (condition,))
     return P.where(_values(condition), x, y)
 
 
@@ -799,6 +800,39 @@ def _values(x: Any):
     return x
 
 
+def _call_on_values(function, args, kwargs=None, as_array: bool = False):
+    """``function`` (a NumPy function whose result carries no gradient: indices, masks, counts, tests) on the
+    raw values of its arguments. While :func:`chainrule.compile` traces, the call goes on its tape, so that a
+    replay recomputes the result instead of reusing the traced one. ``as_array``: a scalar result as a 0-d
+    array (for a Tensor to hold)."""
+    if as_array:
+        function = _ArrayResult(function)
+    args = [_values(a) for a in args]
+    kwargs = {k: _values(v) for k, v in (kwargs or {}).items()}
+    result = function(*args, **kwargs)
+    tape = mode.tape
+    if tape is not None:
+        tape.record_call(function, args, kwargs, result)
+    return result
+
+
+def _values_as_tensor(function, a):
+    """:func:`_call_on_values` of one argument; a Tensor (with no graph) if ``a`` is one, so that what is
+    computed from the result is recorded too."""
+    result = _call_on_values(function, (a,))
+    return Tensor(result) if isinstance(a, Tensor) else result
+
+
+class _ArrayResult:
+    """``function`` with its result as an array (a NumPy scalar as a 0-d array)."""
+
+    def __init__(self, function) -> None:
+        self.function, self.__name__ = function, getattr(function, "__name__", "call")
+
+    def __call__(self, *args, **kwargs):
+        return np.asarray(self.function(*args, **kwargs))
+
+
 # ---- linalg (re-exported in chainrule.numpy.linalg) -----------------------------------------------------
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector and matrix norms (``numpy.linalg.norm``)."""
@@ -843,8 +877,12 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 def slogdet(a):
     """(sign, log|det a|); only the log-determinant is differentiable."""
-    sign = np.linalg.slogdet(_values(a))[0]
+    sign = _call_on_values(_sign_of_det, (a,), as_array=isinstance(a, Tensor))
     return (Tensor(sign) if isinstance(a, Tensor) else sign), P.logabsdet(a)
+
+
+def _sign_of_det(a):
+    return np.linalg.slogdet(a)[0]
 
 
 def eig(a):
@@ -984,10 +1022,13 @@ def pinv(a, rcond=1e-15, hermitian=False, **extras):
     """Moore–Penrose pseudo-inverse via the SVD (differentiable where the rank is constant)."""
     _no_extras("pinv", extras)
     u, s, vh = P.svd(a)
-    cutoff = rcond * np.max(_values(s), axis=-1, keepdims=True)
-    keep = _values(s) > cutoff
+    keep = _call_on_values(_above_cutoff, (s, rcond))
     s_inv = P.where(keep, 1 / P.where(keep, s, 1), 0)
     return P.matmul(swapaxes(vh, -1, -2) * s_inv[..., None, :], swapaxes(u, -1, -2))
+
+
+def _above_cutoff(s, rcond):
+    return s > rcond * np.max(s, axis=-1, keepdims=True)
 
 
 def matrix_power(a, n):

@@ -13,7 +13,7 @@ from importlib import import_module
 
 import numpy as np
 
-from ._composite import _holds_tensor, _values
+from ._composite import _call_on_values, _holds_tensor, _values
 from ._graph import mode
 from ._tensor import Tensor
 
@@ -92,7 +92,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     elif method == "at" and name in ("add", "subtract") and home == "numpy" and isinstance(inputs[0], Tensor):
         return _add_at(inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else 1.0, negate=name == "subtract")
     if not _needs_grad(inputs):
-        return _wrap(getattr(ufunc, method)(*[_values(i) for i in inputs], **kwargs))
+        return _wrap(_call_on_values(getattr(ufunc, method), inputs, kwargs))
     raise TypeError(f"chainrule: no derivative rule for {home}.{name}"
                     f"{'' if method == '__call__' else '.' + method} on a Tensor that requires grad; "
                     f"see chainrule.extend to add one, or .detach() the input")
@@ -139,7 +139,7 @@ def array_function(func, args, kwargs):
     if function is not None and function is not func:
         return function(*args, **kwargs)
     if not _needs_grad(list(args) + list(kwargs.values())):
-        return _wrap(func(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()}))
+        return _wrap(_call_on_values(func, args, kwargs))
     where = home or (func.__module__ or "numpy").replace("._core", "")
     raise TypeError(f"chainrule: no derivative rule for {where}.{func.__name__} "
                     f"(called on a Tensor that requires grad); see chainrule.extend to add one, or "

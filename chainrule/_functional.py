@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _rules as P
-from ._graph import backward_pass, enable_grad, mode
+from ._graph import backward_pass, enable_grad, graph_between, mode
 from ._tensor import Tensor
 
 # ---- pytrees: nested tuples, lists and dicts of arrays ----------------------------------------------
@@ -66,10 +66,20 @@ def tree_unflatten(spec: Any, leaves: Sequence) -> Any:
 
 
 # ---- inputs and outputs ---------------------------------------------------------------------------------
-
-
-def _nested() -> bool:
-    return mode.grad_enabled
+#
+# Nesting. A transformation (vjp, and everything built on it) differentiates with respect to fresh leaf
+# vertices made for its primals. Everything else its function touches is, for it, a constant — but a
+# constant that may be a *variable of an enclosing computation*: an outer transformation's input, or a
+# Tensor that requires grad, reached as a primal, as a non-differentiated argument, or through a closure.
+# Like autograd's trace ids and JAX's levels, the question "is this value a constant of mine?" is answered
+# by where the value comes from, never by how it arrived: after running the function, the graph between
+# the fresh inputs and the output is walked once (`graph_between`), and if it reaches any traced vertex
+# that is not computed from the inputs alone, the backward pass is recorded (`create_graph`) and the
+# results are returned as Tensors that stay in the enclosing graph. Otherwise nothing outside can depend
+# on the result: the backward pass records nothing and returns ndarrays, at the cost of an un-nested call.
+# Inner and outer variables are distinct vertices, so a gradient never flows to the wrong level (no
+# perturbation confusion): once a transformation has its graph, its fresh inputs stop requiring grad, so to
+# everything outside it they are constants. When the caller has recording off (`no_grad`), results are plain.
 
 
 def _as_input(value: Any, where: str) -> Tensor:
@@ -88,13 +98,49 @@ def _as_input(value: Any, where: str) -> Tensor:
     return Tensor(array, requires_grad=True)
 
 
-def _outer_graph(values) -> bool:
-    return mode.grad_enabled and any(isinstance(v, Tensor) and v.requires_grad for v in values)
+class _Traced:
+    """A function evaluated on fresh input vertices: the graph from them to its outputs, and whether that
+    graph is part of an enclosing one (see the note on nesting above)."""
+
+    def __init__(self, fun: Callable, primals: tuple, where: str) -> None:
+        recording = mode.grad_enabled  # the caller's mode: under no_grad nothing outside is recorded
+        flat, self.spec = tree_flatten(primals)
+        self.inputs = [_as_input(v, where) for v in flat]
+        with enable_grad():
+            out = fun(*tree_unflatten(self.spec, self.inputs))
+        out_flat, self.out_spec = tree_flatten(out)
+        self.outputs = [o if isinstance(o, Tensor) else Tensor(np.asarray(o)) for o in out_flat]
+        self.live = [o.requires_grad for o in self.outputs]  # (an output may be an input, retired below)
+        roots = [_vertex(o) for o, live in zip(self.outputs, self.live, strict=True) if live]
+        self.order, foreign = graph_between(roots, [_vertex(x) for x in self.inputs])
+        self.nested = recording and (foreign or any(x._node is not None for x in self.inputs))
+        for x in self.inputs:
+            if x._node is None:
+                # This transformation's own variables are constants to everything outside it: results
+                # recorded from here on (the pullback's) depend on them by value only, and enclosing
+                # transformations do not count them as variables of theirs.
+                x.requires_grad = False
+
+    def output(self) -> Any:
+        """The function's value: Tensors where it is part of an enclosing graph, else ndarrays."""
+        return tree_unflatten(self.out_spec, [_to_output(o, self.nested) for o in self.outputs])
+
+    def pull_back(self, seeds: list, create_graph: bool) -> list:
+        """Error signals of the inputs (None where unreachable) for ``seeds``, one per output."""
+        live = [(o, s) for o, s, on in zip(self.outputs, seeds, self.live, strict=True) if on]
+        if not live:
+            return [None] * len(self.inputs)
+        return backward_pass([o for o, _ in live], [s for _, s in live], inputs=self.inputs, order=self.order,
+                             retain_graph=True, create_graph=create_graph)
+
+
+def _vertex(t: Tensor):
+    return t._node if t._node is not None else t
 
 
 def _to_output(value: Any, keep_graph: bool):
     if isinstance(value, Tensor):
-        return value if keep_graph else value.data
+        return value if keep_graph and value.requires_grad else value.data
     return value
 
 
@@ -114,39 +160,39 @@ def vjp(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
     """Evaluate ``fun(*primals)`` and return ``(output, vjp_fn)``: ``vjp_fn(ȳ)`` gives ȳ · ∂output/∂primals,
     one error signal per primal, in the primals' structure (pytrees of arrays).
 
+    Both are differentiable by an enclosing transformation with respect to every traced value they depend
+    on, however it arrived (a primal, a closure, a Tensor that requires grad, the cotangent).
+
     >>> y, pullback = chainrule.vjp(np.sin, np.array([0.0, 1.0]))
     >>> pullback(np.ones(2))
     (array([1.        , 0.54030231]),)
     """
-    flat, spec = tree_flatten(primals)
-    outer = _outer_graph(flat)
-    inputs = [_as_input(v, "vjp") for v in flat]
-    with enable_grad():
-        out = fun(*tree_unflatten(spec, inputs))
-    out_flat, out_spec = tree_flatten(out)
-    out_tensors = [o if isinstance(o, Tensor) else Tensor(np.asarray(o)) for o in out_flat]
+    traced = _Traced(fun, primals, "vjp")
 
     def vjp_fn(cotangent: Any) -> tuple:
         cot_flat, _ = tree_flatten(cotangent)
-        if len(cot_flat) != len(out_tensors):
+        if len(cot_flat) != len(traced.outputs):
             raise ValueError(f"chainrule.vjp: the cotangent has {len(cot_flat)} leaves, the output "
-                             f"{len(out_tensors)}")
-        seeds = [_seed_like(o, c, "vjp") for o, c in zip(out_tensors, cot_flat, strict=True)]
-        live = [(o, s) for o, s in zip(out_tensors, seeds, strict=True) if o.requires_grad]
-        grads = backward_pass([o for o, _ in live], [s for _, s in live], inputs=inputs,
-                              retain_graph=True, create_graph=outer or _nested_cotangent(seeds)) if live \
-            else [None] * len(inputs)
-        results = []
-        for x, g in zip(inputs, grads, strict=True):
-            if g is None:
-                g = np.zeros_like(x.data)
-            if outer and isinstance(g, Tensor):
-                results.append(g)
-            else:
-                results.append(np.asarray(_to_output(g, False), dtype=x.dtype))
-        return tree_unflatten(spec, results)
+                             f"{len(traced.outputs)}")
+        seeds = [_seed_like(o, c, "vjp") for o, c in zip(traced.outputs, cot_flat, strict=True)]
+        nested = traced.nested or (mode.grad_enabled and _nested_cotangent(seeds))
+        return _cotangent_results(traced, traced.pull_back(seeds, create_graph=nested), nested)
 
-    return tree_unflatten(out_spec, [_to_output(o, outer) for o in out_tensors]), vjp_fn
+    return traced.output(), vjp_fn
+
+
+def _cotangent_results(traced: _Traced, grads: list, nested: bool) -> Any:
+    """The inputs' error signals in the primals' structure: zeros where unreachable; Tensors only where
+    they stay in an enclosing graph."""
+    results = []
+    for x, g in zip(traced.inputs, grads, strict=True):
+        if g is None:
+            g = np.zeros_like(x.data)
+        if nested and isinstance(g, Tensor) and g.requires_grad:
+            results.append(g)
+        else:
+            results.append(np.asarray(_to_output(g, False), dtype=x.dtype))
+    return tree_unflatten(traced.spec, results)
 
 
 def _nested_cotangent(seeds) -> bool:
@@ -175,7 +221,8 @@ def _of_chosen(fun: Callable, args: tuple, kwargs: dict, nums: tuple[int, ...]) 
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
-    """Like :func:`grad`, but the new function returns ``(value, gradient)``.
+    """Like :func:`grad`, but the new function returns ``(value, gradient)`` (``((value, aux), gradient)``
+    with ``has_aux``; ``aux`` comes back as plain values, like ``value``).
 
     >>> chainrule.value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
     (5.0, array([2., 4.]))
@@ -184,7 +231,6 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     def wrapper(*args, **kwargs):
         nums, single = _select(args, argnums, "grad")
         partial = _of_chosen(fun, args, kwargs, nums)
-
         holder: list = []
 
         def scalar_fun(*chosen):
@@ -200,15 +246,19 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                                 f"(use chainrule.jacobian or chainrule.vjp for non-scalar outputs)")
             return result
 
-        value, pullback = vjp(scalar_fun, *(args[n] for n in nums))
-        seed = value if isinstance(value, Tensor) else np.ones_like(np.asarray(value, dtype=float))
-        if isinstance(seed, Tensor):
-            seed = np.ones_like(seed.data)
-        grads = pullback(seed)
-        value = value if isinstance(value, Tensor) else (np.asarray(value).reshape(()).item()
-                                                          if np.ndim(value) == 0 else value)
+        traced = _Traced(scalar_fun, tuple(args[n] for n in nums), "grad")
+        (output,) = traced.outputs
+        grads = _cotangent_results(traced, traced.pull_back([np.ones_like(output.data)], traced.nested),
+                                   traced.nested)
+        value = _to_output(output, traced.nested)
+        if not isinstance(value, Tensor):
+            value = np.asarray(value).reshape(()).item() if np.ndim(value) == 0 else value
         grads = grads[0] if single else grads
-        return ((value, holder[0]), grads) if has_aux else (value, grads)
+        if has_aux:
+            aux_leaves, aux_spec = tree_flatten(holder[0])
+            aux = tree_unflatten(aux_spec, [_to_output(a, traced.nested) for a in aux_leaves])
+            return (value, aux), grads
+        return value, grads
 
     wrapper.__name__ = f"value_and_grad_{getattr(fun, '__name__', 'fun')}"
     wrapper.__doc__ = f"Value and gradient of {getattr(fun, '__name__', 'fun')}."
@@ -245,37 +295,41 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]
     (array([0.]), array([2.]))
     """
     primals, tangents = tuple(primals), tuple(tangents)
-    flat, spec = tree_flatten(primals)
-    tangent_flat, tangent_spec = tree_flatten(tangents)
-    if len(flat) != len(tangent_flat):
-        raise ValueError(f"chainrule.jvp: {len(flat)} primal leaves but {len(tangent_flat)} tangent leaves")
-    outer = _outer_graph(flat + tangent_flat)
-    inputs = [_as_input(v, "jvp") for v in flat]
-    for x, t in zip(inputs, tangent_flat, strict=True):
-        if np.shape(t.data if isinstance(t, Tensor) else t) != x.shape:
-            raise ValueError(f"chainrule.jvp: tangent shape {np.shape(t)} != primal shape {x.shape}")
+    tangent_flat, _ = tree_flatten(tangents)
+    primal_count = len(tree_flatten(primals)[0])
+    if primal_count != len(tangent_flat):
+        raise ValueError(f"chainrule.jvp: {primal_count} primal leaves but {len(tangent_flat)} tangent leaves")
+    for x, t in zip(tree_flatten(primals)[0], tangent_flat, strict=True):
+        x_shape, t_shape = np.shape(_value(x)), np.shape(_value(t))
+        if x_shape != t_shape:
+            raise ValueError(f"chainrule.jvp: tangent shape {t_shape} != primal shape {x_shape}")
+    traced = _Traced(fun, primals, "jvp")
+    nested = traced.nested or (mode.grad_enabled and _nested_cotangent(tangent_flat))
     with enable_grad():
-        out = fun(*tree_unflatten(spec, inputs))
-        out_flat, out_spec = tree_flatten(out)
-        out_tensors = [o if isinstance(o, Tensor) else Tensor(np.asarray(o)) for o in out_flat]
-        dummies = [Tensor(np.zeros_like(o.data), requires_grad=True) for o in out_tensors]
-        live = [(o, u) for o, u in zip(out_tensors, dummies, strict=True) if o.requires_grad]
-        grads = backward_pass([o for o, _ in live], [u for _, u in live], inputs=inputs,
-                              retain_graph=True, create_graph=True) if live else [None] * len(inputs)
+        # ȳ ↦ ȳ·J is linear in a dummy cotangent ȳ; its VJP at any ȳ, taken against the tangent, is J·t.
+        dummies = [Tensor(np.zeros_like(o.data), requires_grad=True) for o in traced.outputs]
+        grads = traced.pull_back(dummies, create_graph=True)
         total = None
         for g, t in zip(grads, tangent_flat, strict=True):
             if isinstance(g, Tensor) and g.requires_grad:
                 term = P.sum(g * t)
                 total = term if total is None else total + term
     if total is None:
-        tangents_out = [np.zeros_like(o.data) for o in out_tensors]
+        tangents_out = [np.zeros_like(o.data) for o in traced.outputs]
     else:
-        results = backward_pass([total], [np.ones_like(total.data)], inputs=dummies, retain_graph=outer,
-                                create_graph=outer)
-        tangents_out = [np.zeros_like(u.data) if r is None else _to_output(r, outer)
+        results = backward_pass([total], [np.ones_like(total.data)], inputs=dummies, retain_graph=nested,
+                                create_graph=nested)
+        tangents_out = [np.zeros_like(u.data) if r is None else _as_result(_to_output(r, nested), u.dtype)
                         for u, r in zip(dummies, results, strict=True)]
-    return (tree_unflatten(out_spec, [_to_output(o, outer) for o in out_tensors]),
-            tree_unflatten(out_spec, tangents_out))
+    return traced.output(), tree_unflatten(traced.out_spec, tangents_out)
+
+
+def _as_result(value: Any, dtype: np.dtype) -> Any:
+    return value if isinstance(value, Tensor) else np.asarray(value, dtype=dtype)
+
+
+def _value(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
 
 
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:

@@ -14,10 +14,12 @@ changes what was recorded.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,42 +29,85 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class _Mode:
-    """The grad-mode switch, and the debugging level beside it: the only global mutable state.
+    """The grad-mode switch and the debugging level beside it: chainrule's only mutable global state,
+    kept per thread and per asyncio task (a :class:`contextvars.ContextVar` holding an immutable value).
 
-    ``debug``: 0 off; 1 record each node's user source line; 2 also check every value for NaN/inf.
-    ``tape``: while :func:`chainrule.compile` traces a function, the tape every primitive call goes onto.
+    ``grad_enabled``: whether primitives record nodes. ``debug``: 0 off; 1 record each node's user source
+    line; 2 also check every value for NaN/inf. ``tape``: while :func:`chainrule.compile` traces a function,
+    the tape every primitive call goes onto.
     """
 
     __slots__ = ("grad_enabled", "debug", "tape")
 
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.debug = 0
-        self.tape = None
+    def __init__(self, grad_enabled: bool = True, debug: int = 0, tape: Any = None) -> None:
+        self.grad_enabled, self.debug, self.tape = grad_enabled, debug, tape
+
+    def replace(self, **changes: Any) -> _Mode:
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        return _Mode(**values)
+
+
+# A new thread starts from the default (recording on, no debugging, no tape), as in PyTorch; an asyncio
+# task starts from a copy of the context that created it.
+# (A _Mode is never changed in place: `replace` makes a new one, so sharing the default is safe.)
+_state: contextvars.ContextVar[_Mode] = contextvars.ContextVar("chainrule_mode", default=_Mode())  # noqa: B039
+
+
+class _ModeView:
+    """Read-only view of the calling thread's mode: ``mode.grad_enabled``, ``mode.debug``, ``mode.tape``.
+    Change them with the context managers (:func:`no_grad`, :func:`enable_grad`, :func:`detect_anomaly`)."""
+
+    __slots__ = ()
+    grad_enabled = property(lambda self: _state.get().grad_enabled)
+    debug = property(lambda self: _state.get().debug)
+    tape = property(lambda self: _state.get().tape)
+
+
+mode = _ModeView()
 
 
 def untraceable(what: str) -> None:
     """Called where a value leaves the graph (``float(t)``, ``t.item()``, in-place writes, ...): tracing for
     :func:`chainrule.compile` cannot follow it, so the tracer gives up there (and the call runs eagerly)."""
-    if mode.tape is not None:
-        mode.tape.escape(what)
-
-
-mode = _Mode()
+    tape = _state.get().tape
+    if tape is not None:
+        tape.escape(what)
 
 
 class _Switch(contextlib.ContextDecorator):
-    def __init__(self, attribute: str, value: bool | int) -> None:
-        self.attribute, self.value, self.saved = attribute, value, []
+    """Set mode attributes for the extent of a ``with`` block (or a decorated call) in this context only.
+
+    Each entry pushes a new mode whose ``previous`` is the one it replaced; each exit restores it. Nothing
+    is stored on the switch itself, so one switch object (a decorator) is safe to use from many threads."""
+
+    def __init__(self, attribute: str | None = None, value: Any = None, **changes: Any) -> None:
+        self.changes = dict(changes)
+        if attribute is not None:
+            self.changes[attribute] = value
 
     def __enter__(self):
-        self.saved.append(getattr(mode, self.attribute))
-        setattr(mode, self.attribute, self.value)
+        _stack_push(_state.set(_state.get().replace(**self.changes)))
         return self
 
     def __exit__(self, *exc):
-        setattr(mode, self.attribute, self.saved.pop())
+        _state.reset(_stack_pop())
         return False
+
+
+# The tokens of the switches entered in this context, innermost last (so exits restore in LIFO order even
+# when one switch object is entered from several threads at once).
+_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("chainrule_mode_tokens", default=())
+
+
+def _stack_push(token: contextvars.Token) -> None:
+    _tokens.set(_tokens.get() + (token,))
+
+
+def _stack_pop() -> contextvars.Token:
+    tokens = _tokens.get()
+    _tokens.set(tokens[:-1])
+    return tokens[-1]
 
 
 def no_grad() -> _Switch:
@@ -80,8 +125,13 @@ def enable_grad() -> _Switch:
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations are currently recorded."""
-    return mode.grad_enabled
+    """Whether operations are currently recorded (in this thread).
+
+    >>> with chainrule.no_grad():
+    ...     chainrule.is_grad_enabled()
+    False
+    """
+    return _state.get().grad_enabled
 
 
 class AnomalyError(FloatingPointError):
@@ -169,7 +219,8 @@ class Primitive:
     def __call__(self, *args, **kwargs):
         # The hot path of eager mode: unwrap Tensors, run the forward, record a Node only if needed.
         raw = parents = positions = None
-        record = mode.grad_enabled and self.differentiable
+        state = _state.get()
+        record = state.grad_enabled and self.differentiable
         i = 0
         for a in args:
             if isinstance(a, Tensor):
@@ -190,7 +241,7 @@ class Primitive:
                 raise type(error)(f"chainrule.{self.name}: {error} "
                                   f"(inputs: {_describe(args if raw is None else raw)})") from None
             raise
-        tape = mode.tape
+        tape = state.tape
         if raw is None:  # no Tensor among the arguments: plain arrays in, plain arrays out
             if tape is not None:
                 tape.record(self, args, kwargs, out)
@@ -204,7 +255,7 @@ class Primitive:
         if self.missing_rules:  # fail now, not in the backward pass, if a rule is missing
             for position in positions:
                 self.vjp(position)
-        saves, debug = self.saves, mode.debug
+        saves, debug = self.saves, state.debug
         locked = None
         value = out
         # Arrays saved for the backward pass are made read-only while the graph lives, so that writing
@@ -284,17 +335,69 @@ class Shape:
         return f"<not kept: {self.dtype} array of shape {self.shape}>"
 
 
+# Saved arrays are read-only while a graph holds them (see Primitive.__call__). Several graphs may hold one
+# array; it becomes writable again only when the last of them is released. The graph that made it
+# read-only *owns* it (its node's `locked` list holds the array itself); a graph that finds it read-only
+# already is one more *sharer* (the list holds `(array,)`), counted here by id. An owner released while
+# sharers remain leaves the array to them as an orphan; the last sharer out makes it writable. An array the
+# user made read-only is never owned, so it is never made writable. In the common case (no sharing) a lock
+# and an unlock are a flag each and no dictionary operation.
+_sharers: dict[int, int] = {}  # id(array) → live sharers (the sharers' nodes keep the array alive)
+_orphans: dict[int, np.ndarray] = {}  # id(array) → an array whose owner was released before its sharers
+_guard = threading.RLock()  # re-entrant: a node's __del__ may run inside _lock, on the same thread
+_acquire, _release = _guard.acquire, _guard.release
+
+
 def _lock(array: np.ndarray, locked: list | None) -> list | None:
-    """Make ``array`` and the arrays it views read-only; add what was locked to ``locked`` (a new list if
-    None; None if nothing was writable)."""
-    while type(array) is np.ndarray and array.flags.writeable:
-        array.setflags(write=False)  # (half the cost of setting flags.writeable)
-        if locked is None:
-            locked = [array]
-        else:
-            locked.append(array)
-        array = array.base
+    """Make ``array`` and the arrays it views read-only while this graph holds them; add what it now holds
+    to ``locked`` (a new list if None; None if nothing)."""
+    _acquire()
+    try:
+        while type(array) is np.ndarray:
+            if array.flags.writeable:
+                array.setflags(write=False)  # (half the cost of setting flags.writeable)
+                held = array
+            else:
+                key = id(array)
+                _sharers[key] = _sharers.get(key, 0) + 1
+                held = (array,)
+            # (allocating after the books are straight: a collection here may run a node's __del__)
+            if locked is None:
+                locked = [held]
+            else:
+                locked.append(held)
+            array = array.base
+    finally:
+        _release()
     return locked
+
+
+def _unlock(locked: list) -> None:
+    """This graph no longer holds ``locked``; arrays no other graph holds become writable."""
+    _acquire()
+    try:
+        for held in reversed(locked):  # bases first: a view can be made writable only when its base is
+            if type(held) is tuple:  # a sharer leaves
+                array = held[0]
+                key = id(array)
+                count = _sharers[key] - 1
+                if count:
+                    _sharers[key] = count
+                    continue
+                del _sharers[key]
+                if _orphans.pop(key, None) is None:
+                    continue
+            elif _sharers and id(held) in _sharers:  # the owner leaves first
+                _orphans[id(held)] = held
+                continue
+            else:
+                array = held
+            try:  # noqa: SIM105  (contextlib.suppress would cost a context manager per node freed)
+                array.setflags(write=True)
+            except ValueError:  # its base is read-only for a reason of its own
+                pass
+    finally:
+        _release()
 
 
 class Node:
@@ -319,11 +422,7 @@ class Node:
         locked = self.locked
         if locked:
             self.locked = None
-            for a in reversed(locked):
-                try:  # noqa: SIM105  (contextlib.suppress would cost a context manager per node freed)
-                    a.setflags(write=True)
-                except ValueError:  # its base is still locked by another graph
-                    pass
+            _unlock(locked)
 
     def release(self) -> None:
         """Free what the backward pass needed (after a backward without ``retain_graph``)."""
@@ -393,22 +492,44 @@ def _vertex(t: Tensor):
     return t._node if t._node is not None else t
 
 
+def graph_between(roots: Sequence, inputs: Sequence) -> tuple[list, bool]:
+    """The vertices on paths from the vertices ``inputs`` to ``roots``, parents before children, and whether
+    the graph behind ``roots`` also reaches a traced value that is none of ``inputs`` nor computed from them
+    alone: a leaf that requires grad, or a node of an enclosing transformation.
+
+    That second answer decides nesting (see :mod:`chainrule._functional`): such a value is a variable of
+    some enclosing computation, so the error signals of ``inputs`` may depend on it and must be recorded.
+    """
+    stop = set(inputs)
+    reaches = set(stop)
+    kept: list = []
+    foreign = False
+    for vertex in toposort(roots, stop):
+        if vertex in stop:
+            kept.append(vertex)
+        elif isinstance(vertex, Tensor):
+            foreign = foreign or vertex.requires_grad  # a variable that is not an input
+        else:
+            for parent in vertex.parents:
+                if parent in reaches:
+                    reaches.add(vertex)
+                    kept.append(vertex)
+                    break
+    return kept, foreign
+
+
 def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequence[Tensor] | None = None,
-                  retain_graph: bool = False, create_graph: bool = False) -> list | None:
+                  retain_graph: bool = False, create_graph: bool = False, order: list | None = None) -> list | None:
     """Propagate error signals from ``outputs`` (seeded with ``seeds``) back through the graph.
 
     Without ``inputs``, leaves' ``.grad`` accumulate (``Tensor.backward``). With ``inputs``, their error
-    signals are returned instead (None where unreachable) and no ``.grad`` is touched.
+    signals are returned instead (None where unreachable) and no ``.grad`` is touched. ``order`` is the
+    graph as :func:`graph_between` gives it, when the caller has it already.
     """
     roots = [_vertex(t) for t in outputs]
     stop = {_vertex(t) for t in inputs} if inputs is not None else frozenset()
-    order = toposort(roots, stop)
-    if inputs is not None:  # prune the vertices that cannot reach any input
-        reaches = set(stop)
-        for vertex in order:
-            if isinstance(vertex, Node) and any(p in reaches for p in vertex.parents):
-                reaches.add(vertex)
-        order = [v for v in order if v in reaches]
+    if order is None:
+        order = graph_between(roots, stop)[0] if inputs is not None else toposort(roots)
     signals: dict = {}  # vertex → its error signal, summed over the children done so far
     for vertex, seed in zip(roots, seeds, strict=True):
         signals[vertex] = _add(signals.get(vertex), seed)

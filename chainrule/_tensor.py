@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import dis
+import operator
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +25,7 @@ class Tensor:
     array([2., 4.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "name", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "name", "_views", "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = object.__hash__
 
@@ -55,15 +59,31 @@ class Tensor:
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python scalar."""
-        _graph.untraceable("Tensor.item()")
-        return self.data.item()
+        return _python_value(self, _item, "Tensor.item()")
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (no copy). Differentiation does not flow through it."""
+        """The underlying ndarray (no copy), for a tensor that does not require grad (as in PyTorch:
+        ``t.detach().numpy()`` otherwise, so that a gradient is never dropped by accident).
+
+        >>> chainrule.tensor([1.0, 2.0]).numpy()
+        array([1., 2.])
+        """
+        if self.requires_grad:
+            raise TypeError(f"chainrule: Tensor.numpy() on a tensor that requires grad would drop its "
+                            f"gradient; use .detach().numpy() for the values{_named(self)}")
         _graph.untraceable("Tensor.numpy()")
         return self.data
 
     def tolist(self) -> Any:
+        """The values as nested Python lists; refused while recording a tensor that requires grad (use
+        ``.detach().tolist()``).
+
+        >>> chainrule.tensor([[1.0, 2.0]]).tolist()
+        [[1.0, 2.0]]
+        """
+        if self.requires_grad and _graph.mode.grad_enabled:
+            raise TypeError(f"chainrule: Tensor.tolist() on a tensor that requires grad would drop its "
+                            f"gradient; use .detach().tolist() for the values{_named(self)}")
         _graph.untraceable("Tensor.tolist()")
         return self.data.tolist()
 
@@ -128,20 +148,26 @@ class Tensor:
         return _dispatch.array_function(func, args, kwargs)
 
     def __float__(self) -> float:
-        _graph.untraceable("float(tensor)")
-        return float(self.data)
+        # float(t) is a deliberate read of the value, as in PyTorch; but NumPy also calls __float__ for
+        # `out[i] = t` into an ndarray, which would silently cut t from the graph.
+        if self.requires_grad and _graph.mode.grad_enabled and _storing_into_an_array(sys._getframe(1)):
+            raise TypeError(
+                f"chainrule: writing a Tensor that requires grad into a NumPy array (out[i] = t) would drop "
+                f"its gradient{_named(self)}; collect the pieces in a list and combine them with "
+                f"chainrule.numpy.stack / concatenate, write into a Tensor instead, or store t.detach()")
+        if self.data.size != 1:
+            raise TypeError(f"chainrule: float() of a tensor of shape {self.shape}: only one-element tensors "
+                            f"convert to Python scalars")
+        return _python_value(self, _as_float, "float(tensor)")
 
     def __int__(self) -> int:
-        _graph.untraceable("int(tensor)")
-        return int(self.data)
+        return _python_value(self, int, "int(tensor)")
 
     def __index__(self) -> int:
-        _graph.untraceable("a Tensor used as an index")
-        return self.data.__index__()
+        return _python_value(self, operator.index, "a Tensor used as an index")
 
     def __bool__(self) -> bool:
-        _graph.untraceable("bool(tensor) (Python control flow on a value)")
-        return bool(self.data)
+        return _python_value(self, bool, "bool(tensor) (Python control flow on a value)")
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -170,7 +196,14 @@ class Tensor:
         return _r.copy(self)
 
     def __deepcopy__(self, memo) -> Tensor:
+        if self._node is not None:
+            raise RuntimeError(
+                "chainrule: copy.deepcopy of a tensor computed by recorded operations (a non-leaf) cannot copy "
+                "its place in the graph; deep-copy the leaves (e.g. the model's parameters), or copy "
+                "t.detach() for the values")
         t = Tensor(self.data.copy(), requires_grad=self.requires_grad, name=self.name)
+        if self.grad is not None:
+            t.grad = copy.deepcopy(self.grad, memo)
         memo[id(self)] = t
         return t
 
@@ -292,9 +325,11 @@ class Tensor:
             return True
         return isinstance(other, Tensor) and other.requires_grad
 
+    # An in-place write changes this tensor's memory, which its base and views share (chainrule._views):
+    # while recording, every one of them gets a node for its new value; otherwise only the values change.
     def _assign_result(self, primitive, other) -> Tensor:
         if self._recording_with(other):
-            self._rebind(primitive(self, other))
+            self._record_write(primitive(self, other))
             return self
         with _graph.no_grad():
             result = primitive(self.data, other.data if isinstance(other, Tensor) else other)
@@ -308,25 +343,22 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         index = _unwrap_index(index)
         if self._recording_with(value):
-            self._rebind(_r.setitem(self, index, value))
+            self._record_write(_r.setitem(self, index, value))
             return
         self._write(index, value.data if isinstance(value, Tensor) else value)
 
     def _write(self, index, value) -> None:
         _graph.untraceable("an in-place write into a Tensor")
-        if self.data.flags.writeable:
-            self.data[index] = value
-            self._version += 1  # graphs that saved this array (and unlocked it since) must not use it
-        else:  # the array is saved by a live graph: copy on write, so the graph keeps its values
-            data = self.data.copy()
-            data[index] = value
-            self.data = data
+        _views.write_values(self, index, value)
 
-    def _rebind(self, result: Tensor) -> None:
+    def _record_write(self, result: Tensor) -> None:
+        _graph.untraceable("an in-place write into a Tensor")
         if result.data.dtype != self.data.dtype:
             result = _r.astype(result, self.data.dtype)
-        self.data, self._node, self.requires_grad = result.data, result._node, result.requires_grad
-        self._version += 1
+        if result.shape != self.shape:
+            raise ValueError(f"chainrule: in-place operation would change the shape from {self.shape} to "
+                             f"{result.shape}")
+        _views.record_write(self, result)
 
     def __getitem__(self, index):
         return _r.getitem(self, _unwrap_index(index))
@@ -354,16 +386,13 @@ class Tensor:
         return _r.min(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.argmax()")
-        return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
+        return _on_values(np.argmax, self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.argmin()")
-        return Tensor(self.data.argmin(axis=axis, keepdims=keepdims))
+        return _on_values(np.argmin, self, axis=axis, keepdims=keepdims)
 
     def argsort(self, axis=-1, kind=None):
-        _graph.untraceable("Tensor.argsort()")
-        return Tensor(self.data.argsort(axis=axis, kind=kind))
+        return _on_values(np.argsort, self, axis=axis, kind=kind)
 
     def cumsum(self, axis=None):
         return _r.cumsum(self, axis=axis)
@@ -372,12 +401,10 @@ class Tensor:
         return _r.cumprod(self, axis=axis)
 
     def any(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.any()")
-        return Tensor(self.data.any(axis=axis, keepdims=keepdims))
+        return _on_values(np.any, self, axis=axis, keepdims=keepdims)
 
     def all(self, axis=None, keepdims=False):
-        _graph.untraceable("Tensor.all()")
-        return Tensor(self.data.all(axis=axis, keepdims=keepdims))
+        return _on_values(np.all, self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], int):
@@ -457,6 +484,19 @@ class Tensor:
         return _r.abs(self)
 
 
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+
+
+def _storing_into_an_array(frame) -> bool:
+    """Whether the Python code in ``frame`` is executing ``container[index] = value`` right now (NumPy's
+    item assignment calls ``__float__`` from C, so the caller's frame is the user's own)."""
+    return frame is not None and frame.f_code.co_code[frame.f_lasti] == _STORE_SUBSCR
+
+
+def _named(t: Tensor) -> str:
+    return f" (tensor {t.name!r})" if t.name else ""
+
+
 def _asarray(data, dtype) -> np.ndarray:
     if isinstance(data, list | tuple) and _contains_tensor(data):
         raise TypeError("chainrule.tensor: got a list containing Tensors; use chainrule.numpy.stack (or "
@@ -482,6 +522,27 @@ def _contains_tensor(items) -> bool:
     return False
 
 
+def _python_value(t: Tensor, convert, what: str):
+    """``convert(t.data)``, a value leaving the graph for Python; while chainrule.compile traces, a decision
+    its replay checks again."""
+    tape = _graph.mode.tape
+    return convert(t.data) if tape is None else tape.python_value(t.data, convert, what)
+
+
+def _on_values(function, t: Tensor, **kwargs) -> Tensor:
+    """``function`` (indices, tests: no gradient) on the values of ``t``, as a Tensor; compile's tracer records it."""
+    from ._composite import _call_on_values
+
+    return Tensor(_call_on_values(function, (t,), kwargs, as_array=True))
+
+
+_item = operator.methodcaller("item")
+
+
+def _as_float(array: np.ndarray) -> float:
+    return float(array.reshape(()))
+
+
 def _unwrap_index(index):
     if isinstance(index, Tensor):
         return index.data
@@ -500,4 +561,5 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
+from . import _views  # noqa: E402
 from . import numpy as _r  # noqa: E402

@@ -207,14 +207,31 @@ def test_update_under_no_grad_copies_on_write_while_a_graph_holds_the_array():
     np.testing.assert_allclose(a.data, [0.0, 1.0])
 
 
-def test_mutation_seen_by_a_second_live_graph_is_an_error_naming_the_operation():
+def test_a_second_live_graph_keeps_its_saved_values_after_the_first_is_released():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     first, second = (x * x).sum(), (x * x * x).sum()
     first.backward()
+    with pytest.raises(ValueError, match="read-only"):
+        x.data[0] = 7.0  # the second graph still holds x's array
     with cr.no_grad():
-        x *= 2
-    with pytest.raises(RuntimeError, match="`multiply` was modified in place"):
-        second.backward()
+        x *= 2  # through the Tensor: copy on write
+    x.grad = None
+    second.backward()
+    np.testing.assert_allclose(x.grad, [3.0, 12.0])  # 3x² at the values the graph recorded
+    np.testing.assert_allclose(x.data, [2.0, 4.0])
+
+
+def test_mutation_after_every_graph_is_released_is_an_error_naming_the_operation():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    z = (y * y).sum()
+    del y
+    w = (x + 1.0).sum()  # saves nothing of x
+    z.backward()  # x's array is writable again: no live graph saved it
+    with cr.no_grad():
+        x += 1.0  # in place
+    with pytest.raises(RuntimeError, match="`add` was modified in place"):
+        w.backward()
 
 
 def test_create_graph_gives_higher_order_derivatives():
@@ -333,3 +350,50 @@ def test_tensor_data_is_always_an_ndarray():
     total = x.sum()
     assert type(total.data) is np.ndarray and total.shape == ()
     assert type(cr.tensor([1.0, 2.0]).sum().data) is np.ndarray
+
+
+def test_a_constant_saved_by_two_graphs_stays_protected_until_the_last_is_released():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    c = np.array([1.0, 2.0, 3.0])
+    y1, y2 = (x * c).sum(), (x * c).sum()
+    y1.backward()
+    x.grad = None
+    with pytest.raises(ValueError, match="read-only"):
+        c[:] = 100  # y2's graph still saved c
+    y2.backward()
+    np.testing.assert_allclose(x.grad, [1.0, 2.0, 3.0])
+    c[:] = 100  # no live graph holds c now
+    np.testing.assert_allclose(c, 100.0)
+
+
+def test_a_saved_array_stays_protected_when_another_graph_holding_it_is_garbage_collected():
+    import gc
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = np.array([5.0, 6.0])
+    y1, y2 = (x * c).sum(), (cnp.sin(x) * c).sum()
+    del y1
+    gc.collect()
+    with pytest.raises(ValueError, match="read-only"):
+        c[0] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        x.data[0] = 0.0
+    y2.backward()
+    np.testing.assert_allclose(x.grad, np.cos([1.0, 2.0]) * [5.0, 6.0])
+    del y2
+    gc.collect()
+    c[0] = 0.0
+    x.data[0] = 0.0
+
+
+def test_views_of_a_saved_array_are_counted_with_their_base():
+    base = np.arange(6.0)
+    view = base[2:]
+    x = cr.tensor([1.0, 1.0, 1.0, 1.0], requires_grad=True)
+    y1, y2 = (x * view).sum(), (x * view * 2.0).sum()
+    y1.backward()
+    with pytest.raises(ValueError, match="read-only"):
+        base[3] = -1.0  # writing the base would change what y2 saved through the view
+    y2.backward(retain_graph=False)
+    base[3] = -1.0
+    view[0] = -2.0

@@ -41,7 +41,7 @@ class Autograd(Variant):
         g = autograd.grad(f)
         return lambda: g(x0)
 
-    def make_step(self, problem):
+    def make_step(self, problem, loss="cross_entropy"):
         weights, biases = problem.fresh_params()
         state = [[weights, biases]]
         x, onehot, lr = problem.x, problem.onehot, problem.lr

@@ -19,13 +19,16 @@ class Variant:
     name = "?"
     peer = "?"  # the library, as named by --peers
     numpy_backed = False  # its arrays are NumPy's, so tracemalloc sees its memory
+    long_chains = False  # runs case 1b, the 1,000,000-op chain (kept to the fast ones: a round takes seconds)
+    losses: tuple[str, ...] = ("cross_entropy",)  # the loss formulations (problems.LOSSES) make_step takes
 
     def make_chain(self, x0: np.ndarray, plan: list[str]) -> Callable[[], np.ndarray]:
         """Forward and backward through the op chain; the callable returns d sum(y) / dx."""
         raise NotImplementedError
 
-    def make_step(self, problem: MLPProblem) -> Callable[[], float]:
-        """One SGD training step (forward, backward, update); the callable returns the loss."""
+    def make_step(self, problem: MLPProblem, loss: str = "cross_entropy") -> Callable[[], float]:
+        """One SGD training step (forward, backward, update) with the loss written as ``loss`` (one of
+        ``self.losses``); the callable returns the loss."""
         raise NotImplementedError
 
     def make_hvp(self, problem: MLPProblem) -> Callable[[], list[np.ndarray]]:

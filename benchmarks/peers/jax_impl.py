@@ -44,7 +44,7 @@ class _Jax(Variant):
         x = jnp.asarray(x0)
         return lambda: np.asarray(g(x).block_until_ready())
 
-    def make_step(self, problem):
+    def make_step(self, problem, loss="cross_entropy"):
         weights, biases = problem.fresh_params()
         state = [(tuple(jnp.asarray(w) for w in weights), tuple(jnp.asarray(b) for b in biases))]
         x, onehot, lr = jnp.asarray(problem.x), jnp.asarray(problem.onehot), problem.lr

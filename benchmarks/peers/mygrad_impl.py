@@ -27,7 +27,7 @@ class MyGrad(Variant):
 
         return run
 
-    def make_step(self, problem):
+    def make_step(self, problem, loss="cross_entropy"):
         weights, biases = problem.fresh_params()
         ws, bs = [mg.tensor(w) for w in weights], [mg.tensor(b) for b in biases]
         x, labels, lr = problem.x, problem.labels, problem.lr

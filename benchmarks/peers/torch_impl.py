@@ -23,6 +23,7 @@ def _loss(weights, biases, x, labels):
 
 class Eager(Variant):
     name, peer = "PyTorch", PEER
+    long_chains = True
 
     def make_chain(self, x0, plan):
         ops = chain_ops(plan, torch.tanh)
@@ -40,7 +41,7 @@ class Eager(Variant):
         return ([torch.from_numpy(w).requires_grad_() for w in weights],
                 [torch.from_numpy(b).requires_grad_() for b in biases])
 
-    def make_step(self, problem):
+    def make_step(self, problem, loss="cross_entropy"):
         ws, bs = self._params(problem)
         params = ws + bs
         x, labels, lr = torch.from_numpy(problem.x), torch.from_numpy(problem.labels), problem.lr

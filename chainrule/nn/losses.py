@@ -23,10 +23,22 @@ import numpy as np
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule import _rules
+from chainrule._composite import _call_on_values
 
 
 def _values(target: Any) -> np.ndarray:
     return target.data if isinstance(target, cr.Tensor) else np.asarray(target)
+
+
+def _converted(target: np.ndarray, dtype: Any, shape: tuple) -> np.ndarray:
+    return np.asarray(target).astype(dtype, copy=False).reshape(shape)
+
+
+def _as(target: np.ndarray, dtype: Any, shape: tuple) -> cr.Tensor:
+    """A target's values in ``dtype`` and ``shape``, as a Tensor with no graph (so that arithmetic on it is
+    recorded too); chainrule.compile's tracer records the conversion, so that a replay converts the new
+    targets, not the traced ones."""
+    return cr.Tensor(_call_on_values(_converted, (target,), {"dtype": dtype, "shape": shape}))
 
 
 def _batch_mean(per_example: cr.Tensor) -> cr.Tensor:
@@ -50,8 +62,8 @@ def squared_error(y: cr.Tensor, t: Any) -> cr.Tensor:
     """
     target = _values(t)
     if y.ndim == 2 and y.shape[1] > 1 and target.shape == (y.shape[0],):
-        target = one_hot(target, y.shape[1], dtype=y.dtype)
-    target = target.astype(y.dtype, copy=False).reshape(y.shape)
+        target = _call_on_values(one_hot, (target, y.shape[1]), {"dtype": y.dtype})
+    target = _as(target, y.dtype, y.shape)
     diff = y - target
     per_example = 0.5 * (diff * diff).reshape(y.shape[0], -1).sum(axis=1) if y.ndim else 0.5 * diff * diff
     return _batch_mean(per_example)
@@ -62,14 +74,14 @@ def binary_cross_entropy(p: cr.Tensor, t: Any, eps: float = 1e-12) -> cr.Tensor:
 
     ``p`` is clipped to [eps, 1 − eps]; prefer `binary_cross_entropy_with_logits`, which needs no clipping.
     """
-    target = _values(t).astype(p.dtype, copy=False).reshape(p.shape)
+    target = _as(_values(t), p.dtype, p.shape)
     p = cnp.clip(p, eps, 1.0 - eps)
     return -(target * cnp.log(p) + (1.0 - target) * cnp.log(1.0 - p)).mean()
 
 
 def binary_cross_entropy_with_logits(b: cr.Tensor, t: Any) -> cr.Tensor:
     """Binary cross-entropy of σ(b) against t, computed stably as softplus(b) − t·b, mean over elements."""
-    target = _values(t).astype(b.dtype, copy=False).reshape(b.shape)
+    target = _as(_values(t), b.dtype, b.shape)
     return (cnp.softplus(b) - target * b).mean()
 
 
@@ -78,7 +90,7 @@ def softmax_cross_entropy(z: cr.Tensor, labels: Any) -> cr.Tensor:
     mean over the batch. Uses a stable log-softmax (logsumexp)."""
     k = _values(labels)
     if not (isinstance(k, np.ndarray) and k.dtype == np.int64 and k.ndim == 1):  # else pass it on as it is,
-        k = np.asarray(k).astype(np.int64).reshape(-1)                          # so compile sees the input
+        k = _as(k, np.int64, (-1,)).data                                        # so compile sees the input
     if z.ndim != 2 or k.shape[0] != z.shape[0]:
         raise ValueError(f"softmax_cross_entropy: expected logits (batch, classes) and batch integer labels; "
                          f"got logits {z.shape} and labels {k.shape}")

@@ -9,7 +9,7 @@ import functools
 
 import numpy as np
 
-from .._composite import _holds_tensor, _values
+from .._composite import _call_on_values, _holds_tensor
 from .._tensor import Tensor
 
 NAMES = (
@@ -25,7 +25,7 @@ def values_only(function):
     def wrapper(*args, **kwargs):
         tensors = builtins.any(  # this module's own `any` is numpy.any's wrapper
             isinstance(a, Tensor) or (isinstance(a, list | tuple) and _holds_tensor(a)) for a in args)
-        result = function(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()})
+        result = _call_on_values(function, args, kwargs)  # recorded by compile's tracer
         return Tensor(result) if tensors and isinstance(result, np.ndarray) else result
 
     return wrapper
