@@ -347,7 +347,7 @@ def concatenate(arrays, axis=0, out=None, dtype=None, **extras):
     """Join a sequence of arrays along an existing axis."""
     _no_extras("concatenate", extras)
     _no_out("concatenate", out)
-    arrays = [_cast(a, dtype) for a in arrays]
+    arrays = [_cast(_arraylike(a), dtype) for a in arrays]
     if not arrays:
         raise ValueError("chainrule.concatenate: need at least one array to concatenate")
     if axis is None:
@@ -638,6 +638,7 @@ def where(condition, x=None, y=None):
 def dot(a, b, out=None):
     """``numpy.dot``: products of scalars, vectors, matrices and stacks."""
     _no_out("dot", out)
+    a, b = _arraylike(a), _arraylike(b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return P.multiply(a, b)
     if ndim_of(b) <= 2:
@@ -646,10 +647,12 @@ def dot(a, b, out=None):
 
 
 def vdot(a, b):
+    a, b = _arraylike(a), _arraylike(b)
     return P.sum(P.multiply(P.reshape(a, (-1,)), P.reshape(b, (-1,))))
 
 
 def inner(a, b):
+    a, b = _arraylike(a), _arraylike(b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return P.multiply(a, b)
     return P.tensordot(a, b, axes=([-1], [-1]))
@@ -657,6 +660,7 @@ def inner(a, b):
 
 def outer(a, b, out=None):
     _no_out("outer", out)
+    a, b = _arraylike(a), _arraylike(b)
     return P.multiply(P.reshape(a, (-1, 1)), P.reshape(b, (1, -1)))
 
 
@@ -664,6 +668,7 @@ def matmul(x1, x2, out=None, **extras):
     if extras or out is not None:
         _no_extras("matmul", extras)
         _no_out("matmul", out)
+    x1, x2 = _arraylike(x1), _arraylike(x2)
     try:
         return P.matmul(x1, x2)
     except ValueError:  # say which axes disagree (checked only on failure: this is on every layer's path)
