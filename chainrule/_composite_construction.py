@@ -342,7 +342,8 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
             fact = w_sum - ddof * (w * np.asarray(_values(aweights), dtype=float)).sum() / w_sum
     centred = X - average
     weighted = centred if w is None else centred * w
-    c = P.matmul(centred, P.transpose(weighted)) / builtins.max(fact, 0)
+    conjugated = P.conj(weighted) if np.iscomplexobj(_values(weighted)) else weighted  # (as NumPy: X Xᴴ)
+    c = P.matmul(centred, P.transpose(conjugated)) / builtins.max(fact, 0)
     return C.squeeze(c)
 
 
@@ -367,7 +368,7 @@ def vander(x, N=None, increasing=False):
 def polyval(p, x):
     """``numpy.polyval``: p[0] xⁿ⁻¹ + ... + p[n−1], by Horner's rule, differentiable in ``p`` and ``x``."""
     p = _array(p)
-    result = P.multiply(x, 0.0) if isinstance(x, Tensor) else np.zeros_like(np.asarray(x, dtype=float))
+    result = P.multiply(x, 0.0) if isinstance(x, Tensor) else np.zeros(np.shape(x), np.result_type(x, 1.0))
     for i in range(shape_of(p)[0]):
         result = result * x + p[i]
     return result
@@ -387,8 +388,9 @@ def copysign(x1, x2):
 
 
 def float_power(x1, x2):
-    """``numpy.float_power``: ``x1 ** x2`` computed in float64."""
-    return P.power(C._cast(x1, np.float64), C._cast(x2, np.float64))
+    """``numpy.float_power``: ``x1 ** x2`` computed in float64 (complex128 for complex inputs)."""
+    dtype = np.complex128 if np.iscomplexobj(_values(x1)) or np.iscomplexobj(_values(x2)) else np.float64
+    return P.power(*(C._cast(v, dtype) if isinstance(v, Tensor) else np.asarray(_values(v), dtype) for v in (x1, x2)))
 
 
 # ---- convolution ---------------------------------------------------------------------------------------
@@ -403,8 +405,9 @@ def convolve(a, v, mode="full"):
 
 
 def correlate(a, v, mode="valid"):
-    """``numpy.correlate`` of two real 1-D arrays: a convolution with ``v`` reversed."""
+    """``numpy.correlate`` of two 1-D arrays: a convolution with ``v`` reversed (and conjugated, as NumPy)."""
     a, v = S.as_array(_array(a)), S.as_array(_array(v))
+    v = P.conj(v) if np.iscomplexobj(_values(v)) else v
     na, nv = shape_of(a)[0], shape_of(v)[0]
     if mode == "same" and na < nv:  # NumPy centres this case the other way round
         return S.crop(convolve(a, P.flip(v, 0)), [(na - 1) - (na - 1) // 2], [nv])

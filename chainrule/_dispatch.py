@@ -103,6 +103,9 @@ def _running_extremum(ufunc, x, axis):
     latest one among ties), gathered, so the gradient flows to it."""
     cnp = _chainrule_namespace("numpy")
     values = _values(x)
+    if np.iscomplexobj(values):
+        raise TypeError(f"chainrule: numpy.{ufunc.__name__}.accumulate: complex inputs are not supported (complex "
+                        f"numbers have no order)")
     axis = axis % values.ndim
     running = ufunc.accumulate(values, axis=axis)
     positions = np.arange(values.shape[axis]).reshape((-1,) + (1,) * (values.ndim - 1 - axis))

@@ -644,6 +644,8 @@ def _conform(ga, target: np.ndarray, primitive: Primitive, position: int):
             f"chainrule: the derivative rule of `{primitive.name}` for argument {position} returned shape "
             f"{shape}, but the argument has shape {target.shape}; a VJP rule must return its input's shape")
     dtype = ga.dtype if hasattr(ga, "dtype") else None
+    if dtype is not None and dtype.kind == "c" and target.dtype.kind == "f":
+        ga, dtype = np.real(ga), None  # a real input sees the real part of a complex error signal
     if dtype != target.dtype and target.dtype.kind in "fc":
         ga = ga.astype(target.dtype) if isinstance(ga, Tensor | np.ndarray) else np.asarray(ga, target.dtype)
     return ga

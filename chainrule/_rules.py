@@ -32,6 +32,16 @@ registered primitive is exercised by a spec).
 
 Non-differentiable functions (comparisons, rounding, ``sign``) are ``nondiff`` entries: their outputs
 carry no graph, i.e. a zero gradient.
+
+Complex numbers (``docs/conventions.md``): an error signal ḡ of a complex value pairs with a perturbation dz
+as Re(ḡ · dz), with no conjugate, so the gradient of a real L is ∂L/∂x − i·∂L/∂y (autograd's and JAX's
+convention; PyTorch's is its conjugate). For an operation with dy = A·dz + B·conj(dz) the rule returns
+ḡ·A + conj(ḡ·B): for a holomorphic operation (B = 0) that is ḡ·f′(z), the real-number rule unchanged, so
+only the non-holomorphic rules (``conj``, ``real``, ``imag``, ``abs``, ``angle``, the Hermitian
+decompositions) mention complex numbers. A complex error signal returned for a real input is reduced to
+its real part by the engine. Operations that need an order (``max``, ``maximum``, ``clip``, ``sort``, the
+comparisons, ...) raise ``TypeError`` on complex inputs (``_real_only``) rather than return NumPy's
+lexicographic answer.
 """
 
 from __future__ import annotations
@@ -134,6 +144,29 @@ def _ufunc(name):
     return forward
 
 
+def _is_complex(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return dtype.kind == "c" if dtype is not None else isinstance(x, complex)
+
+
+def _real_only(forward, why="complex numbers have no order"):
+    """``forward`` refusing complex inputs: the primitive's call adds its name to the TypeError."""
+
+    def checked(*args, **kwargs):
+        for a in args:
+            if _is_complex(a):
+                raise TypeError(f"complex inputs are not supported ({why})")
+        return forward(*args, **kwargs)
+
+    checked.__name__ = getattr(forward, "__name__", "forward")
+    return checked
+
+
+def _conj(x):
+    """conj(x) for a complex x; a real x itself (no node recorded for a no-op)."""
+    return conj(x) if _is_complex(x) else x
+
+
 def _one_over_one_plus_exp(out):
     """``out ← 1 / (1 + e^out)``, in place in the array ``out`` (three passes over one buffer): the sigmoid of
     ``−out``. Overflow and underflow are harmless: e^out = inf gives exactly 0, e^out = 0 gives 1."""
@@ -169,18 +202,63 @@ def _power_vjp_base(g, ans, x, y):
 
 
 def _power_vjp_exponent(g, ans, x, y):
+    # ∂(x^y)/∂y = x^y ln x. At x = 0 it is 0 (the limit from y > 0); at a real x < 0, x^y is real only at
+    # integers, so there is no derivative: NaN (as PyTorch and JAX)
+    if _is_complex(ans):
+        nonzero = x != 0
+        return unbroadcast(where(nonzero, g * ans * log(astype(where(nonzero, x, 1), ans.dtype)), 0), y)
     positive = x > 0
-    return unbroadcast(g * ans * log(where(positive, x, 1)) * positive, y)
+    return unbroadcast(where(x < 0, math.nan, g * ans * log(where(positive, x, 1)) * positive), y)
+
+
+def _over_nonzero(numerator, denominator):
+    """numerator / denominator, and 0 where the denominator is 0 (hypot at the origin: as norm at 0)."""
+    nonzero = denominator != 0
+    return where(nonzero, numerator / where(nonzero, denominator, 1), 0)
+
+
+def _over_radius_squared(numerator, y, x):
+    return _over_nonzero(numerator, x * x + y * y)  # arctan2 at the origin: 0, as PyTorch
 
 
 def _split_ties(g, x, other):
     return g * ((x > other) + 0.5 * (x == other))
 
 
+# sinc′(x) = (cos πx − sinc x) / x, and near 0 its Taylor series Σₖ (−1)ᵏ 2k π²ᵏ x²ᵏ⁻¹ / (2k+1)!, k = 1..5
+# (error < 1e-13 relative for |x| < 0.1, where the closed form starts to cancel): the series makes the
+# rule differentiable at 0 too (sinc″(0) = −π²/3, sinc⁗(0) = π⁴/5).
+_SINC_SERIES = tuple((-1) ** k * 2 * k * math.pi ** (2 * k) / math.factorial(2 * k + 1) for k in range(1, 6))
+
+
 def _sinc_vjp(g, ans, x):
+    near_zero = abs(x) < 0.1
+    safe = where(near_zero, 1, x)
+    closed = (cos(math.pi * safe) - where(near_zero, 1, ans)) / safe
+    near = where(near_zero, x, 0)
+    square = near * near
+    series = 0
+    for coefficient in reversed(_SINC_SERIES):  # Horner's rule in x²
+        series = series * square + coefficient
+    return g * where(near_zero, series * near, closed)
+
+
+def _abs_vjp(g, ans, x):
+    if not _is_complex(x):
+        return g * sign(x)
+    # |z| = √(z z̄): ḡ · conj(z) / |z|, and 0 at z = 0 (the midpoint of the subgradients, as for reals);
+    # |z| recomputed, so that the graph keeps only z (as for real inputs)
+    magnitude = abs(x)
+    nonzero = magnitude != 0
+    return where(nonzero, g * conj(x) / where(nonzero, magnitude, 1), 0)
+
+
+def _angle_vjp(g, ans, x, deg=False):
+    if not _is_complex(x):
+        return g * 0  # the angle of a real number is 0 or π: piecewise constant
+    # arg z = Im log z: ḡ · (−i / z), and 0 at z = 0
     nonzero = x != 0
-    safe = where(nonzero, x, 1)
-    return g * where(nonzero, (cos(math.pi * safe) - ans) / safe, 0)
+    return where(nonzero, (-180j / math.pi if deg else -1j) * g / where(nonzero, x, 1), 0)
 
 
 def _real_if_real(g, x):
@@ -192,7 +270,7 @@ def _real_if_real(g, x):
 
 # ---- elementwise, one input ----------------------------------------------------------------------------
 negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",), fast=np.negative)
-abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), saves=(0,), formulas=("{g} · sign({0})",),
+abs = defprim("abs", _ufunc("abs"), _abs_vjp, saves=(0,), formulas=("{g} · sign({0})",),
               fast=np.absolute, names=("numpy.abs", "numpy.absolute", "numpy.fabs"))
 exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, saves=("ans",), formulas=("{g} · exp({0})",),
               fast=np.exp)
@@ -223,7 +301,8 @@ cosh = defprim("cosh", _ufunc("cosh"), lambda g, ans, x: g * sinh(x), saves=(0,)
 tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), saves=("ans",), formulas=("{g} · (1 - {ans}²)",),
                fast=np.tanh)
 arcsinh = defprim("arcsinh", _ufunc("arcsinh"), lambda g, ans, x: g / sqrt(x * x + 1), saves=(0,), formulas=("{g} / √({0}² + 1)",))
-arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / sqrt(x * x - 1), saves=(0,), formulas=("{g} / √({0}² - 1)",))
+arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / (sqrt(x - 1) * sqrt(x + 1)), saves=(0,),
+                  formulas=("{g} / (√({0} - 1) √({0} + 1))",))  # (= 1/√(x² − 1) for real x; right for complex too)
 arctanh = defprim("arctanh", _ufunc("arctanh"), lambda g, ans, x: g / (1 - x * x), saves=(0,), formulas=("{g} / (1 - {0}²)",))
 deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), saves=(), formulas=("{g} · π/180",),
                   names=("numpy.deg2rad", "numpy.radians"))
@@ -232,19 +311,33 @@ rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / mat
 sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, saves=(0, "ans"), formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
 sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",),
                   fast=_sigmoid_into)
-relu = defprim("relu", lambda x: xp(x).maximum(x, 0), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
+relu = defprim("relu", _real_only(lambda x: xp(x).maximum(x, 0)), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
 softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), saves=(0,), formulas=("{g} · σ({0})",))
 copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",),
-               names=("numpy.copy", "numpy.conjugate", "numpy.conj", "numpy.positive"), cost="movement")
+               names=("numpy.copy", "numpy.positive"), cost="movement")
+conj = defprim("conj", _ufunc("conjugate"), lambda g, ans, x: _conj(g), saves=(), formulas=("conj({g})",),
+               names=("numpy.conj", "numpy.conjugate"), fast=np.conjugate)
 real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
+angle = defprim("angle", lambda x, deg=False: xp(x).angle(x, deg), _angle_vjp, saves=(0,), formulas=("-i {g} / {0}",))
 astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
                  cost="movement")
 
+
+
+def _nan_to_num_vjp(g, ans, x, **kwargs):
+    if not _is_complex(x):
+        return g * isfinite(x)
+    # NumPy replaces the real and imaginary parts separately: Re ḡ where Re z is finite, i Im ḡ where Im z is
+    raw = _raw(x)
+    return where(isfinite(raw.real), real(g), 0) + where(isfinite(raw.imag), (g - conj(g)) / 2, 0)
+
+
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
-    x, copy=True, nan=nan, posinf=posinf, neginf=neginf), lambda g, ans, x, **kw: g * isfinite(x),
+    x, copy=True, nan=nan, posinf=posinf, neginf=neginf), _nan_to_num_vjp,
     saves=(0,), formulas=("{g} · [{0} finite]",))
 
-sign = nondiff("sign", _ufunc("sign"), fast=np.sign)
+sign = nondiff("sign", _real_only(_ufunc("sign"), "the sign z/|z| of a complex z is not piecewise constant"),
+               fast=np.sign)
 floor = nondiff("floor", _ufunc("floor"))
 ceil = nondiff("ceil", _ufunc("ceil"))
 trunc = nondiff("trunc", _ufunc("trunc"), names=("numpy.trunc", "numpy.fix"))
@@ -273,29 +366,29 @@ divide = defprim("divide", operator.truediv,
                  fast=np.divide, names=("numpy.divide", "numpy.true_divide"))
 power = defprim("power", lambda x, y: x ** y, _power_vjp_base, _power_vjp_exponent,
                 formulas=("{g} · {1} · {0}^({1} - 1)", "{g} · {0}^{1} · ln {0}"), fast=np.power)
-maximum = defprim("maximum", _ufunc("maximum"),
+maximum = defprim("maximum", _real_only(_ufunc("maximum")),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), y),
                   saves=(0, 1), formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"), fast=np.maximum)
-minimum = defprim("minimum", _ufunc("minimum"),
+minimum = defprim("minimum", _real_only(_ufunc("minimum")),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), y),
                   saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"), fast=np.minimum)
-fmax = defprim("fmax", _ufunc("fmax"),
+fmax = defprim("fmax", _real_only(_ufunc("fmax")),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
                saves=(0, 1), formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
-fmin = defprim("fmin", _ufunc("fmin"),
+fmin = defprim("fmin", _real_only(_ufunc("fmin")),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y),
                saves=(0, 1), formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
 arctan2 = defprim("arctan2", _ufunc("arctan2"),
-                  lambda g, ans, y, x: unbroadcast(g * x / (x * x + y * y), y),
-                  lambda g, ans, y, x: unbroadcast(-g * y / (x * x + y * y), x),
+                  lambda g, ans, y, x: unbroadcast(g * _over_radius_squared(x, y, x), y),
+                  lambda g, ans, y, x: unbroadcast(-g * _over_radius_squared(y, y, x), x),
                   saves=(0, 1), formulas=("{g} · {1} / ({0}² + {1}²)", "-{g} · {0} / ({0}² + {1}²)"))
 hypot = defprim("hypot", _ufunc("hypot"),
-                lambda g, ans, x, y: unbroadcast(g * x / ans, x),
-                lambda g, ans, x, y: unbroadcast(g * y / ans, y),
+                lambda g, ans, x, y: unbroadcast(g * _over_nonzero(x, ans), x),
+                lambda g, ans, x, y: unbroadcast(g * _over_nonzero(y, ans), y),
                 saves=(0, 1, "ans"), formulas=("{g} · {0} / {ans}", "{g} · {1} / {ans}"))
 logaddexp = defprim("logaddexp", _ufunc("logaddexp"),
                     lambda g, ans, x, y: unbroadcast(g * exp(x - ans), x),
@@ -316,10 +409,10 @@ fmod = defprim("fmod", _ufunc("fmod"),
 floor_divide = nondiff("floor_divide", _ufunc("floor_divide"))
 equal = nondiff("equal", _ufunc("equal"), fast=np.equal)
 not_equal = nondiff("not_equal", _ufunc("not_equal"), fast=np.not_equal)
-less = nondiff("less", _ufunc("less"), fast=np.less)
-less_equal = nondiff("less_equal", _ufunc("less_equal"), fast=np.less_equal)
-greater = nondiff("greater", _ufunc("greater"), fast=np.greater)
-greater_equal = nondiff("greater_equal", _ufunc("greater_equal"), fast=np.greater_equal)
+less = nondiff("less", _real_only(_ufunc("less")), fast=np.less)
+less_equal = nondiff("less_equal", _real_only(_ufunc("less_equal")), fast=np.less_equal)
+greater = nondiff("greater", _real_only(_ufunc("greater")), fast=np.greater)
+greater_equal = nondiff("greater_equal", _real_only(_ufunc("greater_equal")), fast=np.greater_equal)
 logical_and = nondiff("logical_and", _ufunc("logical_and"), fast=np.logical_and)
 logical_or = nondiff("logical_or", _ufunc("logical_or"), fast=np.logical_or)
 logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
@@ -327,9 +420,26 @@ where = defprim("where", lambda c, x, y: xp(x, y).where(c, x, y), None,
                 lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
                 lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
                 saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"), names=())
-clip = defprim("clip", lambda x, lo, hi: xp(x).clip(x, lo, hi),
-               lambda g, ans, x, lo, hi: g * ((x >= (-math.inf if lo is None else lo)) & (x <= (math.inf if hi is None else hi))),
-               saves=(0, 1, 2), formulas=("{g} · [lo ≤ {0} ≤ hi]",), names=())
+
+
+def _clip_vjp(position, g, ans, x, lo, hi):
+    # clip(x, lo, hi) = min(max(x, lo), hi), as NumPy (so hi wins when lo > hi); at x = lo or x = hi the
+    # gradient goes to x
+    if position == 0:
+        if lo is None:
+            inside = 1 if hi is None else x <= hi
+        else:
+            inside = x >= lo if hi is None else (x >= lo) & (x <= hi)
+        return unbroadcast(g * inside, x)
+    if position == 1:
+        return unbroadcast(g * ((x < lo) if hi is None else (x < lo) & (lo <= hi)), lo)
+    return unbroadcast(g * ((x > hi) if lo is None else (x > hi) | (lo > hi)), hi)
+
+
+clip = defprim("clip", _real_only(lambda x, lo, hi: xp(x).clip(x, lo, hi)),
+               lambda *args: _clip_vjp(0, *args), lambda *args: _clip_vjp(1, *args), lambda *args: _clip_vjp(2, *args),
+               saves=(0, 1, 2), formulas=("{g} · [lo ≤ {0} ≤ hi]", "{g} · [{0} < lo ≤ hi]", "{g} · [max({0}, lo) > hi]"),
+               names=())
 
 # ---- reductions --------------------------------------------------------------------------------------
 sum = defprim("sum", lambda x, axis=None, keepdims=False: xp(x).sum(x, axis=axis, keepdims=keepdims),
@@ -345,9 +455,11 @@ def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
     return _expand(g, x, axis, keepdims) * hits / sum(hits, axis=axis, keepdims=True)
 
 
-max = defprim("max", lambda x, axis=None, keepdims=False: xp(x).max(x, axis=axis, keepdims=keepdims), _extremum_vjp,
+max = defprim("max", _real_only(lambda x, axis=None, keepdims=False: xp(x).max(x, axis=axis, keepdims=keepdims)),
+              _extremum_vjp,
               saves=(0, "ans"), formulas=("{g} · [{0} = max]",), names=(), cost="reduction")
-min = defprim("min", lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis, keepdims=keepdims), _extremum_vjp,
+min = defprim("min", _real_only(lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis, keepdims=keepdims)),
+              _extremum_vjp,
               saves=(0, "ans"), formulas=("{g} · [{0} = min]",), names=(), cost="reduction")
 
 
@@ -386,7 +498,7 @@ def _logsumexp(x, axis, keepdims):
     m = xp(x)
     if x.size == 0:
         return m.log(m.sum(m.exp(x), axis=axis, keepdims=keepdims))
-    top = m.max(x, axis=axis, keepdims=True)
+    top = m.max(x.real, axis=axis, keepdims=True)  # a real shift: log(e^top · S) = top + log S exactly
     top = m.where(m.isfinite(top), top, 0)
     out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
     return out if keepdims else m.squeeze(out, axis=axis)
@@ -402,7 +514,8 @@ def _row_max(x):
 
 def _softmax(x, axis=-1):
     # array methods: the same for every array module, and fast
-    e = x - (_row_max(x) if axis in (-1, x.ndim - 1) else x.max(axis=axis, keepdims=True))
+    shift = x.real if x.dtype.kind == "c" else x  # (any shift gives the same softmax; a real one is stable)
+    e = x - (_row_max(shift) if axis in (-1, x.ndim - 1) else shift.max(axis=axis, keepdims=True))
     if e.dtype.kind not in "fc":
         e = e.astype(float)
     xp(x).exp(e, out=e)
@@ -458,11 +571,16 @@ cumprod = defprim("cumprod", lambda x, axis: xp(x).cumprod(x, axis=axis), _cumpr
                   saves=(0, "ans"), formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",), names=(), cost="reduction")
 
 # ---- shapes and copies ---------------------------------------------------------------------------------
+def _inverse_permutation(axes, x) -> tuple:
+    n = ndim_of(x)
+    return tuple(int(i) for i in np.argsort([int(a) % n for a in axes]))  # negative axes count from the end
+
+
 reshape = defprim("reshape", lambda x, shape, order="C": xp(x).reshape(x, shape, order=order),
                   lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), saves=(), formulas=("{g}",),
                   names=(), cost="movement")
 transpose = defprim("transpose", lambda x, axes=None: xp(x).transpose(x, axes),
-                    lambda g, ans, x, axes=None: transpose(g, None if axes is None else tuple(np.argsort(axes))),
+                    lambda g, ans, x, axes=None: transpose(g, None if axes is None else _inverse_permutation(axes, x)),
                     saves=(), formulas=("{g}ᵀ",), names=(), cost="movement")
 broadcast_to = defprim("broadcast_to", lambda x, shape: xp(x).broadcast_to(x, shape),
                        lambda g, ans, x, shape: unbroadcast(g, x), saves=(), formulas=("Σ {g} over the broadcast axes",),
@@ -668,12 +786,58 @@ def _inv_t(x):
 inv = defprim("inv", lambda x: xp(x).linalg.inv(x),
               lambda g, ans, x: -matmul(matmul(swapaxes(ans, -1, -2), g), swapaxes(ans, -1, -2)),
               saves=("ans",), formulas=("-A⁻ᵀ {g} A⁻ᵀ",), names=("numpy.linalg.inv",), cost="cubic")
-det = defprim("det", lambda x: xp(x).linalg.det(x),
-              lambda g, ans, x: reshape(g * ans, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0, "ans"), formulas=("{g} · det(A) · A⁻ᵀ",),
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _cofactor(x):
+    """The cofactor matrix adj(A)ᵀ, which is ∂det/∂A also where A is singular: from A = U S Vᴴ,
+    adj(A)ᵀ = det(U) det(Vᴴ) · conj(U) diag(∏_{j≠i} s_j) conj(Vᴴ) (U, V unitary, adj(U) = det(U) Uᴴ)."""
+    u, s, vh = svd(x)
+    m = xp(x)
+    phase = m.linalg.det(_raw(u)) * m.linalg.det(_raw(vh))  # ±1 for a real A: piecewise constant
+    others = _prod_of_others(s, -1)
+    return phase[..., None, None] * matmul(_conj(u) * others[..., None, :], _conj(vh))
+
+
+def _det_vjp(g, ans, x):
+    # adj(A)ᵀ: det(A) A⁻ᵀ for a well-conditioned A; from the SVD (_cofactor) for a singular or nearly singular
+    # one, where det(A) A⁻ᵀ is 0 · ∞ (or loses every digit)
+    column = shape_of(ans) + (1, 1)
+    s = xp(x).linalg.svd(_raw(x), compute_uv=False) if shape_of(x)[-1] else None
+    if s is None or (s[..., -1] > s[..., 0] * math.sqrt(np.finfo(s.dtype).eps)).all():
+        return reshape(g * ans, column) * _inv_t(x)
+    if isinstance(x, Tensor):  # the rule is recorded (create_graph): it will be differentiated again
+        small = s <= s[..., :1] * shape_of(x)[-1] * np.finfo(s.dtype).eps
+        if small.sum(axis=-1).max() >= 2:
+            raise TypeError("derivatives of det beyond the first at a matrix of rank ≤ n − 2 are not supported "
+                            "(its cofactor matrix comes from the SVD, whose singular vectors are not unique there)")
+    return reshape(g, column) * _cofactor(x)
+
+
+def _logabsdet_vjp(g, ans, x):
+    # log|det A|: ḡ · A⁻ᵀ, also for complex A (the real part of the holomorphic log det)
+    if bool((_raw(ans) == -math.inf).any()):
+        raise np.linalg.LinAlgError("chainrule.slogdet: the matrix is singular: log|det| is −inf and has no gradient")
+    return reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x)
+
+
+def _slogdet_sign_vjp(g, ans, x):
+    # sign = det/|det|, piecewise constant for a real A; for a complex A, d sign = i · sign · Im tr(A⁻¹ dA),
+    # so Ā = i · Im(ḡ · sign) · A⁻ᵀ
+    if not _is_complex(x):
+        return xp(x).zeros(shape_of(x), dtype=x.dtype)
+    return reshape(1j * real(-1j * (g * ans)), shape_of(ans) + (1, 1)) * _inv_t(x)  # (Re(−i w) = Im w)
+
+
+det = defprim("det", lambda x: xp(x).linalg.det(x), _det_vjp, saves=(0, "ans"), formulas=("{g} · adj(A)ᵀ",),
               names=("numpy.linalg.det",), cost="cubic")
-logabsdet = defprim("logabsdet", lambda x: xp(x).linalg.slogdet(x)[1],
-                    lambda g, ans, x: reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0,), formulas=("{g} · A⁻ᵀ",),
-                    names=(), cost="cubic")
+logabsdet = defprim("logabsdet", lambda x: xp(x).linalg.slogdet(x)[1], _logabsdet_vjp, saves=(0, "ans"),
+                    formulas=("{g} · A⁻ᵀ",), names=(), cost="cubic")
+slogdet_sign = defprim("slogdet_sign", lambda x: xp(x).linalg.slogdet(x)[0], _slogdet_sign_vjp, saves=(0, "ans"),
+                       formulas=("i Im({g} · sign) · A⁻ᵀ",), names=(), cost="cubic")
 
 
 def _solve_forward(a, b):
@@ -702,32 +866,54 @@ solve = defprim("solve", _solve_forward,
 
 def _cholesky_vjp(g, ans, x):
     # Murray (2016): Ā = ½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹, Φ = lower triangle with the diagonal halved
+    # (complex, A = L Lᴴ Hermitian: Ā = ½ L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹ + its conjugate transpose)
     n = shape_of(x)[-1]
     m = xp(x)
     lower = m.tril(m.ones((n, n))) - 0.5 * m.eye(n)
     phi = matmul(swapaxes(ans, -1, -2), g) * lower
     l_inv = inv(ans)
-    middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), l_inv)
-    return 0.5 * (middle + swapaxes(middle, -1, -2))
+    middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), _conj(l_inv))
+    return 0.5 * (middle + _conj(swapaxes(middle, -1, -2)))
 
 
 cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp,
                    formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",), names=("numpy.linalg.cholesky",), cost="cubic")
 
 
+def _over_gaps(numerator, gaps):
+    """numerator_ij / gaps_ij off the diagonal, 0 on it: the F ∘ (...) terms, F_ij = 1/(λⱼ − λᵢ), of the
+    eigenvector and singular-vector rules. Where two eigenvalues are exactly equal, their eigenvectors are any
+    basis of the eigenspace and have no derivative: NaN there (as PyTorch's and JAX's 0/0 or x/0), except
+    where the numerator is 0 (a loss of the eigenvalues alone), which is exact (docs/conventions.md)."""
+    distinct = not_equal(gaps, 0)
+    off_diagonal = ~xp(gaps).eye(shape_of(gaps)[-1], dtype=bool)
+    undefined = logical_and(logical_and(off_diagonal, logical_not(distinct)), not_equal(numerator, 0))
+    return where(distinct, numerator / where(distinct, gaps, 1), where(undefined, math.nan, 0))
+
+
 def _eigh_vjp(g, ans, x, UPLO="L"):
+    # Ā = conj(V) (diag(w̄) + F ∘ VᵀV̄) Vᵀ, its Hermitian part (the gradient w.r.t. a Hermitian input),
+    # F_ij = 1/(w_j − w_i) (see _over_gaps). Complex eigenvectors: for losses invariant to their phases.
     (gw, gv), (w, v) = g, ans
     vt = swapaxes(v, -1, -2)
     differences = w[..., None, :] - w[..., :, None]
-    eye = xp(x).eye(shape_of(w)[-1])
-    f = (1 - eye) / (differences + eye)  # 1/(w_j - w_i) off the diagonal, 0 on it
-    inner = gw[..., :, None] * eye + f * matmul(vt, gv)
-    result = matmul(matmul(v, inner), vt)
-    return 0.5 * (result + swapaxes(result, -1, -2))
+    inner = gw[..., :, None] * xp(x).eye(shape_of(w)[-1]) + _over_gaps(matmul(vt, gv), differences)
+    result = matmul(matmul(_conj(v), inner), vt)
+    return 0.5 * (result + _conj(swapaxes(result, -1, -2)))
 
 
 eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2,
                formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",), names=(), cost="cubic")
+
+
+def _eigvalsh_vjp(g, ans, x, UPLO="L"):
+    # eigenvalues alone: Ā = conj(V) diag(w̄) Vᵀ, with no 1/(λᵢ − λⱼ): right at repeated eigenvalues
+    v = eigh(x, UPLO=UPLO)[1]
+    return matmul(_conj(v) * g[..., None, :], swapaxes(v, -1, -2))
+
+
+eigvalsh = defprim("eigvalsh", lambda x, UPLO="L": xp(x).linalg.eigvalsh(x, UPLO=UPLO), _eigvalsh_vjp, saves=(0,),
+                   formulas=("V diag({g}) Vᵀ",), names=("numpy.linalg.eigvalsh",), cost="cubic")
 
 
 def _eig_forward(x):
@@ -739,14 +925,18 @@ def _eig_vjp(g, ans, x):
     # A = V diag(w) V⁻¹ with unit-norm columns of V:  Ā = V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ,
     # F_ij = 1/(w_j − w_i) off the diagonal
     (gw, gv), (w, v) = g, ans
-    if getattr(w, "dtype", None) is not None and w.dtype.kind == "c":
-        raise TypeError("chainrule.linalg.eig: no gradient for complex eigenvalues (only real ones are supported)")
-    n = shape_of(w)[-1]
-    eye = xp(x).eye(n)
-    f = (1 - eye) / (w[..., None, :] - w[..., :, None] + eye)
     vt = swapaxes(v, -1, -2)
+    if _is_complex(w):  # (complex eigenvalues, or a complex matrix)
+        # the eigenvalues are holomorphic in A: Ā = V⁻ᵀ diag(w̄) Vᵀ. The eigenvectors' normalisation (unit
+        # norm, any phase) is not, and has no rule here: refused, unless nothing reaches them
+        if isinstance(gv, Tensor) or bool((_raw(gv) != 0).any()):
+            raise TypeError("chainrule.linalg.eig: no gradient through complex eigenvectors (complex eigenvalues "
+                            "or a complex matrix); the eigenvalues alone are differentiable (eigvals)")
+        return matmul(inv(vt), gw[..., :, None] * vt)
+    eye = xp(x).eye(shape_of(w)[-1])
     vtgv = matmul(vt, gv)
-    inner = gw[..., :, None] * eye + f * (vtgv - matmul(matmul(vt, v), vtgv * eye))
+    inner = gw[..., :, None] * eye + _over_gaps(vtgv - matmul(matmul(vt, v), vtgv * eye),
+                                                w[..., None, :] - w[..., :, None])
     return matmul(matmul(inv(vt), inner), vt)
 
 
@@ -755,25 +945,32 @@ eig = defprim("eig", _eig_forward, _eig_vjp, n_outputs=2,
 
 
 def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
+    # Written in the conjugate convention (PyTorch's: Ū = conj(ḡ_U), ...) and conjugated at the end, so
+    # that the formula reads as in the literature (Townsend 2016; Wan & Zhang 2019 for complex A):
+    # Ā = U (F∘(UᴴŪ − ŪᴴU) S + diag(s̄) + S F∘(VᴴV̄ − V̄ᴴV) + i Im diag(UᴴŪ) S⁻¹) Vᴴ + projections.
+    # For a real A every conj is a no-op. Complex singular vectors: for losses invariant to their phases.
     (gu, gs, gvh), (u, s, vh) = g, ans
     m, n = shape_of(x)[-2:]
     k = builtins.min(m, n)
-    v, gv = swapaxes(vh, -1, -2), swapaxes(gvh, -1, -2)
-    ut, vt = swapaxes(u, -1, -2), vh
-    s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
     eye = xp(x).eye
-    f = (1 - eye(k)) / (s2 + eye(k))
+    u_h, v = _conj(swapaxes(u, -1, -2)), _conj(swapaxes(vh, -1, -2))
+    bar_u, bar_v = _conj(gu), swapaxes(gvh, -1, -2)  # the error signals of U and of V = Vhᴴ
+    s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
     s_mat = s[..., :, None] * eye(k)
     s_inv = (1 / s)[..., :, None] * eye(k)
-    utgu, vtgv = matmul(ut, gu), matmul(vt, gv)
-    j = f * (utgu - swapaxes(utgu, -1, -2))
-    kk = f * (vtgv - swapaxes(vtgv, -1, -2))
-    core = matmul(matmul(u, matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)), vt)
+    uu, vv = matmul(u_h, bar_u), matmul(vh, bar_v)
+    j = _over_gaps(uu - _conj(swapaxes(uu, -1, -2)), s2)
+    kk = _over_gaps(vv - _conj(swapaxes(vv, -1, -2)), s2)
+    inner = matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)
+    if _is_complex(x):  # the phase of each pair of singular vectors: i Im diag(UᴴŪ) / s
+        inner = inner + (uu - _conj(uu)) * (0.5 * eye(k)) * (1 / s)[..., None, :]
+    core = matmul(matmul(u, inner), vh)
     if m > k:
-        core = core + matmul(matmul(eye(m) - matmul(u, ut), gu), matmul(s_inv, vt))
+        core = core + matmul(matmul(eye(m) - matmul(u, u_h), bar_u), matmul(s_inv, vh))
     if n > k:
-        core = core + matmul(matmul(u, s_inv), matmul(swapaxes(gv, -1, -2), eye(n) - matmul(v, vt)))
-    return core
+        bar_v_h = _conj(swapaxes(bar_v, -1, -2))
+        core = core + matmul(matmul(u, s_inv), matmul(bar_v_h, eye(n) - matmul(v, vh)))
+    return _conj(core)
 
 
 svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x).linalg.svd(x, full_matrices=False)),
@@ -782,12 +979,34 @@ svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x)
 
 
 def _svdvals_vjp(g, ans, x):
-    u, _, vh = svd(x)
-    return matmul(u * g[..., None, :], vh)
+    # σᵢ = Re(uᵢᴴ A vᵢ): Ā = conj(U diag(s̄) Vᴴ); no 1/(σᵢ² − σⱼ²), so right at repeated singular values
+    u, _, vh = svd(x)  # (differentiated again: the SVD's rule)
+    return matmul(_conj(u) * g[..., None, :], _conj(vh))
 
 
 svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
                   saves=(0,), formulas=("U diag({g}) Vᵀ",), names=(), cost="cubic")
+
+
+def _pinv_forward(x, rcond=None, hermitian=False, rtol=None):
+    return xp(x).linalg.pinv(x, rcond=rcond, hermitian=hermitian, **({} if rtol is None else {"rtol": rtol}))
+
+
+def _pinv_vjp(g, ans, x, rcond=None, hermitian=False, rtol=None):
+    # Golub & Pereyra (1973), the derivative along matrices of the same rank (no singular vectors, so
+    # nothing divides by σᵢ² − σⱼ²), in the table's convention (bars: conj):
+    # Ā = −Pᵀ Ḡ Pᵀ + (I − Ā P̄) Ḡᴴ P̄ Pᵀ + Pᵀ P̄ Ḡᴴ (I − P̄ Ā)   with P = pinv(A)
+    p_t, g_h = swapaxes(ans, -1, -2), _conj(swapaxes(g, -1, -2))
+    p_c, a_c = _conj(ans), _conj(x)
+    left = matmul(g_h, matmul(p_c, p_t))
+    right = matmul(matmul(p_t, p_c), g_h)
+    return (-matmul(matmul(p_t, g), p_t) + left - matmul(a_c, matmul(p_c, left))
+            + right - matmul(matmul(right, p_c), a_c))
+
+
+pinv = defprim("pinv", _pinv_forward, _pinv_vjp, saves=(0, "ans"),
+               formulas=("−Pᵀ {g} Pᵀ + (I − A P) {g}ᵀ P Pᵀ + Pᵀ P {g}ᵀ (I − P A)",), names=("numpy.linalg.pinv",),
+               cost="cubic")
 
 
 def swapaxes(x, axis1, axis2):

@@ -34,6 +34,8 @@ def _qr_vjp(g, ans, a, mode="reduced"):
     # A = QR (m ≥ n): Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ, M = R R̄ᵀ − Q̄ᵀ Q, copyltu(M) the symmetric matrix that
     # has M's lower triangle
     (gq, gr), (q, r) = g, ans
+    if P._is_complex(a):
+        raise TypeError("chainrule.linalg.qr: no gradient for complex matrices (the rule is for real ones)")
     m, n = shape_of(a)[-2:]
     if m < n:
         raise ValueError(f"chainrule.linalg.qr: no gradient for a wide matrix (shape {shape_of(a)}); "

@@ -192,6 +192,10 @@ class Tensor:
             extras.append(f"name={self.name!r}")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
 
+    def _repr_html_(self) -> str:  # Jupyter's rich display (rendering lives in chainrule/viz/_rich.py)
+        from .viz._rich import tensor_html
+        return tensor_html(self)
+
     def __copy__(self) -> Tensor:
         return _r.copy(self)
 
@@ -456,7 +460,7 @@ class Tensor:
         return _r.trace(self, offset, axis1, axis2)
 
     def conj(self):
-        return self
+        return _r.conj(self)
 
     def fill(self, value) -> None:
         self[...] = value

@@ -21,6 +21,7 @@ def convolve(in1, in2, mode="full", method="auto"):
 
 
 def correlate(in1, in2, mode="full", method="auto"):
-    """``scipy.signal.correlate`` of real arrays: a convolution with ``in2`` flipped along every axis."""
+    """``scipy.signal.correlate``: a convolution with ``in2`` flipped along every axis (and conjugated)."""
     v = _S.as_array(_array(in2))
+    v = _P.conj(v) if _P._is_complex(v) else v
     return convolve(in1, _P.flip(v, tuple(range(_P.ndim_of(v)))), mode)

@@ -156,6 +156,12 @@ class Cost:
     def by_primitive(self) -> dict[str, CostRow]:
         return {row.primitive: row for row in self.rows}
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the ledger as an HTML table with the backward/forward ratio."""
+        from ._rich import cost_html
+
+        return cost_html(self)
+
     def __str__(self) -> str:
         header = f"{'primitive':<18}{'category':<13}{'calls':>6}{'forward':>15}{'backward':>15}{'ratio':>8}"
         lines = [header, "-" * len(header)]

@@ -205,6 +205,7 @@ _EMPTY_SAFE_PERM = np.array([2, 0, 0, 1])  # with a repeat: gradients must accum
 SPECS: list[Spec] = [
     # ---- elementwise, one input (second order) -----------------------------------------------------------
     unary("negative"), unary("positive"), unary("copy"), unary("conj"), unary("conjugate"), unary("real"),
+    unary("angle", "nonzero"),  # (complex inputs of these: tests/rules/test_complex.py)
     unary("abs", "nonzero"), unary("absolute", "nonzero"), unary("fabs", "nonzero"),
     unary("exp"), unary("exp2"), unary("expm1"),
     unary("log", "positive"), unary("log2", "positive"), unary("log10", "positive"), unary("log1p", "positive"),
@@ -478,7 +479,7 @@ SPECS: list[Spec] = [
     Spec("linalg.matmul", cases(((2, 3), (3, 4)))),
     Spec("linalg.inv", MATRICES, ("square",), order=2),
     Spec("linalg.det", MATRICES, ("square",), order=2),
-    Spec("linalg.slogdet", MATRICES, ("square",), call=lambda f, x: f(x)[1], order=2),
+    Spec("linalg.slogdet", MATRICES, ("square",), call=lambda f, x: f(x)[1] * f(x)[0], order=2),
     Spec("linalg.solve", cases(((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (3,)), ((2, 3, 3), (2, 3, 1)),
                                ((2, 3, 3), (3, 1)),
                                ((1, 1), (1, 4))), ("square", "real"), order=2),

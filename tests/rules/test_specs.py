@@ -98,7 +98,11 @@ def test_every_registered_primitive_is_exercised_by_a_spec(rng):
     """The meta-test over primitives, not names: a primitive without a public name (or one only the rules
     of others call) must still be recorded by some spec, so gradcheck checks its rule."""
     pytest.importorskip("scipy")  # (the scipy.special primitives' specs need it)
-    registered = {name for name, entry in load().items() if entry.primitive.differentiable}
+    from chainrule._registry import RULE_MODULES
+
+    # (primitives registered by other modules, such as chainrule.nn's, are checked by their own spec tables)
+    registered = {name for name, entry in load().items()
+                  if entry.primitive.differentiable and entry.module in RULE_MODULES}
     exercised = set()
     for spec in SPECS:
         for case in spec.cases:
