@@ -175,12 +175,6 @@ def _shape_safe() -> frozenset:
     return frozenset(v for v in vars(P).values() if isinstance(v, Primitive) and v.name not in _VALUE_DEPENDENT_TYPES)
 
 
-def _sigmoid_into(x, out=None):
-    if x.dtype.kind not in "fc":
-        x = x.astype(float)  # as eager mode
-    return _one_over_one_plus_exp(np.negative(x, out=out))
-
-
 def _sigmoid_of_difference(x, y, out=None):
     # sigmoid(x - y) = 1 / (1 + e^(y - x)): the subtraction takes the place of the sigmoid's negation
     return _one_over_one_plus_exp(np.subtract(y, x, out=out))

@@ -374,7 +374,7 @@ def concatenate(arrays, axis=0, out=None, dtype=None, **extras):
     """Join a sequence of arrays along an existing axis."""
     _no_extras("concatenate", extras)
     _no_out("concatenate", out)
-    arrays = [_cast(a, dtype) for a in arrays]
+    arrays = [_cast(_arraylike(a), dtype) for a in arrays]
     if not arrays:
         raise ValueError("chainrule.concatenate: need at least one array to concatenate")
     if axis is None:
@@ -676,6 +676,7 @@ def where(condition, x=None, y=None):
 def dot(a, b, out=None):
     """``numpy.dot``: products of scalars, vectors, matrices and stacks."""
     _no_out("dot", out)
+    a, b = _arraylike(a), _arraylike(b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return P.multiply(a, b)
     if ndim_of(b) <= 2:
@@ -690,10 +691,12 @@ def _conjugated(x):
 
 def vdot(a, b):
     """Σ conj(a) · b over the flattened arrays (``numpy.vdot`` conjugates its first argument)."""
+    a, b = _arraylike(a), _arraylike(b)
     return P.sum(P.multiply(_conjugated(P.reshape(a, (-1,))), P.reshape(b, (-1,))))
 
 
 def inner(a, b):
+    a, b = _arraylike(a), _arraylike(b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return P.multiply(a, b)
     return P.tensordot(a, b, axes=([-1], [-1]))
@@ -701,6 +704,7 @@ def inner(a, b):
 
 def outer(a, b, out=None):
     _no_out("outer", out)
+    a, b = _arraylike(a), _arraylike(b)
     return P.multiply(P.reshape(a, (-1, 1)), P.reshape(b, (1, -1)))
 
 
@@ -708,6 +712,7 @@ def matmul(x1, x2, out=None, **extras):
     if extras or out is not None:
         _no_extras("matmul", extras)
         _no_out("matmul", out)
+    x1, x2 = _arraylike(x1), _arraylike(x2)
     try:
         return P.matmul(x1, x2)
     except ValueError:  # say which axes disagree (checked only on failure: this is on every layer's path)

@@ -268,6 +268,12 @@ def test_lists_mixing_tensors_and_numbers(rng):
         assert value.requires_grad
     total = cnp.sum([u, np.ones(3), [1.0, 2.0, 3.0]], axis=0)
     np.testing.assert_allclose(total.data, u.data + np.array([2.0, 3.0, 4.0]))
+    for product in (cnp.dot, cnp.matmul, cnp.inner, cnp.outer, cnp.vdot):
+        value = product([t, 1.0], [1.0, t])
+        np.testing.assert_allclose(value.data, getattr(np, product.__name__)([2.0, 1.0], [1.0, 2.0]))
+    joined = cnp.concatenate([[t], [1.0, 5.0]])
+    np.testing.assert_allclose(joined.data, [2.0, 1.0, 5.0])
+    assert joined.requires_grad
     with pytest.raises(TypeError, match="chainrule.numpy"):
         np.mean([t, 1.0])
 
