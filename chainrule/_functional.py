@@ -337,49 +337,72 @@ def _value(x: Any) -> Any:
 
 
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """The Jacobian of ``fun`` w.r.t. array argument(s): shape ``output.shape + input.shape``.
+    """The Jacobian of ``fun`` w.r.t. argument(s) ``argnums``, on pytrees as in JAX: for every output leaf
+    ``o`` and input leaf ``x``, an array of shape ``o.shape + x.shape``, arranged as the output's structure
+    holding, at each output leaf, the inputs' structure (a tuple of them for a tuple ``argnums``).
 
     Built row by row from reverse mode (one backward pass per output element, one forward pass).
 
     >>> chainrule.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
            [0., 4.]])
+    >>> blocks = chainrule.jacobian(lambda p: {"y": p["a"] * p["b"]})({"a": np.ones(2), "b": np.full(2, 3.0)})
+    >>> blocks["y"]["b"]
+    array([[1., 0.],
+           [0., 1.]])
     """
 
     def wrapper(*args, **kwargs):
         nums, single = _select(args, argnums, "jacobian")
         partial = _of_chosen(fun, args, kwargs, nums)
-
-        out, pullback = vjp(partial, *(args[n] for n in nums))
-        out_array = out.data if isinstance(out, Tensor) else np.asarray(out)
-        rows: list[list] = [[] for _ in nums]
-        for i in range(out_array.size):
-            seed = np.zeros(out_array.size, dtype=out_array.dtype if out_array.dtype.kind in "fc" else float)
-            seed[i] = 1.0
-            for k, g in enumerate(pullback(seed.reshape(out_array.shape))):
-                rows[k].append(g)
-        results = []
-        for k, n in enumerate(nums):
-            in_shape = np.shape(args[n].data if isinstance(args[n], Tensor) else args[n])
-            if rows[k] and isinstance(rows[k][0], Tensor):
-                from ._composite import stack
-
-                results.append(P.reshape(stack(rows[k]), out_array.shape + in_shape))
-            else:
-                dtype = rows[k][0].dtype if rows[k] else float
-                stacked = np.stack(rows[k]) if rows[k] else np.zeros((0,) + in_shape, dtype=dtype)
-                results.append(stacked.reshape(out_array.shape + in_shape))
-        return results[0] if single else tuple(results)
+        chosen = tuple(args[n] for n in nums)
+        out, pullback = vjp(partial, *chosen)
+        out_leaves, out_spec = tree_flatten(out)
+        out_arrays = [np.asarray(_value(o)) for o in out_leaves]
+        in_leaves, in_spec = tree_flatten(chosen)
+        in_shapes = [np.shape(_value(x)) for x in in_leaves]
+        zeros = [np.zeros(o.shape, o.dtype if o.dtype.kind in "fc" else float) for o in out_arrays]
+        per_output = []  # for each output leaf: one Jacobian block per input leaf
+        for k, o in enumerate(out_arrays):
+            rows: list[list] = [[] for _ in in_leaves]
+            for i in range(o.size):
+                seeds = list(zeros)
+                seeds[k] = np.zeros_like(zeros[k])
+                seeds[k].reshape(-1)[i] = 1.0
+                grads, _ = tree_flatten(pullback(tree_unflatten(out_spec, seeds)))
+                for j, g in enumerate(grads):
+                    rows[j].append(g)
+            blocks = [_stack_rows(rows[j], o.shape, in_shapes[j]) for j in range(len(in_leaves))]
+            structured = tree_unflatten(in_spec, blocks)
+            per_output.append(structured[0] if single else structured)
+        return tree_unflatten(out_spec, per_output)
 
     return wrapper
 
 
-def hessian(fun: Callable, argnums: int = 0) -> Callable:
-    """The Hessian of scalar ``fun``: the Jacobian of its gradient (reverse over reverse).
+def _stack_rows(rows: list, out_shape: tuple, in_shape: tuple) -> Any:
+    """Rows of a Jacobian block (each of ``in_shape``) as one array of ``out_shape + in_shape``."""
+    if any(isinstance(r, Tensor) for r in rows):  # nested: the block stays in the enclosing graph
+        from ._composite import stack
+
+        return P.reshape(stack(rows), out_shape + in_shape)
+    dtype = rows[0].dtype if rows else float
+    stacked = np.stack(rows) if rows else np.zeros((0,) + in_shape, dtype=dtype)
+    return stacked.reshape(out_shape + in_shape)
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Hessian of scalar ``fun``: the Jacobian of its gradient (reverse over reverse). With a tuple
+    ``argnums`` (or pytree arguments) it returns the nested blocks, as JAX does: ``H[i][j]`` has shape
+    ``x_i.shape + x_j.shape``.
 
     >>> chainrule.hessian(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
+    >>> h = chainrule.hessian(lambda x, y: (x * x * y).sum(), argnums=(0, 1))(np.ones(2), np.full(2, 2.0))
+    >>> h[0][1]
+    array([[2., 0.],
+           [0., 2.]])
     """
     return jacobian(grad(fun, argnums), argnums)
 
