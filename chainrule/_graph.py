@@ -237,6 +237,8 @@ class Primitive:
         try:
             out = self.forward(*(args if raw is None else raw), **kwargs)
         except Exception as error:
+            if raw is None and _holds_tensors(args):  # lists mixing Tensors and numbers, as NumPy takes them
+                return self(*_arrays_of_lists(args), **kwargs)
             unavailable(self.name, "forward", error, args if raw is None else raw)
             if type(error) in _EXPLAINED:
                 raise type(error)(f"chainrule.{self.name}: {error} "
@@ -307,6 +309,21 @@ def _constant(array) -> Tensor:
     t = _new_tensor(Tensor)
     t.data, t.requires_grad, t.grad, t._node, t._version, t.name = array, False, None, None, 0, None
     return t
+
+
+def _holds_tensors(args) -> bool:
+    from ._composite import _holds_tensor
+
+    return any(isinstance(a, list | tuple) and _holds_tensor(a) for a in args)
+
+
+def _arrays_of_lists(args) -> list:
+    """Each list or tuple argument holding Tensors as one recorded array (``chainrule.numpy.array``), so that
+    ``exp([t, 1.0])`` works as NumPy's ``exp`` does on a list — off the hot path: only after a forward
+    failed on such a list."""
+    from ._composite import _holds_tensor, array
+
+    return [array(a) if isinstance(a, list | tuple) and _holds_tensor(a) else a for a in args]
 
 
 def _describe(values) -> str:

@@ -397,3 +397,13 @@ def test_views_of_a_saved_array_are_counted_with_their_base():
     y2.backward(retain_graph=False)
     base[3] = -1.0
     view[0] = -2.0
+
+
+def test_primitives_take_lists_mixing_tensors_and_numbers():
+    t = cr.tensor(2.0, requires_grad=True)
+    y = cnp.exp([t, 1.0])
+    np.testing.assert_allclose(y.data, np.exp([2.0, 1.0]))
+    cnp.sum(y * cnp.tanh((t, t))).backward()
+    expected = np.exp(2.0) * np.tanh(2.0) + (np.exp(2.0) + np.exp(1.0)) * (1 - np.tanh(2.0) ** 2)
+    assert t.grad == pytest.approx(expected, rel=1e-12)
+    assert cr.grad(lambda x: cnp.mean(cnp.maximum([x, 1.0], [0.0, 2.0])))(3.0) == pytest.approx(0.5)
