@@ -4,7 +4,8 @@
 >>> x = chainrule.tensor([1.0, 2.0, 3.0], requires_grad=True)
 >>> y = (np.tanh(x) ** 2).sum()      # plain NumPy code records the graph
 >>> y.backward()
->>> x.grad                           # ∂y/∂x
+>>> x.grad                           # ∂y/∂x = 2 tanh(x) (1 - tanh²(x))
+array([0.63970001, 0.13621869, 0.01963449])
 """
 
 from importlib import import_module as _import_module

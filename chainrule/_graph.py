@@ -113,14 +113,23 @@ def _stack_pop() -> contextvars.Token:
 def no_grad() -> _Switch:
     """Context manager / decorator: operations inside record no graph.
 
+    >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * w).sum().backward()
     >>> with chainrule.no_grad():
-    ...     w -= 0.1 * w.grad
+    ...     w -= 0.1 * w.grad        # a parameter update, not recorded
+    >>> w
+    tensor([0.8, 1.6], requires_grad=True)
     """
     return _Switch("grad_enabled", False)
 
 
 def enable_grad() -> _Switch:
-    """Context manager / decorator: turn recording back on (e.g. inside ``no_grad``)."""
+    """Context manager / decorator: turn recording back on (e.g. inside ``no_grad``).
+
+    >>> with chainrule.no_grad(), chainrule.enable_grad():
+    ...     chainrule.is_grad_enabled()
+    True
+    """
     return _Switch("grad_enabled", True)
 
 
@@ -142,8 +151,12 @@ def detect_anomaly() -> _Switch:
     """Context manager: raise :class:`AnomalyError` at the first NaN/inf produced by a forward operation
     or a backward rule, naming the operation and the user's source line that created it.
 
+    >>> x = chainrule.tensor([1.0, -1.0], requires_grad=True)
     >>> with chainrule.detect_anomaly():
-    ...     loss = chainrule.numpy.log(x).sum()   # AnomalyError if some x <= 0
+    ...     loss = chainrule.numpy.log(x).sum()
+    Traceback (most recent call last):
+    ...
+    chainrule._graph.AnomalyError: chainrule.detect_anomaly: forward of log produced NaN ...
     """
     return _Switch("debug", 2)
 
