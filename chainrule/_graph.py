@@ -442,8 +442,11 @@ class Node:
 
     def release(self) -> None:
         """Free what the backward pass needed (after a backward without ``retain_graph``)."""
-        if self.locked:
-            self._unlock()
+        locked = self.locked
+        if locked:
+            self.locked = ()
+            self.__class__ = Node  # nothing is left to give back when it dies: no __del__ to call then
+            _unlock(locked)
         self.args = self.kwargs = self.value = self.versions = None
         self.parents = self.positions = ()
 
