@@ -62,7 +62,7 @@ def _chainrule_unlocked(plan, backward=True):
     guarantee is off, so this is a measurement only)."""
     from chainrule import _graph
 
-    _graph._lock = lambda array, locked: locked
+    _graph._lock = lambda arrays: ()
     return _chainrule(plan, backward)
 
 
@@ -71,10 +71,11 @@ def _chainrule_unversioned(plan, backward=True):
     after recording would go undetected)."""
     from chainrule import _graph
 
-    def init(self, primitive, parents, positions, args, kwargs, value, locked=None):
+    def init(self, primitive, parents, positions, args, kwargs, value, locked=(), versions=None):
         self.primitive, self.parents, self.positions = primitive, parents, positions
         self.args, self.kwargs, self.value = args, kwargs, value
-        self.locked, self.site, self.name, self.versions = locked, None, None, ()
+        self.locked, self.site, self.name, self.versions = locked, None, None, None
+        self.seq = _graph._next_seq()
 
     _graph.Node.__init__ = init
     return _chainrule(plan, backward)
