@@ -6,9 +6,17 @@ primitive, its parents (other nodes, or leaf Tensors), and the raw arguments its
 handle on (array, node); the graph itself is made of nodes, so rebinding a Tensor (``x += 1``) never
 changes what was recorded.
 
-:func:`backward_pass` walks the graph once in reverse topological order (found iteratively: graphs can be
-10^5+ nodes deep), giving each vertex its error signal v̄ = Σ_children v̄_child ∂child/∂v. With
+:func:`backward_pass` walks the graph once in reverse topological order, giving each vertex its error
+signal v̄ = Σ_children v̄_child ∂child/∂v. ``Tensor.backward`` takes the nodes in descending creation
+number (a node is numbered after its parents, so that order is topological, and a heap of the nodes that
+have a signal yields it with no sort of the whole graph); ``grad`` and the other transformations, which stop
+at their inputs, use :func:`graph_between` (an iterative toposort: graphs can be 10^5+ nodes deep). With
 ``create_graph=True`` the rules run on Tensors with recording on, so the backward pass is itself a graph.
+
+What a node keeps is tuples (parents, argument positions, saved arguments, leaf versions as ints, locked
+arrays) and a shared empty mapping for absent keywords: a tuple of arrays and numbers stops being tracked by
+the cyclic collector at its first collection, so a node and its parents tuple are all a big graph adds to
+the collector's old generation.
 """
 
 from __future__ import annotations
