@@ -7,8 +7,8 @@
 >>> x.grad                           # ∂y/∂x
 """
 
-from importlib import import_module
-from typing import Any
+from importlib import import_module as _import_module
+from typing import Any as _Any
 
 from . import numpy  # noqa: F401  (chainrule.numpy, the differentiable NumPy namespace)
 from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
@@ -27,18 +27,18 @@ _LAZY = {"gradcheck": "._check", "GradcheckError": "._check", "localize_fault": 
 _SUBPACKAGES = ("nn", "optim", "data", "train", "checkpoint", "viz", "extend")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
+        value = getattr(_import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     if name in _SUBPACKAGES:  # chainrule.nn etc. without importing them first
-        return import_module(f".{name}", __name__)
+        return _import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))
+    return sorted({n for n in globals() if not n.startswith("_")} | set(_LAZY) | set(_SUBPACKAGES))
 
 __version__ = "0.1.0"
 

@@ -22,7 +22,7 @@ class GradcheckError(AssertionError):
 
 
 def _default_eps(dtype) -> float:
-    return 1e-6 if np.dtype(dtype) == np.float64 else 1e-3
+    return 1e-6 if np.dtype(dtype) in (np.float64, np.complex128) else 1e-3
 
 
 def _as_float_leaves(args):
@@ -36,7 +36,56 @@ def _as_float_leaves(args):
 
 
 def _inner(a, b) -> float:
-    return float(np.sum(np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)))
+    """The pairing of an output with a direction: Re Σ a·b (no conjugate; see docs/conventions.md)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind == "c" or b.dtype.kind == "c":
+        return float(np.sum(a.astype(np.complex128) * b.astype(np.complex128)).real)
+    return float(np.sum(a.astype(np.float64) * b.astype(np.float64)))
+
+
+def _direction(rng, shape, dtype):
+    """A random direction for an output: complex (both parts random) for a complex output."""
+    if np.dtype(dtype).kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype if np.dtype(dtype).kind == "f" else float)
+
+
+def _numeric_gradient(projected: Callable[[], float], x: np.ndarray, step: float) -> np.ndarray:
+    """Central differences of ``projected()`` with respect to each element of ``x``, perturbed in place.
+
+    For a complex ``x`` both directions are taken, x + ε and x + iε, and combined in the convention of the
+    analytic gradient: ∂/∂Re − i·∂/∂Im."""
+    directions = (1, 1j) if x.dtype.kind == "c" else (1,)
+    numeric = np.zeros(x.shape, dtype=np.complex128 if x.dtype.kind == "c" else np.float64)
+    flat, out = x.reshape(-1), numeric.reshape(-1)
+    for j in range(flat.size):
+        saved = flat[j]
+        for unit in directions:
+            flat[j] = saved + unit * step
+            plus = projected()
+            flat[j] = saved - unit * step
+            minus = projected()
+            flat[j] = saved
+            out[j] += (plus - minus) / (2 * step) * (1 if unit == 1 else -1j)
+    return numeric
+
+
+def _worst_mismatch(analytic: np.ndarray, numeric: np.ndarray, rtol: float, atol: float):
+    """``None`` if they agree; else (index, part, analytic, numeric) of the worst element, ``part`` naming
+    the direction that disagrees for a complex argument ("real"/"imaginary", the imaginary-direction
+    derivatives being −Im of the gradients)."""
+    parts = [("", analytic.real, numeric.real)] if analytic.dtype.kind != "c" and numeric.dtype.kind != "c" else [
+        ("real", analytic.real, numeric.real), ("imaginary", -analytic.imag, -numeric.imag)]
+    worst = None
+    for part, a, n in parts:
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+        if not excess.size or (excess.max() <= 0 and np.isfinite(a).all()):
+            continue
+        excess = np.where(np.isfinite(excess), excess, np.inf)
+        index = tuple(int(i) for i in np.unravel_index(int(np.nanargmax(excess)), a.shape))
+        if worst is None or excess[index] > worst[0]:
+            worst = (excess[index], index, part, a[index], n[index])
+    return None if worst is None else worst[1:]
 
 
 def gradcheck(fun: Callable, *args: Any, order: int = 1, eps: float | None = None, rtol: float = 1e-5,
@@ -47,9 +96,13 @@ def gradcheck(fun: Callable, *args: Any, order: int = 1, eps: float | None = Non
     with ``order=2`` the derivative of that gradient is checked as well. On a mismatch it raises
     :class:`GradcheckError` naming the argument, the worst element, and both values — and, for a
     composite function, the first primitive whose own VJP disagrees with finite differences.
-    Use float64 inputs.
+    Use float64 (or complex128) inputs. A complex argument is perturbed in both directions, z + ε and
+    z + iε, and a complex output is projected with Re⟨r, fun⟩; the gradient is expected in the convention
+    of ``docs/conventions.md`` (∂/∂Re − i·∂/∂Im), and a mismatch names the direction that disagrees.
 
     >>> chainrule.gradcheck(lambda x: chainrule.numpy.tanh(x) * x, np.random.randn(3))
+    True
+    >>> chainrule.gradcheck(lambda z: chainrule.numpy.abs(chainrule.numpy.exp(z)), np.array([1 + 2j]))
     True
     """
     if order not in (1, 2):
@@ -78,7 +131,8 @@ def _gradient_function(fun, spec, rng, n_leaves):
         out, pullback = vjp(fun, *args)
         out_flat, _ = tree_flatten(out)
         if "r" not in cache:
-            cache["r"] = [rng.standard_normal(np.shape(o.data if isinstance(o, Tensor) else o)) for o in out_flat]
+            cache["r"] = [_direction(rng, np.shape(o.data if isinstance(o, Tensor) else o),
+                                     np.result_type(o.data if isinstance(o, Tensor) else o)) for o in out_flat]
         grads, _ = tree_flatten(pullback(tree_unflatten(tree_flatten(out)[1], cache["r"])))
         from ._composite import concatenate, reshape
 
@@ -91,7 +145,7 @@ def _check_first_order(fun, leaves, spec, eps, rtol, atol, rng, what="derivative
     out, pullback = vjp(fun, *tree_unflatten(spec, leaves))
     out_flat, out_spec = tree_flatten(out)
     out_arrays = [np.asarray(o.data if isinstance(o, Tensor) else o) for o in out_flat]
-    directions = [rng.standard_normal(o.shape).astype(o.dtype if o.dtype.kind == "f" else float) for o in out_arrays]
+    directions = [_direction(rng, o.shape, o.dtype) for o in out_arrays]
     analytic, _ = tree_flatten(pullback(tree_unflatten(out_spec, directions)))
 
     def projected(trial_leaves) -> float:
@@ -102,29 +156,24 @@ def _check_first_order(fun, leaves, spec, eps, rtol, atol, rng, what="derivative
         if leaf.dtype.kind not in "fc":
             continue
         step = eps or _default_eps(leaf.dtype)
-        numeric = np.zeros(leaf.shape)
         trial = [x.copy() for x in leaves]  # the originals are saved by the live graph of `pullback`
-        flat = trial[index].reshape(-1)
-        for j in range(flat.size):
-            saved = flat[j]
-            flat[j] = saved + step
-            plus = projected(trial)
-            flat[j] = saved - step
-            minus = projected(trial)
-            flat[j] = saved
-            numeric.reshape(-1)[j] = (plus - minus) / (2 * step)
-        grad = np.asarray(grad, dtype=np.float64)
+        numeric = _numeric_gradient(lambda trial=trial: projected(trial), trial[index], step)
+        grad = np.asarray(grad, dtype=np.complex128 if leaf.dtype.kind == "c" else np.float64)
         if grad.shape != leaf.shape:
             raise GradcheckError(f"gradcheck: the {what} for argument {index} has shape {grad.shape}, "
                                  f"the argument {leaf.shape}")
-        excess = np.abs(grad - numeric) - (atol + rtol * np.abs(numeric))
-        if excess.size and (excess.max() > 0 or not np.isfinite(grad).all()):
-            worst = tuple(int(i) for i in np.unravel_index(
-                int(np.nanargmax(np.where(np.isfinite(excess), excess, np.inf))), leaf.shape))
+        mismatch = _worst_mismatch(grad, numeric, rtol, atol)
+        if mismatch is not None:
+            worst, part, a, n = mismatch
+            direction = f" in the {part} direction" if part else ""
             raise GradcheckError(
-                f"gradcheck: {what} mismatch for argument {index} (shape {leaf.shape}) at index {worst}: "
-                f"analytic {grad[worst]:.10g}, numeric {numeric[worst]:.10g} "
-                f"(rtol={rtol}, atol={atol}, eps={step})")
+                f"gradcheck: {what} mismatch for argument {index} (shape {leaf.shape}, {leaf.dtype}) at index "
+                f"{worst}{direction}: analytic {a:.10g}, numeric {n:.10g} (rtol={rtol}, atol={atol}, eps={step})")
+
+
+def _as_differentiable(value) -> np.ndarray:
+    array = np.array(value)
+    return array.astype(np.complex128 if array.dtype.kind == "c" else np.float64)
 
 
 def localize_fault(fun: Callable, *args: Any, eps: float | None = None, rtol: float = 1e-5, atol: float = 1e-6,
@@ -132,7 +181,7 @@ def localize_fault(fun: Callable, *args: Any, eps: float | None = None, rtol: fl
     """Record ``fun(*args)`` and check each recorded operation's VJP rule on its own against finite
     differences, in topological order. Returns a description of the first faulty rule, or None."""
     flat, spec = tree_flatten(args)
-    inputs = [Tensor(np.array(getattr(v, "data", v), dtype=float), requires_grad=True) for v in flat]
+    inputs = [Tensor(_as_differentiable(getattr(v, "data", v)), requires_grad=True) for v in flat]
     with _Switch("grad_enabled", True), _Switch("debug", 1):  # debug level 1 records each node's source line
         out = fun(*tree_unflatten(spec, inputs))
     out_flat, _ = tree_flatten(out)
@@ -150,38 +199,34 @@ def localize_fault(fun: Callable, *args: Any, eps: float | None = None, rtol: fl
 
 def _check_node(node: Node, rng, eps, rtol, atol) -> str | None:
     primitive = node.primitive
-    args = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
-            for a in node.args]
+    args = [a.astype(np.complex128 if a.dtype.kind == "c" else np.float64, order="C")  # (perturbed in place)
+            if isinstance(a, np.ndarray) and a.dtype.kind in "fc" else a for a in node.args]
     kwargs = node.kwargs
     with _Switch("grad_enabled", False):
         ans = primitive.forward(*args, **kwargs)
         outs = ans if isinstance(ans, tuple) else (ans,)
-        directions = tuple(rng.standard_normal(np.shape(o)) for o in outs)
+        directions = tuple(_direction(rng, np.shape(o), np.result_type(o)) for o in outs)
         g = directions if isinstance(ans, tuple) else directions[0]
+
+        def projected() -> float:
+            out = primitive.forward(*args, **kwargs)
+            return sum(_inner(o, d) for o, d in zip(out if isinstance(out, tuple) else (out,), directions,
+                                                    strict=True))
+
         for position in node.positions:
             x = args[position]
             if not isinstance(x, np.ndarray):
                 continue
-            analytic = np.asarray(primitive.vjp(position)(g, ans, *args, **kwargs), dtype=np.float64)
-            step = eps or 1e-6
-            numeric = np.zeros(x.shape)
-            flat = x.reshape(-1)
-            for j in range(flat.size):
-                saved = flat[j]
-                flat[j] = saved + step
-                plus = primitive.forward(*args, **kwargs)
-                flat[j] = saved - step
-                minus = primitive.forward(*args, **kwargs)
-                flat[j] = saved
-                plus = plus if isinstance(plus, tuple) else (plus,)
-                minus = minus if isinstance(minus, tuple) else (minus,)
-                numeric.reshape(-1)[j] = sum(_inner(p - m, d) for p, m, d in zip(plus, minus, directions,
-                                                                                 strict=True)) / (2 * step)
+            analytic = np.asarray(primitive.vjp(position)(g, ans, *args, **kwargs))
             if analytic.shape != x.shape:
                 return f"rule for argument {position} returned shape {analytic.shape}, input has {x.shape}"
-            excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric)) * 10
-            if excess.size and excess.max() > 0:
-                worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), x.shape))
-                return (f"its VJP for argument {position} gives {analytic[worst]:.10g} at index {worst}, "
-                        f"finite differences give {numeric[worst]:.10g}")
+            if x.dtype.kind != "c":
+                analytic = analytic.real  # a real input keeps the real part of its error signal
+            numeric = _numeric_gradient(projected, x, eps or 1e-6)
+            mismatch = _worst_mismatch(analytic.astype(numeric.dtype), numeric, rtol * 10, atol * 10)
+            if mismatch is not None:
+                worst, part, a, n = mismatch
+                direction = f" in the {part} direction" if part else ""
+                return (f"its VJP for argument {position} gives {a:.10g} at index {worst}{direction}, "
+                        f"finite differences give {n:.10g}")
     return None

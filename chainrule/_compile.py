@@ -68,6 +68,7 @@ import numpy as np
 from . import _rules as P
 from ._functional import tree_flatten, tree_unflatten
 from ._graph import Primitive, _Switch, mode
+from ._namespace import namespace
 from ._tensor import Tensor
 
 __all__ = ["compile", "CompileWarning"]
@@ -174,12 +175,6 @@ def _shape_safe() -> frozenset:
     return frozenset(v for v in vars(P).values() if isinstance(v, Primitive) and v.name not in _VALUE_DEPENDENT_TYPES)
 
 
-def _sigmoid_into(x, out=None):
-    if x.dtype.kind not in "fc":
-        x = x.astype(float)  # as eager mode
-    return _one_over_one_plus_exp(np.negative(x, out=out))
-
-
 def _sigmoid_of_difference(x, y, out=None):
     # sigmoid(x - y) = 1 / (1 + e^(y - x)): the subtraction takes the place of the sigmoid's negation
     return _one_over_one_plus_exp(np.subtract(y, x, out=out))
@@ -231,23 +226,12 @@ class _SoftmaxCrossEntropy:
 
 
 def _fast_forwards() -> dict[Primitive, tuple[Callable, bool]]:
-    """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``)."""
+    """Primitive -> (NumPy function with the same result on arrays, whether it takes ``out=``): each
+    primitive's ``fast=`` form from its registration, and compile's own fused steps."""
+    from ._registry import fast_forms  # (here, not at the top: the fast-forward table is all that reads it)
+
     table: dict[Primitive, tuple[Callable, bool]] = {_SIGMOID_OF_DIFFERENCE: (_sigmoid_of_difference, True)}
-    ufuncs = ["add", "subtract", "multiply", "divide", "negative", "exp", "log", "tanh", "sin", "cos", "sqrt",
-              "square", "maximum", "minimum", "power", "expm1", "log1p", "reciprocal", "sign", "equal", "not_equal",
-              "less", "less_equal", "greater", "greater_equal", "logical_not", "logical_and", "logical_or"]
-    for name in ufuncs:
-        primitive = getattr(P, name, None)
-        if isinstance(primitive, Primitive):
-            table[primitive] = (getattr(np, name), True)
-    if isinstance(getattr(P, "abs", None), Primitive):
-        table[P.abs] = (np.absolute, True)
-    if isinstance(getattr(P, "sigmoid", None), Primitive):
-        table[P.sigmoid] = (_sigmoid_into, True)
-    if isinstance(getattr(P, "matmul", None), Primitive):
-        table[P.matmul] = (np.matmul, True)
-    if isinstance(getattr(P, "sum", None), Primitive):
-        table[P.sum] = (np.add.reduce, False)
+    table.update(fast_forms())
     return table
 
 
@@ -1107,6 +1091,9 @@ class _Compiled:
         if kwargs:
             return self._eager(args, kwargs, "keyword arguments")
         flat, spec = tree_flatten(args)
+        library = namespace(*flat)
+        if library is not np:
+            return self._eager(args, kwargs, f"arrays of {library.name} (the replay is NumPy code)")
         if mode.grad_enabled and any(isinstance(v, Tensor) and v.requires_grad for v in flat):
             return self._eager(args, kwargs, "Tensor arguments that require grad (the replay records no graph)")
         key = self._key(flat, spec)

@@ -33,40 +33,84 @@ def _cast(x, dtype):
     return x if dtype is None else P.astype(x, np.dtype(dtype))
 
 
+def _require_real(name: str, x) -> None:
+    """Order-based functions refuse complex input rather than give NumPy's lexicographic answer."""
+    if np.iscomplexobj(_values(x)):
+        raise TypeError(f"chainrule.{name}: complex inputs are not supported (complex numbers have no order); "
+                        f"use their real parts or abs()")
+
+
+def _abs2(x):
+    """|x|², real for a complex x (x · conj x)."""
+    return P.real(x * P.conj(x)) if np.iscomplexobj(_values(x)) else x * x
+
+
+def _sqrt_or_zero(v):
+    """√v with the derivative 0 where v = 0 (norm at 0, std of a constant: a subgradient, as PyTorch)
+    instead of 0/0."""
+    zero = P.equal(v, 0)  # (a primitive, not a branch: chainrule.compile replays it with new values)
+    return P.where(zero, 0, P.sqrt(P.where(zero, 1, v)))
+
+
 # ---- reductions with NumPy's signatures -------------------------------------------------------------
-def sum(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
-    """Sum of elements over the given axes (``numpy.sum``)."""
+def _mask(where_):
+    """``where=``'s mask, or None for every element."""
+    if where_ is None or where_ is np._NoValue or where_ is True:
+        return None
+    return np.asarray(_values(where_), dtype=bool)
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None, **extras):
+    """Sum of elements over the given axes (``numpy.sum``), with ``initial=`` and ``where=``."""
     _no_extras("sum", extras)
     _no_out("sum", out)
-    return P.sum(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
+    a = _cast(_arraylike(a), dtype)
+    mask = _mask(where)
+    if mask is not None:
+        a = P.where(mask, a, 0)
+    result = P.sum(a, axis=_axis(axis), keepdims=keepdims)
+    return result if initial is None or initial is np._NoValue else result + initial
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
-    """Arithmetic mean over the given axes (``numpy.mean``)."""
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None, **extras):
+    """Arithmetic mean over the given axes (``numpy.mean``), with ``where=`` (the mean of the chosen elements)."""
     _no_extras("mean", extras)
     _no_out("mean", out)
-    return P.mean(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
+    a = _cast(_arraylike(a), dtype)
+    mask = _mask(where)
+    if mask is None:
+        return P.mean(a, axis=_axis(axis), keepdims=keepdims)
+    mask = np.broadcast_to(mask, np.broadcast_shapes(mask.shape, shape_of(a)))
+    count = np.sum(mask, axis=_axis(axis), keepdims=keepdims)
+    return P.sum(P.where(mask, a, 0), axis=_axis(axis), keepdims=keepdims) / count
+
+
+def _arraylike(a):
+    """A list or tuple holding Tensors (and numbers) as one stacked Tensor, as NumPy would make an array."""
+    return array(a) if isinstance(a, list | tuple) and _holds_tensor(a) else a
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
     """Product over the given axes; the gradient is exact also where elements are zero."""
     _no_extras("prod", extras)
     _no_out("prod", out)
-    return P.prod(_cast(a, dtype), axis=_axis(axis), keepdims=keepdims)
+    return P.prod(_cast(_arraylike(a), dtype), axis=_axis(axis), keepdims=keepdims)
 
 
 def max(a, axis=None, out=None, keepdims=False, **extras):
     """Maximum over the given axes; tied maxima share the gradient evenly."""
     _no_extras("max", extras)
+    _require_real("max", a)
     _no_out("max", out)
-    return P.max(a, axis=_axis(axis), keepdims=keepdims)
+    return P.max(_arraylike(a), axis=_axis(axis), keepdims=keepdims)
 
 
 def min(a, axis=None, out=None, keepdims=False, **extras):
     """Minimum over the given axes; tied minima share the gradient evenly."""
     _no_extras("min", extras)
+    _require_real("min", a)
     _no_out("min", out)
-    return P.min(a, axis=_axis(axis), keepdims=keepdims)
+    return P.min(_arraylike(a), axis=_axis(axis), keepdims=keepdims)
 
 
 amax, amin = max, min
@@ -76,33 +120,34 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
     """Variance (``numpy.var``), with ``ddof``."""
     _no_extras("var", extras)
     _no_out("var", out)
-    a = _cast(a, dtype)
+    a = _cast(_arraylike(a), dtype)
     axis = _axis(axis)
     centred = a - P.mean(a, axis=axis, keepdims=True)
     n = P._count(a, axis)
-    return P.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins.max(n - ddof, 0)
+    return P.sum(_abs2(centred), axis=axis, keepdims=keepdims) / builtins.max(n - ddof, 0)
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
     """Standard deviation (``numpy.std``), with ``ddof``."""
     _no_extras("std", extras)
+    a = _arraylike(a)
     v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
     if P._count(a, _axis(axis)) <= 1:  # a variance of single elements is identically 0: so is its gradient
         return v
-    return P.sqrt(v)
+    return _sqrt_or_zero(v)
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum (``numpy.cumsum``); ``axis=None`` works on the flattened array."""
     _no_out("cumsum", out)
-    a = _cast(a, dtype)
+    a = _cast(_arraylike(a), dtype)
     return P.cumsum(P.reshape(a, (-1,)), 0) if axis is None else P.cumsum(a, axis)
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
     """Cumulative product (``numpy.cumprod``); the gradient assumes no zeros in ``a``."""
     _no_out("cumprod", out)
-    a = _cast(a, dtype)
+    a = _cast(_arraylike(a), dtype)
     return P.cumprod(P.reshape(a, (-1,)), 0) if axis is None else P.cumprod(a, axis)
 
 
@@ -124,6 +169,7 @@ def log_softmax(a, axis=-1):
 def ptp(a, axis=None, out=None, keepdims=False):
     """Peak to peak, max − min (``numpy.ptp``)."""
     _no_out("ptp", out)
+    _require_real("ptp", a)
     return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
 
 
@@ -147,12 +193,14 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
 def nanmax(a, axis=None, out=None, keepdims=False, **extras):
     """Maximum ignoring NaNs."""
     _no_extras("nanmax", extras)
+    _require_real("nanmax", a)
     return max(P.where(_nan_mask(a), -np.inf, a), axis=axis, out=out, keepdims=keepdims)
 
 
 def nanmin(a, axis=None, out=None, keepdims=False, **extras):
     """Minimum ignoring NaNs."""
     _no_extras("nanmin", extras)
+    _require_real("nanmin", a)
     return min(P.where(_nan_mask(a), np.inf, a), axis=axis, out=out, keepdims=keepdims)
 
 
@@ -180,6 +228,8 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     statistics each quantile interpolates between."""
     _no_extras("quantile", extras)
     _no_out("quantile", out)
+    a = _arraylike(a)
+    _require_real("quantile", a)
     if method != "linear":
         raise ValueError(f"chainrule.quantile: method={method!r} is not supported; only 'linear'")
     q = np.asarray(_values(q), dtype=np.float64)
@@ -204,11 +254,13 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **extras):
     """``numpy.percentile``: :func:`quantile` with ``q`` in percent."""
+    _require_real("percentile", a)
     return quantile(a, np.asarray(_values(q)) / 100, axis, out, overwrite_input, method, keepdims, **extras)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """``numpy.median``: the middle order statistic (the mean of the two middle ones for an even count)."""
+    _require_real("median", a)
     return quantile(a, 0.5, axis, out, overwrite_input, keepdims=keepdims)
 
 
@@ -322,7 +374,7 @@ def concatenate(arrays, axis=0, out=None, dtype=None, **extras):
     """Join a sequence of arrays along an existing axis."""
     _no_extras("concatenate", extras)
     _no_out("concatenate", out)
-    arrays = [_cast(a, dtype) for a in arrays]
+    arrays = [_cast(_arraylike(a), dtype) for a in arrays]
     if not arrays:
         raise ValueError("chainrule.concatenate: need at least one array to concatenate")
     if axis is None:
@@ -573,12 +625,14 @@ def _edge_shape(a, axis):
 
 def sort(a, axis=-1, kind=None, order=None):
     """Sorted copy; the gradient flows back to each element's original place."""
+    _require_real("sort", a)
     if axis is None:
         a, axis = P.reshape(a, (-1,)), 0
     return take_along_axis(a, _call_on_values(np.argsort, (a,), {"axis": axis, "kind": kind}), axis)
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
+    _require_real("partition", a)
     if axis is None:
         a, axis = P.reshape(a, (-1,)), 0
     return take_along_axis(a, _call_on_values(np.argpartition, (a, kth), {"axis": axis}), axis)
@@ -599,7 +653,16 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **extras):
     _no_out("clip", out)
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
-    return P.clip(a, _values(lo), _values(hi))
+    for bound in (a, lo, hi):
+        _require_real("clip", bound)
+    return P.clip(a, _bound(lo), _bound(hi))
+
+
+def _bound(value):
+    """A bound of clip: a Tensor stays one (it gets a gradient); lists of Tensors are stacked."""
+    if isinstance(value, list | tuple) and _holds_tensor(value):
+        return array(value)
+    return value
 
 
 def where(condition, x=None, y=None):
@@ -613,6 +676,7 @@ def where(condition, x=None, y=None):
 def dot(a, b, out=None):
     """``numpy.dot``: products of scalars, vectors, matrices and stacks."""
     _no_out("dot", out)
+    a, b = _arraylike(a), _arraylike(b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return P.multiply(a, b)
     if ndim_of(b) <= 2:
@@ -620,11 +684,19 @@ def dot(a, b, out=None):
     return P.tensordot(a, b, axes=([-1], [-2]))
 
 
+def _conjugated(x):
+    """conj(x) for complex x (what NumPy's vdot, vecdot and vecmat do to their first argument); else x."""
+    return P.conj(x) if np.iscomplexobj(_values(x)) else x
+
+
 def vdot(a, b):
-    return P.sum(P.multiply(P.reshape(a, (-1,)), P.reshape(b, (-1,))))
+    """Σ conj(a) · b over the flattened arrays (``numpy.vdot`` conjugates its first argument)."""
+    a, b = _arraylike(a), _arraylike(b)
+    return P.sum(P.multiply(_conjugated(P.reshape(a, (-1,))), P.reshape(b, (-1,))))
 
 
 def inner(a, b):
+    a, b = _arraylike(a), _arraylike(b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return P.multiply(a, b)
     return P.tensordot(a, b, axes=([-1], [-1]))
@@ -632,6 +704,7 @@ def inner(a, b):
 
 def outer(a, b, out=None):
     _no_out("outer", out)
+    a, b = _arraylike(a), _arraylike(b)
     return P.multiply(P.reshape(a, (-1, 1)), P.reshape(b, (1, -1)))
 
 
@@ -639,6 +712,7 @@ def matmul(x1, x2, out=None, **extras):
     if extras or out is not None:
         _no_extras("matmul", extras)
         _no_out("matmul", out)
+    x1, x2 = _arraylike(x1), _arraylike(x2)
     try:
         return P.matmul(x1, x2)
     except ValueError:  # say which axes disagree (checked only on failure: this is on every layer's path)
@@ -655,9 +729,9 @@ def matmul(x1, x2, out=None, **extras):
 
 
 def vecdot(x1, x2, /, *, axis=-1, **extras):
-    """Dot product of vectors along ``axis``, broadcasting over the rest (``numpy.vecdot``)."""
+    """Dot product of vectors along ``axis``, broadcasting over the rest (``numpy.vecdot``: Σ conj(x1) x2)."""
     _no_extras("vecdot", extras)
-    return P.sum(P.multiply(x1, x2), axis=axis)
+    return P.sum(P.multiply(_conjugated(x1), x2), axis=axis)
 
 
 def matvec(x1, x2, /, **extras):
@@ -667,9 +741,9 @@ def matvec(x1, x2, /, **extras):
 
 
 def vecmat(x1, x2, /, **extras):
-    """Vector–matrix product over stacks (``numpy.vecmat``)."""
+    """Vector–matrix product over stacks (``numpy.vecmat``: conj(x1) x2)."""
     _no_extras("vecmat", extras)
-    return P.matmul(expand_dims(x1, -2), x2)[..., 0, :]
+    return P.matmul(expand_dims(_conjugated(x1), -2), x2)[..., 0, :]
 
 
 def tensordot(a, b, axes=2):
@@ -677,12 +751,24 @@ def tensordot(a, b, axes=2):
 
 
 def einsum(subscripts, *operands, out=None, optimize=False, **extras):
-    """Einstein summation (``numpy.einsum``), any number of operands, ellipses included."""
+    """Einstein summation (``numpy.einsum``), any number of operands, ellipses included; also the sublist
+    form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
     _no_extras("einsum", extras)
     _no_out("einsum", out)
-    if not isinstance(subscripts, str):
-        raise TypeError("chainrule.einsum: only the subscripts-string form is supported, e.g. 'ij,jk->ik'")
+    if not isinstance(subscripts, str):  # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        subscripts, operands = _einsum_sublists((subscripts,) + operands)
     return P.einsum(subscripts, *operands)
+
+
+def _einsum_sublists(items):
+    def letters(sublist):
+        return "".join("..." if i is Ellipsis else P._LETTERS[int(i)] for i in sublist)
+
+    operands, terms = list(items[0::2]), [letters(s) for s in items[1::2]]
+    output = None
+    if len(operands) > len(terms):  # an odd count: the last item is the output sublist
+        output = letters(operands.pop())
+    return ",".join(terms) + ("" if output is None else "->" + output), operands
 
 
 def kron(a, b):
@@ -807,7 +893,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     else:
         axes = tuple(a % len(shape) for a in (axis if isinstance(axis, tuple | list) else (axis,)))
     if ord is None or ord == "fro" or (ord == 2 and len(axes) == 1):
-        return P.sqrt(P.sum(x * x, axis=axes, keepdims=keepdims))
+        return _sqrt_or_zero(P.sum(_abs2(x), axis=axes, keepdims=keepdims))
     if len(axes) == 1:
         if ord == math.inf:
             return P.max(P.abs(x), axis=axes, keepdims=keepdims)
@@ -839,32 +925,24 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 def slogdet(a):
-    """(sign, log|det a|); only the log-determinant is differentiable."""
-    sign = _call_on_values(_sign_of_det, (a,), as_array=isinstance(a, Tensor))
-    return (Tensor(sign) if isinstance(a, Tensor) else sign), P.logabsdet(a)
-
-
-def _sign_of_det(a):
-    return np.linalg.slogdet(a)[0]
+    """(sign, log|det a|), both differentiable (the sign is piecewise constant for real ``a``; for complex
+    ``a`` it is the phase of the determinant)."""
+    return P.slogdet_sign(a), P.logabsdet(a)
 
 
 def eig(a):
     """Eigenvalues and right eigenvectors of a general square matrix (``numpy.linalg.eig``).
 
-    Differentiable when the eigenvalues are real and distinct (NumPy then returns real arrays); complex
-    eigenvalues compute, but their gradient raises. The eigenvectors have unit norm, defined up to sign.
+    The eigenvalues are differentiable, also complex ones (and of complex matrices); the eigenvectors (unit
+    norm, defined up to sign) when the eigenvalues are real and distinct (NumPy then returns real arrays):
+    through complex eigenvectors the gradient raises.
     """
     return P.eig(a)
 
 
 def eigvals(a):
-    """Eigenvalues of a general square matrix (see :func:`eig` for when it is differentiable)."""
+    """Eigenvalues of a general square matrix, real or complex (differentiable where they are distinct)."""
     return P.eig(a)[0]
-
-
-def eigvalsh(a, UPLO="L"):
-    """Eigenvalues of a symmetric matrix."""
-    return P.eigh(a, UPLO=UPLO)[0]
 
 
 def svdvals(x):
@@ -923,26 +1001,63 @@ def eigh(a, UPLO="L"):
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    """Reduced SVD (u, s, vh); differentiable when the singular values are distinct."""
+    """SVD (u, s, vh); differentiable when the singular values are distinct. With ``full_matrices=True`` on a
+    non-square input, the extra columns of u (rows of vh) are an orthonormal completion, which is not unique:
+    a gradient through them raises (the first min(m, n) are differentiable as usual)."""
     if not compute_uv:
         return P.svdvals(a)
-    if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
-        raise ValueError("chainrule.svd: only full_matrices=False is differentiable for non-square inputs; "
-                         "pass full_matrices=False")
-    return P.svd(a)
-
-
-def pinv(a, rcond=1e-15, hermitian=False, **extras):
-    """Moore–Penrose pseudo-inverse via the SVD (differentiable where the rank is constant)."""
-    _no_extras("pinv", extras)
     u, s, vh = P.svd(a)
-    keep = _call_on_values(_above_cutoff, (s, rcond))
-    s_inv = P.where(keep, 1 / P.where(keep, s, 1), 0)
-    return P.matmul(swapaxes(vh, -1, -2) * s_inv[..., None, :], swapaxes(u, -1, -2))
+    m, n = shape_of(a)[-2:]
+    if full_matrices and m > n:
+        u = concatenate([u, _rules_linalg().orthogonal_complement(u)], axis=-1)
+    elif full_matrices and n > m:
+        v = P.swapaxes(vh, -1, -2)
+        vh = P.swapaxes(concatenate([v, _rules_linalg().orthogonal_complement(v)], axis=-1), -1, -2)
+    return u, s, vh
 
 
-def _above_cutoff(s, rcond):
-    return s > rcond * np.max(s, axis=-1, keepdims=True)
+def _rules_linalg():
+    from . import _rules_linalg
+
+    return _rules_linalg
+
+
+def lstsq(a, b, rcond=None):
+    """``numpy.linalg.lstsq``: (x, residuals, rank, singular values); x = pinv(a) b is differentiable (where
+    the rank is constant), the residuals and singular values too, the rank is an integer."""
+    values_a = np.asarray(_values(a))
+    x_values, residual_values, rank, _ = np.linalg.lstsq(values_a, np.asarray(_values(b)), rcond=rcond)
+    s = P.svdvals(a)
+    cutoff = (np.finfo(values_a.dtype).eps * builtins.max(values_a.shape) if rcond is None else rcond)
+    u, sv, vh = P.svd(a)
+    keep = _values(sv) > cutoff * np.max(_values(sv))
+    s_inv = P.where(keep, 1 / P.where(keep, sv, 1), 0)
+    b2 = b if ndim_of(b) == 2 else P.reshape(b, (-1, 1))
+    conj = P.conj if np.iscomplexobj(values_a) else (lambda t: t)
+    x = P.matmul(conj(P.swapaxes(vh, -1, -2)) * s_inv[None, :], P.matmul(conj(P.swapaxes(u, -1, -2)), b2))
+    x = x if ndim_of(b) == 2 else P.reshape(x, (-1,))
+    if np.size(residual_values):
+        residual = b2 - P.matmul(a, x if ndim_of(b) == 2 else P.reshape(x, (-1, 1)))
+        residuals = P.sum(_abs2(residual), axis=0)
+    else:
+        residuals = residual_values
+    return x, residuals, rank, s
+
+
+def cond(x, p=None):
+    """``numpy.linalg.cond``: σ_max / σ_min for p None, 2 or −2; ‖x‖ ‖x⁻¹‖ in the norm ``p`` otherwise."""
+    if p is None or p == 2 or p == -2:
+        s = P.svdvals(x)
+        ratio = P.max(s, axis=-1) / P.min(s, axis=-1)
+        return 1 / ratio if p == -2 else ratio
+    return norm(x, ord=p, axis=(-2, -1)) * norm(P.inv(x), ord=p, axis=(-2, -1))
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """``numpy.linalg.matrix_rank``: an integer, so it has no gradient (a Tensor input gives a Tensor
+    without a graph)."""
+    rank = np.linalg.matrix_rank(np.asarray(_values(A)), tol=_values(tol), hermitian=hermitian, rtol=rtol)
+    return Tensor(np.asarray(rank)) if isinstance(A, Tensor) else rank
 
 
 def matrix_power(a, n):

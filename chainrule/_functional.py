@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _rules as P
 from ._graph import backward_pass, enable_grad, graph_between, mode
+from ._namespace import asarray, is_floating, namespace, ones_like, zeros_like
 from ._tensor import Tensor
 
 # ---- pytrees: nested tuples, lists and dicts of arrays ----------------------------------------------
@@ -88,9 +89,11 @@ def _as_input(value: Any, where: str) -> Tensor:
         if value.requires_grad and mode.grad_enabled:
             return P.copy(value)  # nested differentiation: a new vertex that depends on the outer one
         value = value.data
-    array = np.asarray(value)
-    if array.dtype.kind not in "fc":
-        if array.dtype.kind in "biu":
+    array = asarray(value)
+    if not is_floating(array):
+        if namespace(array) is not np:  # another array library: its own float64
+            array = namespace(array).astype(array, namespace(array).float64)
+        elif array.dtype.kind in "biu":
             array = array.astype(np.float64)
         else:
             raise TypeError(f"chainrule.{where}: cannot differentiate with respect to a value of dtype "
@@ -109,7 +112,7 @@ class _Traced:
         with enable_grad():
             out = fun(*tree_unflatten(self.spec, self.inputs))
         out_flat, self.out_spec = tree_flatten(out)
-        self.outputs = [o if isinstance(o, Tensor) else Tensor(np.asarray(o)) for o in out_flat]
+        self.outputs = [o if isinstance(o, Tensor) else Tensor(asarray(o)) for o in out_flat]
         self.live = [o.requires_grad for o in self.outputs]  # (an output may be an input, retired below)
         roots = [_vertex(o) for o, live in zip(self.outputs, self.live, strict=True) if live]
         self.order, foreign = graph_between(roots, [_vertex(x) for x in self.inputs])
@@ -150,7 +153,7 @@ def _seed_like(output: Tensor, cotangent: Any, where: str):
             raise ValueError(f"chainrule.{where}: cotangent shape {cotangent.shape} != output shape "
                              f"{output.shape}")
         return cotangent
-    array = np.asarray(cotangent, dtype=output.dtype)
+    array = asarray(cotangent, dtype=output.dtype)
     if array.shape != output.shape:
         raise ValueError(f"chainrule.{where}: cotangent shape {array.shape} != output shape {output.shape}")
     return array
@@ -187,11 +190,11 @@ def _cotangent_results(traced: _Traced, grads: list, nested: bool) -> Any:
     results = []
     for x, g in zip(traced.inputs, grads, strict=True):
         if g is None:
-            g = np.zeros_like(x.data)
+            g = zeros_like(x.data)
         if nested and isinstance(g, Tensor) and g.requires_grad:
             results.append(g)
         else:
-            results.append(np.asarray(_to_output(g, False), dtype=x.dtype))
+            results.append(asarray(_to_output(g, False), dtype=x.dtype))
     return tree_unflatten(traced.spec, results)
 
 
@@ -248,11 +251,12 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
         traced = _Traced(scalar_fun, tuple(args[n] for n in nums), "grad")
         (output,) = traced.outputs
-        grads = _cotangent_results(traced, traced.pull_back([np.ones_like(output.data)], traced.nested),
+        grads = _cotangent_results(traced, traced.pull_back([ones_like(output.data)], traced.nested),
                                    traced.nested)
         value = _to_output(output, traced.nested)
         if not isinstance(value, Tensor):
-            value = np.asarray(value).reshape(()).item() if np.ndim(value) == 0 else value
+            value = (float(value) if namespace(value) is not np else np.asarray(value).reshape(()).item()
+                     ) if np.ndim(value) == 0 else value
         grads = grads[0] if single else grads
         if has_aux:
             aux_leaves, aux_spec = tree_flatten(holder[0])

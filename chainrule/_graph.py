@@ -259,6 +259,7 @@ class Primitive:
         try:
             out = self.forward(*(args if raw is None else raw), **kwargs)
         except Exception as error:
+            unavailable(self.name, "forward", error, args if raw is None else raw)
             if type(error) in _EXPLAINED:
                 raise type(error)(f"chainrule.{self.name}: {error} "
                                   f"(inputs: {_describe(args if raw is None else raw)})") from None
@@ -585,7 +586,11 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
                 elif vertex.requires_grad:
                     _accumulate(vertex, g, handed_out)
                 continue
-            _propagate(vertex, g, signals, create_graph, owned)
+            try:
+                _propagate(vertex, g, signals, create_graph, owned)
+            except Exception as error:
+                unavailable(vertex.primitive.name, "derivative rule", error, (g, *(vertex.args or ())))
+                raise
             if not retain_graph:
                 vertex.release()
     if inputs is None:
@@ -715,8 +720,13 @@ def _conform(ga, target: np.ndarray, primitive: Primitive, position: int):
             f"chainrule: the derivative rule of `{primitive.name}` for argument {position} returned shape "
             f"{shape}, but the argument has shape {target.shape}; a VJP rule must return its input's shape")
     dtype = ga.dtype if hasattr(ga, "dtype") else None
-    if dtype != target.dtype and target.dtype.kind in "fc":
-        ga = ga.astype(target.dtype) if isinstance(ga, Tensor | np.ndarray) else np.asarray(ga, target.dtype)
+    if dtype is not None and getattr(dtype, "kind", "") == "c" and target.dtype.kind == "f":
+        ga, dtype = np.real(ga), None  # a real input sees the real part of a complex error signal
+    if dtype != target.dtype and is_floating(target):
+        if isinstance(ga, Tensor | np.ndarray):
+            ga = ga.astype(target.dtype)
+        else:  # a number, or another array library's array (array API: astype is a function)
+            ga = np.asarray(ga, target.dtype) if namespace(ga) is np else namespace(ga).astype(ga, target.dtype)
     return ga
 
 
@@ -725,7 +735,7 @@ def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
     if isinstance(g, Tensor):
         if g._node is None:
             g = g.data
-    elif not isinstance(g, np.ndarray):
+    elif not isinstance(g, np.ndarray) and namespace(g) is np:
         g = np.asarray(g)
     if isinstance(g, np.ndarray):
         if g.dtype != leaf.data.dtype:
@@ -736,4 +746,5 @@ def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
     leaf.grad = g if leaf.grad is None else leaf.grad + g
 
 
+from ._namespace import is_floating, namespace, unavailable  # noqa: E402
 from ._tensor import Tensor  # noqa: E402  (Tensor and the graph refer to each other)

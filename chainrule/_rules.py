@@ -15,8 +15,33 @@ Contract of an entry ``name = defprim("name", forward, vjp_0, vjp_1, ..., saves=
 * ``formulas[i]`` is the rule as the lecture notes write it, for the teaching views: ``{g}`` is the
   output's error signal, ``{ans}`` the output, ``{0}``, ``{1}``, ... the inputs.
 
+An entry is also the primitive's one registration (:mod:`chainrule._registry`); the rest of chainrule is
+derived from it:
+
+* ``names``: its public names, ``"numpy.tanh"``, ``"numpy.linalg.inv"``, ``"scipy.special.erf"`` (default
+  ``("numpy.<name>",)``; ``()`` for a primitive that a function of ``_composite.py`` wraps). The namespaces
+  :mod:`chainrule.numpy` (``.linalg``, ``.fft``) and :mod:`chainrule.scipy` export them, and ``np.*`` /
+  ``scipy.special.*`` called on Tensors dispatch to them.
+* ``cost``: its category for :func:`chainrule.viz.cost` (default ``"elementwise"``).
+* ``fast``: a NumPy function with the same result on arrays that takes ``out=`` (``fast_takes_out=False``
+  if not), with which :func:`chainrule.compile` replays it into preallocated buffers.
+
+Adding a primitive is two edits: its entry here (or in a ``_rules_*.py`` module listed in
+``_registry.RULE_MODULES``), and its spec in ``tests/rules/specs.py`` (a meta-test checks that every
+registered primitive is exercised by a spec).
+
 Non-differentiable functions (comparisons, rounding, ``sign``) are ``nondiff`` entries: their outputs
 carry no graph, i.e. a zero gradient.
+
+Complex numbers (``docs/conventions.md``): an error signal ḡ of a complex value pairs with a perturbation dz
+as Re(ḡ · dz), with no conjugate, so the gradient of a real L is ∂L/∂x − i·∂L/∂y (autograd's and JAX's
+convention; PyTorch's is its conjugate). For an operation with dy = A·dz + B·conj(dz) the rule returns
+ḡ·A + conj(ḡ·B): for a holomorphic operation (B = 0) that is ḡ·f′(z), the real-number rule unchanged, so
+only the non-holomorphic rules (``conj``, ``real``, ``imag``, ``abs``, ``angle``, the Hermitian
+decompositions) mention complex numbers. A complex error signal returned for a real input is reduced to
+its real part by the engine. Operations that need an order (``max``, ``maximum``, ``clip``, ``sort``, the
+comparisons, ...) raise ``TypeError`` on complex inputs (``_real_only``) rather than return NumPy's
+lexicographic answer.
 """
 
 from __future__ import annotations
@@ -24,33 +49,33 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import sys
 
 import numpy as np
 
 from ._graph import Primitive, Tensor
+from ._namespace import namespace
+from ._registry import register
+
+# xp(*arrays): the array module the arrays (or Tensors' arrays) belong to: NumPy, or another array-API
+# library under NumPy's names (chainrule/_namespace.py). Rules create arrays only through it
+# (``xp(x).eye(n)``), never through a hard-coded ``numpy``.
+xp = namespace
 
 
-def xp(*arrays):
-    """The array module (numpy, cupy, ...) the arrays (or Tensors' arrays) belong to.
-
-    Rules create arrays only through it (``xp(x).eye(n)``), never through a hard-coded ``numpy``."""
-    for a in arrays:
-        if type(a) is np.ndarray:
-            continue
-        module = type(a.data if isinstance(a, Tensor) else a).__module__
-        if module.startswith("cupy"):
-            import cupy
-
-            return cupy
-    return np
+def defprim(name, forward, *vjps, formulas=(), saves=None, n_outputs=1, variadic=False, cost="elementwise",
+            names=None, fast=None, fast_takes_out=True):
+    """Make and register a primitive (the contract above); ``names=None`` means ``("numpy.<name>",)``."""
+    primitive = Primitive(name, forward, vjps, formulas, n_outputs=n_outputs, variadic=variadic, saves=saves)
+    return register(primitive, cost=cost, names=(f"numpy.{name}",) if names is None else names, fast=fast,
+                    fast_takes_out=fast_takes_out, module=sys._getframe(1).f_globals["__name__"])
 
 
-def defprim(name, forward, *vjps, formulas=(), saves=None, n_outputs=1):
-    return Primitive(name, forward, vjps, formulas, n_outputs=n_outputs, saves=saves)
-
-
-def nondiff(name, forward):
-    return Primitive(name, forward, differentiable=False)
+def nondiff(name, forward, *, names=None, fast=None):
+    """Make and register a primitive whose output carries no gradient (comparisons, rounding, ...)."""
+    return register(Primitive(name, forward, differentiable=False), cost="elementwise",
+                    names=(f"numpy.{name}",) if names is None else names, fast=fast,
+                    module=sys._getframe(1).f_globals["__name__"])
 
 
 def shape_of(x) -> tuple:
@@ -70,8 +95,10 @@ def unbroadcast(g, target):
         return g
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
-    if not hasattr(g, "sum"):
+    if not hasattr(g, "shape"):
         g = xp(g).asarray(g)
+    if not hasattr(g, "sum"):  # an array-API array: functions, not methods
+        return xp(g).reshape(xp(g).sum(g, axis=axes) if axes else g, shape)
     if axes:
         g = g.sum(axis=axes)  # methods: NumPy's own on arrays, differentiable on Tensors
     return g.reshape(shape)
@@ -110,6 +137,33 @@ def _ufunc(name):
     return forward
 
 
+def _is_complex(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return isinstance(x, complex)
+    # (another array library's dtype has no .kind; the standard's names are fixed: complex64/128)
+    kind = getattr(dtype, "kind", None)
+    return kind == "c" if kind is not None else str(dtype).rsplit(".", 1)[-1].startswith("complex")
+
+
+def _real_only(forward, why="complex numbers have no order"):
+    """``forward`` refusing complex inputs: the primitive's call adds its name to the TypeError."""
+
+    def checked(*args, **kwargs):
+        for a in args:
+            if _is_complex(a):
+                raise TypeError(f"complex inputs are not supported ({why})")
+        return forward(*args, **kwargs)
+
+    checked.__name__ = getattr(forward, "__name__", "forward")
+    return checked
+
+
+def _conj(x):
+    """conj(x) for a complex x; a real x itself (no node recorded for a no-op)."""
+    return conj(x) if _is_complex(x) else x
+
+
 def _one_over_one_plus_exp(out):
     """``out ← 1 / (1 + e^out)``, in place in the array ``out`` (three passes over one buffer): the sigmoid of
     ``−out``. Overflow and underflow are harmless: e^out = inf gives exactly 0, e^out = 0 gives 1."""
@@ -130,115 +184,210 @@ def _sigmoid(x):
     return out if hasattr(x, "dtype") else float(out)
 
 
+def _sigmoid_into(x, out=None):
+    """The sigmoid of the array ``x`` written into ``out`` (compile's replay form)."""
+    if x.dtype.kind not in "fc":
+        x = x.astype(float)  # as the eager forward
+    out = xp(x).negative(x, out=out)
+    if isinstance(out, np.generic):  # a ufunc's 0-d result is a NumPy scalar: no buffer to work in
+        out = np.asarray(out)
+    return _one_over_one_plus_exp(out)
+
+
 def _power_vjp_base(g, ans, x, y):
+    if isinstance(y, int | float):  # a Python exponent stays a Python number (no array of another library)
+        return unbroadcast(g * y * x ** (y - 1 if y != 0 else 1), x)
     return unbroadcast(g * y * x ** where(y == 0, 1, y - 1), x)  # y == 0: avoid 0 ** -1 at x = 0
 
 
 def _power_vjp_exponent(g, ans, x, y):
+    # ∂(x^y)/∂y = x^y ln x. At x = 0 it is 0 (the limit from y > 0); at a real x < 0, x^y is real only at
+    # integers, so there is no derivative: NaN (as PyTorch and JAX)
+    if _is_complex(ans):
+        nonzero = x != 0
+        return unbroadcast(where(nonzero, g * ans * log(astype(where(nonzero, x, 1), ans.dtype)), 0), y)
     positive = x > 0
-    return unbroadcast(g * ans * log(where(positive, x, 1)) * positive, y)
+    return unbroadcast(where(x < 0, math.nan, g * ans * log(where(positive, x, 1)) * positive), y)
+
+
+def _over_nonzero(numerator, denominator):
+    """numerator / denominator, and 0 where the denominator is 0 (hypot at the origin: as norm at 0)."""
+    nonzero = denominator != 0
+    return where(nonzero, numerator / where(nonzero, denominator, 1), 0)
+
+
+def _over_radius_squared(numerator, y, x):
+    return _over_nonzero(numerator, x * x + y * y)  # arctan2 at the origin: 0, as PyTorch
 
 
 def _split_ties(g, x, other):
     return g * ((x > other) + 0.5 * (x == other))
 
 
+# sinc′(x) = (cos πx − sinc x) / x, and near 0 its Taylor series Σₖ (−1)ᵏ 2k π²ᵏ x²ᵏ⁻¹ / (2k+1)!, k = 1..5
+# (error < 1e-13 relative for |x| < 0.1, where the closed form starts to cancel): the series makes the
+# rule differentiable at 0 too (sinc″(0) = −π²/3, sinc⁗(0) = π⁴/5).
+_SINC_SERIES = tuple((-1) ** k * 2 * k * math.pi ** (2 * k) / math.factorial(2 * k + 1) for k in range(1, 6))
+
+
 def _sinc_vjp(g, ans, x):
+    near_zero = abs(x) < 0.1
+    safe = where(near_zero, 1, x)
+    closed = (cos(math.pi * safe) - where(near_zero, 1, ans)) / safe
+    near = where(near_zero, x, 0)
+    square = near * near
+    series = 0
+    for coefficient in reversed(_SINC_SERIES):  # Horner's rule in x²
+        series = series * square + coefficient
+    return g * where(near_zero, series * near, closed)
+
+
+def _abs_vjp(g, ans, x):
+    if not _is_complex(x):
+        return g * sign(x)
+    # |z| = √(z z̄): ḡ · conj(z) / |z|, and 0 at z = 0 (the midpoint of the subgradients, as for reals);
+    # |z| recomputed, so that the graph keeps only z (as for real inputs)
+    magnitude = abs(x)
+    nonzero = magnitude != 0
+    return where(nonzero, g * conj(x) / where(nonzero, magnitude, 1), 0)
+
+
+def _angle_vjp(g, ans, x, deg=False):
+    if not _is_complex(x):
+        return g * 0  # the angle of a real number is 0 or π: piecewise constant
+    # arg z = Im log z: ḡ · (−i / z), and 0 at z = 0
     nonzero = x != 0
-    safe = where(nonzero, x, 1)
-    return g * where(nonzero, (cos(math.pi * safe) - ans) / safe, 0)
+    return where(nonzero, (-180j / math.pi if deg else -1j) * g / where(nonzero, x, 1), 0)
+
+
+def _real_if_real(g, x):
+    """A real value cast to complex gets the real part of its complex error signal."""
+    if x.dtype.kind != "c" and getattr(g, "dtype", x.dtype).kind == "c":
+        return real(g)
+    return g
 
 
 # ---- elementwise, one input ----------------------------------------------------------------------------
-negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",))
-abs = defprim("abs", _ufunc("abs"), lambda g, ans, x: g * sign(x), saves=(0,), formulas=("{g} · sign({0})",))
-exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, saves=("ans",), formulas=("{g} · exp({0})",))
+negative = defprim("negative", lambda x: -x, lambda g, ans, x: -g, saves=(), formulas=("-{g}",), fast=np.negative)
+abs = defprim("abs", _ufunc("abs"), _abs_vjp, saves=(0,), formulas=("{g} · sign({0})",),
+              fast=np.absolute, names=("numpy.abs", "numpy.absolute", "numpy.fabs"))
+exp = defprim("exp", _ufunc("exp"), lambda g, ans, x: g * ans, saves=("ans",), formulas=("{g} · exp({0})",),
+              fast=np.exp)
 exp2 = defprim("exp2", _ufunc("exp2"), lambda g, ans, x: g * ans * math.log(2), saves=("ans",), formulas=("{g} · 2^{0} · ln 2",))
-expm1 = defprim("expm1", _ufunc("expm1"), lambda g, ans, x: g * (ans + 1), saves=("ans",), formulas=("{g} · exp({0})",))
-log = defprim("log", _ufunc("log"), lambda g, ans, x: g / x, saves=(0,), formulas=("{g} / {0}",))
+expm1 = defprim("expm1", _ufunc("expm1"), lambda g, ans, x: g * (ans + 1), saves=("ans",), formulas=("{g} · exp({0})",),
+                fast=np.expm1)
+log = defprim("log", _ufunc("log"), lambda g, ans, x: g / x, saves=(0,), formulas=("{g} / {0}",), fast=np.log)
 log2 = defprim("log2", _ufunc("log2"), lambda g, ans, x: g / (x * math.log(2)), saves=(0,), formulas=("{g} / ({0} ln 2)",))
 log10 = defprim("log10", _ufunc("log10"), lambda g, ans, x: g / (x * math.log(10)), saves=(0,), formulas=("{g} / ({0} ln 10)",))
-log1p = defprim("log1p", _ufunc("log1p"), lambda g, ans, x: g / (1 + x), saves=(0,), formulas=("{g} / (1 + {0})",))
-sqrt = defprim("sqrt", _ufunc("sqrt"), lambda g, ans, x: g / (2 * ans), saves=("ans",), formulas=("{g} / (2 √{0})",))
+log1p = defprim("log1p", _ufunc("log1p"), lambda g, ans, x: g / (1 + x), saves=(0,), formulas=("{g} / (1 + {0})",),
+                fast=np.log1p)
+sqrt = defprim("sqrt", _ufunc("sqrt"), lambda g, ans, x: g / (2 * ans), saves=("ans",), formulas=("{g} / (2 √{0})",),
+               fast=np.sqrt)
 cbrt = defprim("cbrt", _ufunc("cbrt"), lambda g, ans, x: g / (3 * ans * ans), saves=("ans",), formulas=("{g} / (3 ∛{0}²)",))
-square = defprim("square", _ufunc("square"), lambda g, ans, x: g * 2 * x, saves=(0,), formulas=("{g} · 2{0}",))
-reciprocal = defprim("reciprocal", _ufunc("reciprocal"), lambda g, ans, x: -g * ans * ans, saves=("ans",), formulas=("-{g} / {0}²",))
-sin = defprim("sin", _ufunc("sin"), lambda g, ans, x: g * cos(x), saves=(0,), formulas=("{g} · cos({0})",))
-cos = defprim("cos", _ufunc("cos"), lambda g, ans, x: -g * sin(x), saves=(0,), formulas=("-{g} · sin({0})",))
+square = defprim("square", _ufunc("square"), lambda g, ans, x: g * 2 * x, saves=(0,), formulas=("{g} · 2{0}",),
+                 fast=np.square)
+reciprocal = defprim("reciprocal", _ufunc("reciprocal"), lambda g, ans, x: -g * ans * ans, saves=("ans",), formulas=("-{g} / {0}²",),
+                     fast=np.reciprocal)
+sin = defprim("sin", _ufunc("sin"), lambda g, ans, x: g * cos(x), saves=(0,), formulas=("{g} · cos({0})",), fast=np.sin)
+cos = defprim("cos", _ufunc("cos"), lambda g, ans, x: -g * sin(x), saves=(0,), formulas=("-{g} · sin({0})",),
+              fast=np.cos)
 tan = defprim("tan", _ufunc("tan"), lambda g, ans, x: g * (1 + ans * ans), saves=("ans",), formulas=("{g} / cos²({0})",))
 arcsin = defprim("arcsin", _ufunc("arcsin"), lambda g, ans, x: g / sqrt(1 - x * x), saves=(0,), formulas=("{g} / √(1 - {0}²)",))
 arccos = defprim("arccos", _ufunc("arccos"), lambda g, ans, x: -g / sqrt(1 - x * x), saves=(0,), formulas=("-{g} / √(1 - {0}²)",))
 arctan = defprim("arctan", _ufunc("arctan"), lambda g, ans, x: g / (1 + x * x), saves=(0,), formulas=("{g} / (1 + {0}²)",))
 sinh = defprim("sinh", _ufunc("sinh"), lambda g, ans, x: g * cosh(x), saves=(0,), formulas=("{g} · cosh({0})",))
 cosh = defprim("cosh", _ufunc("cosh"), lambda g, ans, x: g * sinh(x), saves=(0,), formulas=("{g} · sinh({0})",))
-tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), saves=("ans",), formulas=("{g} · (1 - {ans}²)",))
+tanh = defprim("tanh", _ufunc("tanh"), lambda g, ans, x: g * (1 - ans * ans), saves=("ans",), formulas=("{g} · (1 - {ans}²)",),
+               fast=np.tanh)
 arcsinh = defprim("arcsinh", _ufunc("arcsinh"), lambda g, ans, x: g / sqrt(x * x + 1), saves=(0,), formulas=("{g} / √({0}² + 1)",))
-arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / sqrt(x * x - 1), saves=(0,), formulas=("{g} / √({0}² - 1)",))
+arccosh = defprim("arccosh", _ufunc("arccosh"), lambda g, ans, x: g / (sqrt(x - 1) * sqrt(x + 1)), saves=(0,),
+                  formulas=("{g} / (√({0} - 1) √({0} + 1))",))  # (= 1/√(x² − 1) for real x; right for complex too)
 arctanh = defprim("arctanh", _ufunc("arctanh"), lambda g, ans, x: g / (1 - x * x), saves=(0,), formulas=("{g} / (1 - {0}²)",))
-deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), saves=(), formulas=("{g} · π/180",))
-rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / math.pi), saves=(), formulas=("{g} · 180/π",))
+deg2rad = defprim("deg2rad", _ufunc("deg2rad"), lambda g, ans, x: g * (math.pi / 180), saves=(), formulas=("{g} · π/180",),
+                  names=("numpy.deg2rad", "numpy.radians"))
+rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / math.pi), saves=(), formulas=("{g} · 180/π",),
+                  names=("numpy.rad2deg", "numpy.degrees"))
 sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, saves=(0, "ans"), formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
-sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",))
-relu = defprim("relu", lambda x: xp(x).maximum(x, 0), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
+sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",),
+                  fast=_sigmoid_into)
+relu = defprim("relu", _real_only(lambda x: xp(x).maximum(x, 0)), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
 softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), saves=(0,), formulas=("{g} · σ({0})",))
-copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",))
-real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",))
-astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(g, x.dtype), saves=(), formulas=("{g}",))
+copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",),
+               names=("numpy.copy", "numpy.positive"), cost="movement")
+conj = defprim("conj", _ufunc("conjugate"), lambda g, ans, x: _conj(g), saves=(), formulas=("conj({g})",),
+               names=("numpy.conj", "numpy.conjugate"), fast=np.conjugate)
+real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
+angle = defprim("angle", lambda x, deg=False: xp(x).angle(x, deg), _angle_vjp, saves=(0,), formulas=("-i {g} / {0}",))
+astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
+                 cost="movement")
+
+
+
+def _nan_to_num_vjp(g, ans, x, **kwargs):
+    if not _is_complex(x):
+        return g * isfinite(x)
+    # NumPy replaces the real and imaginary parts separately: Re ḡ where Re z is finite, i Im ḡ where Im z is
+    raw = _raw(x)
+    return where(isfinite(raw.real), real(g), 0) + where(isfinite(raw.imag), (g - conj(g)) / 2, 0)
+
 
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
-    x, copy=True, nan=nan, posinf=posinf, neginf=neginf), lambda g, ans, x, **kw: g * isfinite(x),
+    x, copy=True, nan=nan, posinf=posinf, neginf=neginf), _nan_to_num_vjp,
     saves=(0,), formulas=("{g} · [{0} finite]",))
 
-sign = nondiff("sign", _ufunc("sign"))
+sign = nondiff("sign", _real_only(_ufunc("sign"), "the sign z/|z| of a complex z is not piecewise constant"),
+               fast=np.sign)
 floor = nondiff("floor", _ufunc("floor"))
 ceil = nondiff("ceil", _ufunc("ceil"))
-trunc = nondiff("trunc", _ufunc("trunc"))
+trunc = nondiff("trunc", _ufunc("trunc"), names=("numpy.trunc", "numpy.fix"))
 rint = nondiff("rint", _ufunc("rint"))
-round = nondiff("round", lambda x, decimals=0: xp(x).round(x, decimals))
+round = nondiff("round", lambda x, decimals=0: xp(x).round(x, decimals), names=("numpy.round", "numpy.around"))
 isfinite = nondiff("isfinite", _ufunc("isfinite"))
 isnan = nondiff("isnan", _ufunc("isnan"))
 isinf = nondiff("isinf", _ufunc("isinf"))
-logical_not = nondiff("logical_not", _ufunc("logical_not"))
-invert = nondiff("invert", _ufunc("invert"))
+logical_not = nondiff("logical_not", _ufunc("logical_not"), fast=np.logical_not)
+invert = nondiff("invert", _ufunc("invert"), names=("numpy.invert", "numpy.bitwise_not"))
 
 # ---- elementwise, two inputs (broadcasting) ----------------------------------------------------------
 add = defprim("add", operator.add,
               lambda g, ans, x, y: unbroadcast(g, x),
-              lambda g, ans, x, y: unbroadcast(g, y), saves=(), formulas=("{g}", "{g}"))
+              lambda g, ans, x, y: unbroadcast(g, y), saves=(), formulas=("{g}", "{g}"), fast=np.add)
 subtract = defprim("subtract", operator.sub,
                    lambda g, ans, x, y: unbroadcast(g, x),
-                   lambda g, ans, x, y: unbroadcast(-g, y), saves=(), formulas=("{g}", "-{g}"))
+                   lambda g, ans, x, y: unbroadcast(-g, y), saves=(), formulas=("{g}", "-{g}"), fast=np.subtract)
 multiply = defprim("multiply", operator.mul,
                    lambda g, ans, x, y: unbroadcast(g * y, x),
-                   lambda g, ans, x, y: unbroadcast(g * x, y), saves=(0, 1), formulas=("{g} · {1}", "{g} · {0}"))
+                   lambda g, ans, x, y: unbroadcast(g * x, y), saves=(0, 1), formulas=("{g} · {1}", "{g} · {0}"),
+                   fast=np.multiply)
 divide = defprim("divide", operator.truediv,
                  lambda g, ans, x, y: unbroadcast(g / y, x),
-                 lambda g, ans, x, y: unbroadcast(-g * ans / y, y), saves=(1, "ans"), formulas=("{g} / {1}", "-{g} · {0} / {1}²"))
+                 lambda g, ans, x, y: unbroadcast(-g * ans / y, y), saves=(1, "ans"), formulas=("{g} / {1}", "-{g} · {0} / {1}²"),
+                 fast=np.divide, names=("numpy.divide", "numpy.true_divide"))
 power = defprim("power", lambda x, y: x ** y, _power_vjp_base, _power_vjp_exponent,
-                formulas=("{g} · {1} · {0}^({1} - 1)", "{g} · {0}^{1} · ln {0}"))
-maximum = defprim("maximum", _ufunc("maximum"),
+                formulas=("{g} · {1} · {0}^({1} - 1)", "{g} · {0}^{1} · ln {0}"), fast=np.power)
+maximum = defprim("maximum", _real_only(_ufunc("maximum")),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), y),
-                  saves=(0, 1), formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"))
-minimum = defprim("minimum", _ufunc("minimum"),
+                  saves=(0, 1), formulas=("{g} · [{0} > {1}]", "{g} · [{1} > {0}]"), fast=np.maximum)
+minimum = defprim("minimum", _real_only(_ufunc("minimum")),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x), x),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), y),
-                  saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"))
-fmax = defprim("fmax", _ufunc("fmax"),
+                  saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"), fast=np.minimum)
+fmax = defprim("fmax", _real_only(_ufunc("fmax")),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
                saves=(0, 1), formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
-fmin = defprim("fmin", _ufunc("fmin"),
+fmin = defprim("fmin", _real_only(_ufunc("fmin")),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
                lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y),
                saves=(0, 1), formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
 arctan2 = defprim("arctan2", _ufunc("arctan2"),
-                  lambda g, ans, y, x: unbroadcast(g * x / (x * x + y * y), y),
-                  lambda g, ans, y, x: unbroadcast(-g * y / (x * x + y * y), x),
+                  lambda g, ans, y, x: unbroadcast(g * _over_radius_squared(x, y, x), y),
+                  lambda g, ans, y, x: unbroadcast(-g * _over_radius_squared(y, y, x), x),
                   saves=(0, 1), formulas=("{g} · {1} / ({0}² + {1}²)", "-{g} · {0} / ({0}² + {1}²)"))
 hypot = defprim("hypot", _ufunc("hypot"),
-                lambda g, ans, x, y: unbroadcast(g * x / ans, x),
-                lambda g, ans, x, y: unbroadcast(g * y / ans, y),
+                lambda g, ans, x, y: unbroadcast(g * _over_nonzero(x, ans), x),
+                lambda g, ans, x, y: unbroadcast(g * _over_nonzero(y, ans), y),
                 saves=(0, 1, "ans"), formulas=("{g} · {0} / {ans}", "{g} · {1} / {ans}"))
 logaddexp = defprim("logaddexp", _ufunc("logaddexp"),
                     lambda g, ans, x, y: unbroadcast(g * exp(x - ans), x),
@@ -251,35 +400,53 @@ logaddexp2 = defprim("logaddexp2", _ufunc("logaddexp2"),
 mod = defprim("mod", _ufunc("mod"),
               lambda g, ans, x, y: unbroadcast(g, x),
               lambda g, ans, x, y: unbroadcast(-g * floor(x / y), y),
-              saves=(0, 1), formulas=("{g}", "-{g} · floor({0} / {1})"))
+              saves=(0, 1), formulas=("{g}", "-{g} · floor({0} / {1})"), names=("numpy.mod", "numpy.remainder"))
 fmod = defprim("fmod", _ufunc("fmod"),
                lambda g, ans, x, y: unbroadcast(g, x),
                lambda g, ans, x, y: unbroadcast(-g * trunc(x / y), y),
                saves=(0, 1), formulas=("{g}", "-{g} · trunc({0} / {1})"))
 floor_divide = nondiff("floor_divide", _ufunc("floor_divide"))
-equal = nondiff("equal", _ufunc("equal"))
-not_equal = nondiff("not_equal", _ufunc("not_equal"))
-less = nondiff("less", _ufunc("less"))
-less_equal = nondiff("less_equal", _ufunc("less_equal"))
-greater = nondiff("greater", _ufunc("greater"))
-greater_equal = nondiff("greater_equal", _ufunc("greater_equal"))
-logical_and = nondiff("logical_and", _ufunc("logical_and"))
-logical_or = nondiff("logical_or", _ufunc("logical_or"))
+equal = nondiff("equal", _ufunc("equal"), fast=np.equal)
+not_equal = nondiff("not_equal", _ufunc("not_equal"), fast=np.not_equal)
+less = nondiff("less", _real_only(_ufunc("less")), fast=np.less)
+less_equal = nondiff("less_equal", _real_only(_ufunc("less_equal")), fast=np.less_equal)
+greater = nondiff("greater", _real_only(_ufunc("greater")), fast=np.greater)
+greater_equal = nondiff("greater_equal", _real_only(_ufunc("greater_equal")), fast=np.greater_equal)
+logical_and = nondiff("logical_and", _ufunc("logical_and"), fast=np.logical_and)
+logical_or = nondiff("logical_or", _ufunc("logical_or"), fast=np.logical_or)
 logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
 where = defprim("where", lambda c, x, y: xp(x, y).where(c, x, y), None,
                 lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
                 lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
-                saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"))
-clip = defprim("clip", lambda x, lo, hi: xp(x).clip(x, lo, hi),
-               lambda g, ans, x, lo, hi: g * ((x >= (-math.inf if lo is None else lo)) & (x <= (math.inf if hi is None else hi))),
-               saves=(0, 1, 2), formulas=("{g} · [lo ≤ {0} ≤ hi]",))
+                saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"), names=())
+
+
+def _clip_vjp(position, g, ans, x, lo, hi):
+    # clip(x, lo, hi) = min(max(x, lo), hi), as NumPy (so hi wins when lo > hi); at x = lo or x = hi the
+    # gradient goes to x
+    if position == 0:
+        if lo is None:
+            inside = 1 if hi is None else x <= hi
+        else:
+            inside = x >= lo if hi is None else (x >= lo) & (x <= hi)
+        return unbroadcast(g * inside, x)
+    if position == 1:
+        return unbroadcast(g * ((x < lo) if hi is None else (x < lo) & (lo <= hi)), lo)
+    return unbroadcast(g * ((x > hi) if lo is None else (x > hi) | (lo > hi)), hi)
+
+
+clip = defprim("clip", _real_only(lambda x, lo, hi: xp(x).clip(x, lo, hi)),
+               lambda *args: _clip_vjp(0, *args), lambda *args: _clip_vjp(1, *args), lambda *args: _clip_vjp(2, *args),
+               saves=(0, 1, 2), formulas=("{g} · [lo ≤ {0} ≤ hi]", "{g} · [{0} < lo ≤ hi]", "{g} · [max({0}, lo) > hi]"),
+               names=())
 
 # ---- reductions --------------------------------------------------------------------------------------
 sum = defprim("sum", lambda x, axis=None, keepdims=False: xp(x).sum(x, axis=axis, keepdims=keepdims),
-              lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims), saves=(), formulas=("{g}",))
+              lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims), saves=(), formulas=("{g}",),
+              fast=np.add.reduce, fast_takes_out=False, names=(), cost="reduction")
 mean = defprim("mean", lambda x, axis=None, keepdims=False: xp(x).mean(x, axis=axis, keepdims=keepdims),
                lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) / builtins.max(_count(x, axis), 1),
-               saves=(), formulas=("{g} / n",))
+               saves=(), formulas=("{g} / n",), names=(), cost="reduction")
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
@@ -287,10 +454,12 @@ def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
     return _expand(g, x, axis, keepdims) * hits / sum(hits, axis=axis, keepdims=True)
 
 
-max = defprim("max", lambda x, axis=None, keepdims=False: xp(x).max(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-              saves=(0, "ans"), formulas=("{g} · [{0} = max]",))
-min = defprim("min", lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-              saves=(0, "ans"), formulas=("{g} · [{0} = min]",))
+max = defprim("max", _real_only(lambda x, axis=None, keepdims=False: xp(x).max(x, axis=axis, keepdims=keepdims)),
+              _extremum_vjp,
+              saves=(0, "ans"), formulas=("{g} · [{0} = max]",), names=(), cost="reduction")
+min = defprim("min", _real_only(lambda x, axis=None, keepdims=False: xp(x).min(x, axis=axis, keepdims=keepdims)),
+              _extremum_vjp,
+              saves=(0, "ans"), formulas=("{g} · [{0} = min]",), names=(), cost="reduction")
 
 
 def _has_zero(x) -> bool:
@@ -318,17 +487,17 @@ def _prod_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 prod = defprim("prod", lambda x, axis=None, keepdims=False: xp(x).prod(x, axis=axis, keepdims=keepdims), _prod_vjp,
-               saves=(0, "ans"), formulas=("{g} · ∏ of the others",))
+               saves=(0, "ans"), formulas=("{g} · ∏ of the others",), names=(), cost="reduction")
 logsumexp = defprim("logsumexp", lambda x, axis=None, keepdims=False: _logsumexp(x, axis, keepdims),
                     lambda g, ans, x, axis=None, keepdims=False: _expand(g, x, axis, keepdims) * exp(x - _expand(ans, x, axis, keepdims)),
-                    saves=(0, "ans"), formulas=("{g} · softmax({0})",))
+                    saves=(0, "ans"), formulas=("{g} · softmax({0})",), names=(), cost="reduction")
 
 
 def _logsumexp(x, axis, keepdims):
     m = xp(x)
     if x.size == 0:
         return m.log(m.sum(m.exp(x), axis=axis, keepdims=keepdims))
-    top = m.max(x, axis=axis, keepdims=True)
+    top = m.max(x.real, axis=axis, keepdims=True)  # a real shift: log(e^top · S) = top + log S exactly
     top = m.where(m.isfinite(top), top, 0)
     out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
     return out if keepdims else m.squeeze(out, axis=axis)
@@ -344,7 +513,8 @@ def _row_max(x):
 
 def _softmax(x, axis=-1):
     # array methods: the same for every array module, and fast
-    e = x - (_row_max(x) if axis in (-1, x.ndim - 1) else x.max(axis=axis, keepdims=True))
+    shift = x.real if x.dtype.kind == "c" else x  # (any shift gives the same softmax; a real one is stable)
+    e = x - (_row_max(shift) if axis in (-1, x.ndim - 1) else shift.max(axis=axis, keepdims=True))
     if e.dtype.kind not in "fc":
         e = e.astype(float)
     xp(x).exp(e, out=e)
@@ -354,10 +524,10 @@ def _softmax(x, axis=-1):
 
 softmax = defprim("softmax", _softmax,
                   lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)),
-                  saves=("ans",), formulas=("{ans} ∘ ({g} - Σ {g} ∘ {ans})",))
+                  saves=("ans",), formulas=("{ans} ∘ ({g} - Σ {g} ∘ {ans})",), names=(), cost="reduction")
 log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, True),
                       lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
-                      saves=("ans",), formulas=("{g} - softmax({0}) Σ {g}",))
+                      saves=("ans",), formulas=("{g} - softmax({0}) Σ {g}",), names=(), cost="reduction")
 
 def _softmax_cross_entropy(z, labels):
     m = xp(z)
@@ -374,10 +544,12 @@ def _softmax_cross_entropy_vjp(g, ans, z, labels):
 
 # the mean over the batch of −log softmax(z)[label]: a loss, fused because it pays (one pass, stable)
 softmax_cross_entropy = defprim("softmax_cross_entropy", _softmax_cross_entropy, _softmax_cross_entropy_vjp, None,
-                                saves=(0, 1), formulas=("{g} · (softmax({0}) − onehot({1})) / n", None))
+                                saves=(0, 1), formulas=("{g} · (softmax({0}) − onehot({1})) / n", None),
+                                names=(), cost="reduction")
 
 cumsum = defprim("cumsum", lambda x, axis: xp(x).cumsum(x, axis=axis),
-                 lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), saves=(), formulas=("reverse cumsum of {g}",))
+                 lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), saves=(), formulas=("reverse cumsum of {g}",),
+                 names=(), cost="reduction")
 
 
 def _cumprod_vjp(g, ans, x, axis):
@@ -395,20 +567,28 @@ def _cumprod_vjp(g, ans, x, axis):
 
 
 cumprod = defprim("cumprod", lambda x, axis: xp(x).cumprod(x, axis=axis), _cumprod_vjp,
-                  saves=(0, "ans"), formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",))
+                  saves=(0, "ans"), formulas=("Σ_{j≥i} {g}_j · {ans}_j / {0}_i",), names=(), cost="reduction")
 
 # ---- shapes and copies ---------------------------------------------------------------------------------
+def _inverse_permutation(axes, x) -> tuple:
+    n = ndim_of(x)
+    return tuple(int(i) for i in np.argsort([int(a) % n for a in axes]))  # negative axes count from the end
+
+
 reshape = defprim("reshape", lambda x, shape, order="C": xp(x).reshape(x, shape, order=order),
-                  lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), saves=(), formulas=("{g}",))
+                  lambda g, ans, x, shape, order="C": reshape(g, shape_of(x), order=order), saves=(), formulas=("{g}",),
+                  names=(), cost="movement")
 transpose = defprim("transpose", lambda x, axes=None: xp(x).transpose(x, axes),
-                    lambda g, ans, x, axes=None: transpose(g, None if axes is None else tuple(np.argsort(axes))),
-                    saves=(), formulas=("{g}ᵀ",))
+                    lambda g, ans, x, axes=None: transpose(g, None if axes is None else _inverse_permutation(axes, x)),
+                    saves=(), formulas=("{g}ᵀ",), names=(), cost="movement")
 broadcast_to = defprim("broadcast_to", lambda x, shape: xp(x).broadcast_to(x, shape),
-                       lambda g, ans, x, shape: unbroadcast(g, x), saves=(), formulas=("Σ {g} over the broadcast axes",))
+                       lambda g, ans, x, shape: unbroadcast(g, x), saves=(), formulas=("Σ {g} over the broadcast axes",),
+                       names=(), cost="movement")
 flip = defprim("flip", lambda x, axis=None: xp(x).flip(x, axis), lambda g, ans, x, axis=None: flip(g, axis),
-               saves=(), formulas=("flip({g})",))
+               saves=(), formulas=("flip({g})",), names=(), cost="movement")
 roll = defprim("roll", lambda x, shift, axis=None: xp(x).roll(x, shift, axis),
-               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis), saves=(), formulas=("roll({g}, -shift)",))
+               lambda g, ans, x, shift, axis=None: roll(g, _negate(shift), axis), saves=(), formulas=("roll({g}, -shift)",),
+               names=(), cost="movement")
 
 
 def _negate(shift):
@@ -425,8 +605,8 @@ def _concatenate_vjp(position, g, ans, *xs, axis=0):
     return g[index]
 
 
-concatenate = Primitive("concatenate", lambda *xs, axis=0: xp(*xs).concatenate(xs, axis=axis), (_concatenate_vjp,),
-                        ("{g} sliced",), variadic=True, saves=())
+concatenate = defprim("concatenate", lambda *xs, axis=0: xp(*xs).concatenate(xs, axis=axis), _concatenate_vjp,
+                      formulas=("{g} sliced",), variadic=True, saves=(), names=(), cost="movement")
 
 # ---- indexing ------------------------------------------------------------------------------------------
 
@@ -453,13 +633,16 @@ def _setitem_forward(x, index, value):  # the order of operator.setitem
 
 
 getitem = defprim("getitem", lambda x, index: x[index],
-                  lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), saves=(1,), formulas=("{g} scattered",))
+                  lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), saves=(1,), formulas=("{g} scattered",),
+                  cost="movement")
 scatter = defprim("scatter", _scatter_forward,
-                  lambda g, ans, values, index, shape, dtype: getitem(g, index), saves=(1,), formulas=("{g} gathered",))
+                  lambda g, ans, values, index, shape, dtype: getitem(g, index), saves=(1,), formulas=("{g} gathered",),
+                  names=(), cost="movement")
 setitem = defprim("setitem", _setitem_forward,
                   lambda g, ans, x, index, value: setitem(g, index, 0), None,
                   lambda g, ans, x, index, value: unbroadcast(getitem(g, index), value),
-                  saves=(1,), formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"))
+                  saves=(1,), formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"),
+                  cost="movement")
 
 # ---- linear algebra ------------------------------------------------------------------------------------
 
@@ -485,7 +668,8 @@ def _matmul_vjp(position, g, ans, a, b):
 
 matmul = defprim("matmul", lambda a, b: xp(a, b).matmul(a, b),
                  lambda g, ans, a, b: _matmul_vjp(0, g, ans, a, b),
-                 lambda g, ans, a, b: _matmul_vjp(1, g, ans, a, b), saves=(0, 1), formulas=("{g} {1}ᵀ", "{0}ᵀ {g}"))
+                 lambda g, ans, a, b: _matmul_vjp(1, g, ans, a, b), saves=(0, 1), formulas=("{g} {1}ᵀ", "{0}ᵀ {g}"),
+                 fast=np.matmul, names=(), cost="matmul")
 
 
 def _tensordot_axes(a_ndim, b_ndim, axes):
@@ -513,7 +697,8 @@ def _tensordot_vjp(position, g, ans, a, b, axes=2):
 
 tensordot = defprim("tensordot", lambda a, b, axes=2: xp(a, b).tensordot(a, b, axes),
                     lambda *args, **kw: _tensordot_vjp(0, *args, **kw),
-                    lambda *args, **kw: _tensordot_vjp(1, *args, **kw), saves=(0, 1), formulas=("{g} · {1}", "{0} · {g}"))
+                    lambda *args, **kw: _tensordot_vjp(1, *args, **kw), saves=(0, 1), formulas=("{g} · {1}", "{0} · {g}"),
+                    names=(), cost="contraction")
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -571,8 +756,8 @@ def _einsum_vjp(position, g, ans, subscripts, *operands):
     return grad
 
 
-einsum = Primitive("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, *ops), (_einsum_vjp,),
-                   ("einsum of {g} with the other operands",), variadic=True)
+einsum = defprim("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, *ops), _einsum_vjp,
+                 formulas=("einsum of {g} with the other operands",), variadic=True, names=(), cost="contraction")
 
 
 def _diagonal_embed(g, shape, offset, axis1, axis2):
@@ -587,10 +772,10 @@ def _diagonal_embed(g, shape, offset, axis1, axis2):
 
 diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
                    lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2),
-                   saves=(), formulas=("{g} placed on the diagonal",))
+                   saves=(), formulas=("{g} placed on the diagonal",), names=(), cost="movement")
 diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
                          lambda g, ans, d, shape, offset, axis1, axis2: diagonal(g, offset, axis1, axis2),
-                         saves=(), formulas=("diagonal of {g}",))
+                         saves=(), formulas=("diagonal of {g}",), names=(), cost="movement")
 
 
 def _inv_t(x):
@@ -599,11 +784,59 @@ def _inv_t(x):
 
 inv = defprim("inv", lambda x: xp(x).linalg.inv(x),
               lambda g, ans, x: -matmul(matmul(swapaxes(ans, -1, -2), g), swapaxes(ans, -1, -2)),
-              saves=("ans",), formulas=("-A⁻ᵀ {g} A⁻ᵀ",))
-det = defprim("det", lambda x: xp(x).linalg.det(x),
-              lambda g, ans, x: reshape(g * ans, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0, "ans"), formulas=("{g} · det(A) · A⁻ᵀ",))
-logabsdet = defprim("logabsdet", lambda x: xp(x).linalg.slogdet(x)[1],
-                    lambda g, ans, x: reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x), saves=(0,), formulas=("{g} · A⁻ᵀ",))
+              saves=("ans",), formulas=("-A⁻ᵀ {g} A⁻ᵀ",), names=("numpy.linalg.inv",), cost="cubic")
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _cofactor(x):
+    """The cofactor matrix adj(A)ᵀ, which is ∂det/∂A also where A is singular: from A = U S Vᴴ,
+    adj(A)ᵀ = det(U) det(Vᴴ) · conj(U) diag(∏_{j≠i} s_j) conj(Vᴴ) (U, V unitary, adj(U) = det(U) Uᴴ)."""
+    u, s, vh = svd(x)
+    m = xp(x)
+    phase = m.linalg.det(_raw(u)) * m.linalg.det(_raw(vh))  # ±1 for a real A: piecewise constant
+    others = _prod_of_others(s, -1)
+    return phase[..., None, None] * matmul(_conj(u) * others[..., None, :], _conj(vh))
+
+
+def _det_vjp(g, ans, x):
+    # adj(A)ᵀ: det(A) A⁻ᵀ for a well-conditioned A; from the SVD (_cofactor) for a singular or nearly singular
+    # one, where det(A) A⁻ᵀ is 0 · ∞ (or loses every digit)
+    column = shape_of(ans) + (1, 1)
+    s = xp(x).linalg.svd(_raw(x), compute_uv=False) if shape_of(x)[-1] else None
+    if s is None or (s[..., -1] > s[..., 0] * math.sqrt(np.finfo(s.dtype).eps)).all():
+        return reshape(g * ans, column) * _inv_t(x)
+    if isinstance(x, Tensor):  # the rule is recorded (create_graph): it will be differentiated again
+        small = s <= s[..., :1] * shape_of(x)[-1] * np.finfo(s.dtype).eps
+        if small.sum(axis=-1).max() >= 2:
+            raise TypeError("derivatives of det beyond the first at a matrix of rank ≤ n − 2 are not supported "
+                            "(its cofactor matrix comes from the SVD, whose singular vectors are not unique there)")
+    return reshape(g, column) * _cofactor(x)
+
+
+def _logabsdet_vjp(g, ans, x):
+    # log|det A|: ḡ · A⁻ᵀ, also for complex A (the real part of the holomorphic log det)
+    if bool((_raw(ans) == -math.inf).any()):
+        raise np.linalg.LinAlgError("chainrule.slogdet: the matrix is singular: log|det| is −inf and has no gradient")
+    return reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x)
+
+
+def _slogdet_sign_vjp(g, ans, x):
+    # sign = det/|det|, piecewise constant for a real A; for a complex A, d sign = i · sign · Im tr(A⁻¹ dA),
+    # so Ā = i · Im(ḡ · sign) · A⁻ᵀ
+    if not _is_complex(x):
+        return xp(x).zeros(shape_of(x), dtype=x.dtype)
+    return reshape(1j * real(-1j * (g * ans)), shape_of(ans) + (1, 1)) * _inv_t(x)  # (Re(−i w) = Im w)
+
+
+det = defprim("det", lambda x: xp(x).linalg.det(x), _det_vjp, saves=(0, "ans"), formulas=("{g} · adj(A)ᵀ",),
+              names=("numpy.linalg.det",), cost="cubic")
+logabsdet = defprim("logabsdet", lambda x: xp(x).linalg.slogdet(x)[1], _logabsdet_vjp, saves=(0, "ans"),
+                    formulas=("{g} · A⁻ᵀ",), names=(), cost="cubic")
+slogdet_sign = defprim("slogdet_sign", lambda x: xp(x).linalg.slogdet(x)[0], _slogdet_sign_vjp, saves=(0, "ans"),
+                       formulas=("i Im({g} · sign) · A⁻ᵀ",), names=(), cost="cubic")
 
 
 def _solve_forward(a, b):
@@ -613,7 +846,10 @@ def _solve_forward(a, b):
 
 def _solve_vjp(position, g, ans, a, b):
     vector = ndim_of(b) == 1
-    gb = solve(swapaxes(a, -1, -2), g)
+    if vector:  # (as a column: a stack of error signals is not a matrix right-hand side)
+        gb = solve(swapaxes(a, -1, -2), reshape(g, shape_of(g) + (1,)))[..., 0]
+    else:
+        gb = solve(swapaxes(a, -1, -2), g)
     if position == 1:
         return unbroadcast(gb, b)
     if vector:
@@ -623,37 +859,60 @@ def _solve_vjp(position, g, ans, a, b):
 
 solve = defprim("solve", _solve_forward,
                 lambda g, ans, a, b: _solve_vjp(0, g, ans, a, b),
-                lambda g, ans, a, b: _solve_vjp(1, g, ans, a, b), saves=(0, "ans"), formulas=("-Aᵀ⁻¹{g} xᵀ", "Aᵀ⁻¹ {g}"))
+                lambda g, ans, a, b: _solve_vjp(1, g, ans, a, b), saves=(0, "ans"), formulas=("-Aᵀ⁻¹{g} xᵀ", "Aᵀ⁻¹ {g}"),
+                names=("numpy.linalg.solve",), cost="cubic")
 
 
 def _cholesky_vjp(g, ans, x):
     # Murray (2016): Ā = ½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹, Φ = lower triangle with the diagonal halved
+    # (complex, A = L Lᴴ Hermitian: Ā = ½ L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹ + its conjugate transpose)
     n = shape_of(x)[-1]
     m = xp(x)
     lower = m.tril(m.ones((n, n))) - 0.5 * m.eye(n)
     phi = matmul(swapaxes(ans, -1, -2), g) * lower
     l_inv = inv(ans)
-    middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), l_inv)
-    return 0.5 * (middle + swapaxes(middle, -1, -2))
+    middle = matmul(matmul(swapaxes(l_inv, -1, -2), phi), _conj(l_inv))
+    return 0.5 * (middle + _conj(swapaxes(middle, -1, -2)))
 
 
 cholesky = defprim("cholesky", lambda x: xp(x).linalg.cholesky(x), _cholesky_vjp,
-                   formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",))
+                   formulas=("½ L⁻ᵀ (Φ(Lᵀ L̄) + Φ(Lᵀ L̄)ᵀ) L⁻¹",), names=("numpy.linalg.cholesky",), cost="cubic")
+
+
+def _over_gaps(numerator, gaps):
+    """numerator_ij / gaps_ij off the diagonal, 0 on it: the F ∘ (...) terms, F_ij = 1/(λⱼ − λᵢ), of the
+    eigenvector and singular-vector rules. Where two eigenvalues are exactly equal, their eigenvectors are any
+    basis of the eigenspace and have no derivative: NaN there (as PyTorch's and JAX's 0/0 or x/0), except
+    where the numerator is 0 (a loss of the eigenvalues alone), which is exact (docs/conventions.md)."""
+    distinct = not_equal(gaps, 0)
+    off_diagonal = ~xp(gaps).eye(shape_of(gaps)[-1], dtype=bool)
+    undefined = logical_and(logical_and(off_diagonal, logical_not(distinct)), not_equal(numerator, 0))
+    return where(distinct, numerator / where(distinct, gaps, 1), where(undefined, math.nan, 0))
 
 
 def _eigh_vjp(g, ans, x, UPLO="L"):
+    # Ā = conj(V) (diag(w̄) + F ∘ VᵀV̄) Vᵀ, its Hermitian part (the gradient w.r.t. a Hermitian input),
+    # F_ij = 1/(w_j − w_i) (see _over_gaps). Complex eigenvectors: for losses invariant to their phases.
     (gw, gv), (w, v) = g, ans
     vt = swapaxes(v, -1, -2)
     differences = w[..., None, :] - w[..., :, None]
-    eye = xp(x).eye(shape_of(w)[-1])
-    f = (1 - eye) / (differences + eye)  # 1/(w_j - w_i) off the diagonal, 0 on it
-    inner = gw[..., :, None] * eye + f * matmul(vt, gv)
-    result = matmul(matmul(v, inner), vt)
-    return 0.5 * (result + swapaxes(result, -1, -2))
+    inner = gw[..., :, None] * xp(x).eye(shape_of(w)[-1]) + _over_gaps(matmul(vt, gv), differences)
+    result = matmul(matmul(_conj(v), inner), vt)
+    return 0.5 * (result + _conj(swapaxes(result, -1, -2)))
 
 
 eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2,
-               formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",))
+               formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",), names=(), cost="cubic")
+
+
+def _eigvalsh_vjp(g, ans, x, UPLO="L"):
+    # eigenvalues alone: Ā = conj(V) diag(w̄) Vᵀ, with no 1/(λᵢ − λⱼ): right at repeated eigenvalues
+    v = eigh(x, UPLO=UPLO)[1]
+    return matmul(_conj(v) * g[..., None, :], swapaxes(v, -1, -2))
+
+
+eigvalsh = defprim("eigvalsh", lambda x, UPLO="L": xp(x).linalg.eigvalsh(x, UPLO=UPLO), _eigvalsh_vjp, saves=(0,),
+                   formulas=("V diag({g}) Vᵀ",), names=("numpy.linalg.eigvalsh",), cost="cubic")
 
 
 def _eig_forward(x):
@@ -665,55 +924,88 @@ def _eig_vjp(g, ans, x):
     # A = V diag(w) V⁻¹ with unit-norm columns of V:  Ā = V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ,
     # F_ij = 1/(w_j − w_i) off the diagonal
     (gw, gv), (w, v) = g, ans
-    if getattr(w, "dtype", None) is not None and w.dtype.kind == "c":
-        raise TypeError("chainrule.linalg.eig: no gradient for complex eigenvalues (only real ones are supported)")
-    n = shape_of(w)[-1]
-    eye = xp(x).eye(n)
-    f = (1 - eye) / (w[..., None, :] - w[..., :, None] + eye)
     vt = swapaxes(v, -1, -2)
+    if _is_complex(w):  # (complex eigenvalues, or a complex matrix)
+        # the eigenvalues are holomorphic in A: Ā = V⁻ᵀ diag(w̄) Vᵀ. The eigenvectors' normalisation (unit
+        # norm, any phase) is not, and has no rule here: refused, unless nothing reaches them
+        if isinstance(gv, Tensor) or bool((_raw(gv) != 0).any()):
+            raise TypeError("chainrule.linalg.eig: no gradient through complex eigenvectors (complex eigenvalues "
+                            "or a complex matrix); the eigenvalues alone are differentiable (eigvals)")
+        return matmul(inv(vt), gw[..., :, None] * vt)
+    eye = xp(x).eye(shape_of(w)[-1])
     vtgv = matmul(vt, gv)
-    inner = gw[..., :, None] * eye + f * (vtgv - matmul(matmul(vt, v), vtgv * eye))
+    inner = gw[..., :, None] * eye + _over_gaps(vtgv - matmul(matmul(vt, v), vtgv * eye),
+                                                w[..., None, :] - w[..., :, None])
     return matmul(matmul(inv(vt), inner), vt)
 
 
 eig = defprim("eig", _eig_forward, _eig_vjp, n_outputs=2,
-              formulas=("V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ",))
+              formulas=("V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ − VᵀV (I ∘ VᵀV̄))) Vᵀ",), names=(), cost="cubic")
 
 
 def _svd_vjp(g, ans, x, full_matrices=False, compute_uv=True):
+    # Written in the conjugate convention (PyTorch's: Ū = conj(ḡ_U), ...) and conjugated at the end, so
+    # that the formula reads as in the literature (Townsend 2016; Wan & Zhang 2019 for complex A):
+    # Ā = U (F∘(UᴴŪ − ŪᴴU) S + diag(s̄) + S F∘(VᴴV̄ − V̄ᴴV) + i Im diag(UᴴŪ) S⁻¹) Vᴴ + projections.
+    # For a real A every conj is a no-op. Complex singular vectors: for losses invariant to their phases.
     (gu, gs, gvh), (u, s, vh) = g, ans
     m, n = shape_of(x)[-2:]
     k = builtins.min(m, n)
-    v, gv = swapaxes(vh, -1, -2), swapaxes(gvh, -1, -2)
-    ut, vt = swapaxes(u, -1, -2), vh
-    s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
     eye = xp(x).eye
-    f = (1 - eye(k)) / (s2 + eye(k))
+    u_h, v = _conj(swapaxes(u, -1, -2)), _conj(swapaxes(vh, -1, -2))
+    bar_u, bar_v = _conj(gu), swapaxes(gvh, -1, -2)  # the error signals of U and of V = Vhᴴ
+    s2 = s[..., None, :] ** 2 - s[..., :, None] ** 2
     s_mat = s[..., :, None] * eye(k)
     s_inv = (1 / s)[..., :, None] * eye(k)
-    utgu, vtgv = matmul(ut, gu), matmul(vt, gv)
-    j = f * (utgu - swapaxes(utgu, -1, -2))
-    kk = f * (vtgv - swapaxes(vtgv, -1, -2))
-    core = matmul(matmul(u, matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)), vt)
+    uu, vv = matmul(u_h, bar_u), matmul(vh, bar_v)
+    j = _over_gaps(uu - _conj(swapaxes(uu, -1, -2)), s2)
+    kk = _over_gaps(vv - _conj(swapaxes(vv, -1, -2)), s2)
+    inner = matmul(j, s_mat) + gs[..., :, None] * eye(k) + matmul(s_mat, kk)
+    if _is_complex(x):  # the phase of each pair of singular vectors: i Im diag(UᴴŪ) / s
+        inner = inner + (uu - _conj(uu)) * (0.5 * eye(k)) * (1 / s)[..., None, :]
+    core = matmul(matmul(u, inner), vh)
     if m > k:
-        core = core + matmul(matmul(eye(m) - matmul(u, ut), gu), matmul(s_inv, vt))
+        core = core + matmul(matmul(eye(m) - matmul(u, u_h), bar_u), matmul(s_inv, vh))
     if n > k:
-        core = core + matmul(matmul(u, s_inv), matmul(swapaxes(gv, -1, -2), eye(n) - matmul(v, vt)))
-    return core
+        bar_v_h = _conj(swapaxes(bar_v, -1, -2))
+        core = core + matmul(matmul(u, s_inv), matmul(bar_v_h, eye(n) - matmul(v, vh)))
+    return _conj(core)
 
 
 svd = defprim("svd", lambda x, full_matrices=False, compute_uv=True: tuple(xp(x).linalg.svd(x, full_matrices=False)),
               _svd_vjp, n_outputs=3,
-              formulas=("U (F∘(UᵀŪ − ŪᵀU) S + diag(s̄) + S F∘(VᵀV̄ − V̄ᵀV)) Vᵀ + projections",))
+              formulas=("U (F∘(UᵀŪ − ŪᵀU) S + diag(s̄) + S F∘(VᵀV̄ − V̄ᵀV)) Vᵀ + projections",), names=(), cost="cubic")
 
 
 def _svdvals_vjp(g, ans, x):
-    u, _, vh = svd(x)
-    return matmul(u * g[..., None, :], vh)
+    # σᵢ = Re(uᵢᴴ A vᵢ): Ā = conj(U diag(s̄) Vᴴ); no 1/(σᵢ² − σⱼ²), so right at repeated singular values
+    u, _, vh = svd(x)  # (differentiated again: the SVD's rule)
+    return matmul(_conj(u) * g[..., None, :], _conj(vh))
 
 
 svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
-                  saves=(0,), formulas=("U diag({g}) Vᵀ",))
+                  saves=(0,), formulas=("U diag({g}) Vᵀ",), names=(), cost="cubic")
+
+
+def _pinv_forward(x, rcond=None, hermitian=False, rtol=None):
+    return xp(x).linalg.pinv(x, rcond=rcond, hermitian=hermitian, **({} if rtol is None else {"rtol": rtol}))
+
+
+def _pinv_vjp(g, ans, x, rcond=None, hermitian=False, rtol=None):
+    # Golub & Pereyra (1973), the derivative along matrices of the same rank (no singular vectors, so
+    # nothing divides by σᵢ² − σⱼ²), in the table's convention (bars: conj):
+    # Ā = −Pᵀ Ḡ Pᵀ + (I − Ā P̄) Ḡᴴ P̄ Pᵀ + Pᵀ P̄ Ḡᴴ (I − P̄ Ā)   with P = pinv(A)
+    p_t, g_h = swapaxes(ans, -1, -2), _conj(swapaxes(g, -1, -2))
+    p_c, a_c = _conj(ans), _conj(x)
+    left = matmul(g_h, matmul(p_c, p_t))
+    right = matmul(matmul(p_t, p_c), g_h)
+    return (-matmul(matmul(p_t, g), p_t) + left - matmul(a_c, matmul(p_c, left))
+            + right - matmul(matmul(right, p_c), a_c))
+
+
+pinv = defprim("pinv", _pinv_forward, _pinv_vjp, saves=(0, "ans"),
+               formulas=("−Pᵀ {g} Pᵀ + (I − A P) {g}ᵀ P Pᵀ + Pᵀ P {g}ᵀ (I − P A)",), names=("numpy.linalg.pinv",),
+               cost="cubic")
 
 
 def swapaxes(x, axis1, axis2):

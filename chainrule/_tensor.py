@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _graph
+from ._namespace import is_floating, item, namespace, ones_like
 
 
 class Tensor:
@@ -33,7 +34,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         array = data if type(data) is np.ndarray and dtype is None else _asarray(data, dtype)
-        if requires_grad and array.dtype.kind not in "fc":
+        if requires_grad and not is_floating(array):
             raise TypeError(f"chainrule.tensor: only floating-point tensors can require grad; got dtype "
                             f"{array.dtype} (use dtype=float or .astype(float) first)")
         self.data = array
@@ -113,7 +114,7 @@ class Tensor:
             if self.data.size != 1:
                 raise RuntimeError(f"chainrule: backward() on a non-scalar tensor of shape {self.shape} "
                                    f"needs grad= (the error signal, an array of that shape)")
-            grad = np.ones_like(self.data)
+            grad = ones_like(self.data)
         else:
             grad_shape = np.shape(grad.data if isinstance(grad, Tensor) else grad)
             if grad_shape != self.shape:
@@ -182,7 +183,7 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = []
-        if self.data.dtype != np.float64 and self.data.dtype != np.int64 and self.data.dtype != bool:
+        if not isinstance(self.data.dtype, np.dtype) or self.data.dtype not in (np.float64, np.int64, bool):
             extras.append(f"dtype={self.data.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn={self._node.primitive.name}")
@@ -191,6 +192,10 @@ class Tensor:
         if self.name:
             extras.append(f"name={self.name!r}")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def _repr_html_(self) -> str:  # Jupyter's rich display (rendering lives in chainrule/viz/_rich.py)
+        from .viz._rich import tensor_html
+        return tensor_html(self)
 
     def __copy__(self) -> Tensor:
         return _r.copy(self)
@@ -456,7 +461,7 @@ class Tensor:
         return _r.trace(self, offset, axis1, axis2)
 
     def conj(self):
-        return self
+        return _r.conj(self)
 
     def fill(self, value) -> None:
         self[...] = value
@@ -498,6 +503,8 @@ def _named(t: Tensor) -> str:
 
 
 def _asarray(data, dtype) -> np.ndarray:
+    if namespace(data) is not np:  # another array library's array (array API): kept in its library
+        return data if dtype is None else namespace(data).astype(data, dtype)
     if isinstance(data, list | tuple) and _contains_tensor(data):
         raise TypeError("chainrule.tensor: got a list containing Tensors; use chainrule.numpy.stack (or "
                         "chainrule.numpy.array) to keep their gradients")
@@ -536,7 +543,8 @@ def _on_values(function, t: Tensor, **kwargs) -> Tensor:
     return Tensor(_call_on_values(function, (t,), kwargs, as_array=True))
 
 
-_item = operator.methodcaller("item")
+def _item(array: Any) -> Any:
+    return array.item() if hasattr(array, "item") else item(array)  # the array API has no .item()
 
 
 def _as_float(array: np.ndarray) -> float:

@@ -16,7 +16,15 @@ arrays (``data/mean`` ...). Header metadata (string → string; JSON strings):
 =================  ==============================================================================
 
 Writes are atomic: a temporary file in the same folder, fsync, then ``os.replace``; an interrupted write
-never leaves a half-written checkpoint under the final name. A truncated or altered file is refused.
+never leaves a half-written checkpoint under the final name, and files get the user's umask. The
+architecture is optional: a model whose class has no ``spec()`` is saved by its `state_dict` names and
+restored into a model built by its own constructor (`Checkpoint.restore`).
+
+Loading is defensive, and refuses with one line *before* any large allocation: files over ``max_bytes``,
+headers over 8 MiB or nested deeper than 64 levels, tensors whose dtype, shape or offsets do not fit the
+file, non-float weights or weights of mixed dtypes, an architecture whose weights would not be the ones
+stored (its size is computed from the description, nothing is built), a checksum mismatch, and NaN or
+infinite weights. The tensors are memory-mapped while they are checked, then copied once.
 
 >>> import chainrule.nn as nn, tempfile, os
 >>> net = nn.mlp([4, 3], rng=0)
@@ -29,8 +37,10 @@ never leaves a half-written checkpoint under the final name. A truncated or alte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import os
 import struct
 import tempfile
@@ -40,7 +50,12 @@ from typing import Any
 import numpy as np
 
 FORMAT = "chainrule-checkpoint/1"
-
+#: default bound on a checkpoint's size (pass ``max_bytes=`` to `load` for larger models)
+MAX_BYTES = 2 * 1024**3
+MAX_HEADER_BYTES = 8 * 1024**2
+MAX_JSON_DEPTH = 64
+_DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "U8": "u1", "I16": "<i2", "I32": "<i4",
+           "I64": "<i8", "BOOL": "?"}
 
 
 class CheckpointError(ValueError):
@@ -54,7 +69,7 @@ def _digest(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
     for name in sorted(tensors):
         array = np.ascontiguousarray(tensors[name])
         sha.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode())
-        sha.update(array.tobytes())
+        sha.update(array.reshape(-1).view(np.uint8) if array.size else b"")  # no copy of a memory map
     return sha.hexdigest()
 
 
@@ -117,6 +132,8 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     os.makedirs(folder, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600 files; a saved file gets the user's umask
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -138,14 +155,203 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         os.close(directory)
 
 
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as status:  # reading it does not change it (os.umask would, briefly)
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_TEMPORARY_OF = ("model.safetensors", "history.json", "history.csv")
+
+
+def remove_orphaned_temporaries(folder: str | os.PathLike) -> int:
+    """Delete the temporary files (``.model.safetensors.*.tmp`` ...) a killed save left in a run folder;
+    returns how many. Call it only while holding the folder's `RunLock` (a live save's file looks the same)."""
+    removed = 0
+    for name in os.listdir(folder):
+        if name.endswith(".tmp") and any(name.startswith(f".{stem}.") for stem in _TEMPORARY_OF):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+class RunLockError(CheckpointError):
+    """Another process holds the run folder's lock."""
+
+
+class RunLock:
+    """An exclusive lock on a run folder, so that two trainers never write the same files: a ``.lock`` file
+    locked with ``flock`` (released by the system when the process dies, so a crash leaves no stale lock)
+    and holding the owner's process id. ``release()`` removes it.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> lock = RunLock(folder)
+    >>> RunLock(folder)
+    Traceback (most recent call last):
+    ...
+    chainrule.checkpoint.RunLockError: another trainer (process ...) is writing ...; wait for it ... --out
+    >>> lock.release()
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.path = os.path.join(os.fspath(folder), ".lock")
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): an exclusive create; a crash leaves the file to delete by hand
+            self._create_exclusively(folder)
+            return
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise RunLockError(f"another trainer (process {owner}) is writing {os.fspath(folder)}; wait for it "
+                                   f"to finish or use another --out") from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # (else the owner removed the file between our open and flock: try again)
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd: int | None = fd
+
+    def _create_exclusively(self, folder: str | os.PathLike) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            raise RunLockError(f"another trainer is writing {os.fspath(folder)} (or one crashed: then delete "
+                               f"{self.path}); wait for it to finish or use another --out") from None
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        """Remove the lock file and unlock (idempotent)."""
+        if self.fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        os.close(self.fd)
+        self.fd = None
+
+
+# ---- defensive reading ----------------------------------------------------------------------------------
+def _json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests at most ``limit`` levels (checked before ``json.loads``, which recurses)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def _loads(text: str, source: str, what: str) -> Any:
+    if not _json_depth_ok(text):
+        raise CheckpointError(f"{source}: the {what} nests deeper than {MAX_JSON_DEPTH} levels; refused")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise CheckpointError(f"{source}: corrupted {what} (not valid JSON)") from None
+
+
+def read_safetensors(path: str, max_bytes: int = MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors (read-only memory maps of the file) and the metadata of a safetensors file, after checking
+    its size, header, dtypes, shapes and offsets; nothing large is allocated. Raises `CheckpointError`."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            start = handle.read(8)
+            if len(start) < 8:
+                raise CheckpointError(f"{path}: file is truncated ({len(start)} bytes; a safetensors file starts "
+                                      f"with an 8-byte header length)")
+            (header_size,) = struct.unpack("<Q", start)
+            if header_size > size - 8:
+                raise CheckpointError(f"{path}: truncated or not a safetensors file (header claims {header_size} "
+                                      f"bytes, the file has {size - 8} after the length field)")
+            if header_size > MAX_HEADER_BYTES:
+                raise CheckpointError(f"{path}: the header claims {header_size} bytes, over the limit of "
+                                      f"{MAX_HEADER_BYTES}; refused")
+            raw_header = handle.read(header_size)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint not found: {path}") from None
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {error.strerror}") from None
+    if size > max_bytes:
+        raise CheckpointError(f"{path}: the file has {size} bytes, over the limit of {max_bytes} (pass max_bytes= "
+                              f"to load larger checkpoints)")
+    try:
+        text = raw_header.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{path}: corrupted safetensors header (not valid JSON)") from None
+    header = _loads(text, path, "safetensors header")
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: corrupted safetensors header or metadata")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(f"{path}: corrupted safetensors header or metadata")
+    payload = size - 8 - header_size
+    entries, spans = {}, []
+    for name, entry in header.items():
+        if not isinstance(entry, dict) or entry.get("dtype") not in _DTYPES or \
+                not isinstance(entry.get("shape"), list) or not isinstance(entry.get("data_offsets"), list) or \
+                len(entry["data_offsets"]) != 2 or \
+                not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                        for n in entry["shape"] + entry["data_offsets"]):
+            raise CheckpointError(f"{path}: tensor '{name}' has a malformed entry in the header")
+        dtype = np.dtype(_DTYPES[entry["dtype"]])
+        begin, end = entry["data_offsets"]
+        count = math.prod(entry["shape"])  # Python ints: no overflow
+        if end < begin or end > payload or end - begin != count * dtype.itemsize:
+            raise CheckpointError(f"{path}: tensor '{name}' ({entry['dtype']} {entry['shape']}) does not fit its "
+                                  f"offsets {entry['data_offsets']} in a {payload}-byte payload")
+        entries[name] = (dtype, tuple(entry["shape"]), begin, end)
+        spans.append((begin, end, name))
+    spans.sort()
+    for (_, end_a, a), (begin_b, _, b) in zip(spans, spans[1:], strict=False):
+        if begin_b < end_a:
+            raise CheckpointError(f"{path}: tensors '{a}' and '{b}' overlap in the file")
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + header_size) if payload else np.zeros(0, np.uint8)
+    tensors = {name: data[begin:end].view(dtype).reshape(shape) for name, (dtype, shape, begin, end) in entries.items()}
+    return tensors, metadata
+
+
 # ---- chainrule checkpoints ----------------------------------------------------------------------------------
 @dataclass
 class Checkpoint:
-    """What `load` returns. ``model_state`` maps parameter names to arrays; ``arrays`` holds the extra
-    tensors; ``info`` the free-form training information."""
+    """What `load` returns. ``model_state`` maps `state_dict` names to arrays; ``model_spec`` is the
+    architecture (None if the model's class has no ``spec()``); ``arrays`` holds the extra tensors; ``info``
+    the free-form training information."""
 
     path: str
-    model_spec: dict[str, Any]
+    model_spec: dict[str, Any] | None
     model_state: dict[str, np.ndarray]
     optimizer_state: dict[str, Any] | None = None
     scheduler_state: dict[str, Any] | None = None
@@ -153,22 +359,38 @@ class Checkpoint:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     def build_model(self):
-        """The model, rebuilt from its architecture and loaded with the saved weights."""
+        """The model, rebuilt from its architecture and loaded with the saved weights (in their dtype)."""
         from .nn import build_model
 
-        model = build_model(self.model_spec, rng=0)
+        if self.model_spec is None:
+            raise CheckpointError(f"{self.path}: no architecture is stored (the model's class has no spec()); build "
+                                  f"the model with its constructor and call restore(model)")
+        dtype = next(iter(self.model_state.values())).dtype if self.model_state else np.float32
+        try:
+            model = build_model(self.model_spec, rng=0, dtype=dtype)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"{self.path}: the stored architecture cannot be built ({error})") from None
+        return self.restore(model)
+
+    def restore(self, model):
+        """Load the saved weights into ``model`` (e.g. built by its own constructor) and return it; a clear
+        error names missing, unexpected and mis-shaped entries."""
         try:
             model.load_state_dict(self.model_state)
-        except (KeyError, ValueError) as error:
-            raise CheckpointError(f"{self.path}: weights do not fit the stored architecture ({error})") from None
+        except (KeyError, ValueError, TypeError) as error:
+            message = error.args[0] if error.args else str(error)
+            raise CheckpointError(f"{self.path}: the weights do not fit the model ({message})") from None
         return model
 
 
 def save(path: str | os.PathLike, model: Any, optimizer: Any = None, scheduler: Any = None, *,
          info: dict[str, Any] | None = None, arrays: dict[str, np.ndarray] | None = None) -> None:
-    """Write a checkpoint atomically (see the module docstring for the layout)."""
+    """Write a checkpoint atomically (see the module docstring for the layout). Any `chainrule.nn.Module`
+    works: its `state_dict` (parameters and buffers) by name; its architecture too if it has ``spec()``."""
     tensors = {f"model/{name}": value for name, value in model.state_dict().items()}
-    metadata = {"format": FORMAT, "model": json.dumps(model.spec()), "info": json.dumps(info or {})}
+    metadata = {"format": FORMAT, "info": json.dumps(info or {}, allow_nan=False)}
+    with contextlib.suppress(NotImplementedError):  # without one: restore into a model built by its constructor
+        metadata["model"] = json.dumps(model.spec())
     if optimizer is not None:
         state = optimizer.state_dict()
         tensors.update({f"optimizer/{key}": value for key, value in state["buffers"].items()})
@@ -195,27 +417,59 @@ def resolve(run: str | os.PathLike) -> str:
     return run
 
 
-def load(path: str | os.PathLike) -> Checkpoint:
-    """Read and verify a checkpoint written by `save`. Raises `CheckpointError` with the reason."""
+def _check_model_tensors(path: str, state: dict[str, np.ndarray], spec: Any, info: dict[str, Any]) -> None:
+    """The weights' dtypes, and the architecture's size against them, before anything is built."""
+    from .nn import state_size
+
+    dtypes = {array.dtype for array in state.values()}
+    if any(dtype.kind != "f" or dtype.itemsize < 4 for dtype in dtypes):
+        bad = next(name for name, array in state.items() if array.dtype.kind != "f" or array.dtype.itemsize < 4)
+        raise CheckpointError(f"{path}: the weight '{bad}' is {state[bad].dtype}; expected float32 or float64")
+    if len(dtypes) > 1:
+        raise CheckpointError(f"{path}: the weights mix dtypes ({', '.join(sorted(map(str, dtypes)))}); expected one")
+    expected_dtype = (info.get("config") or {}).get("dtype") if isinstance(info.get("config"), dict) else None
+    if expected_dtype and dtypes and str(next(iter(dtypes))) != expected_dtype:
+        raise CheckpointError(f"{path}: the weights are {next(iter(dtypes))}, but the run was configured for "
+                              f"{expected_dtype}")
+    if spec is not None:
+        if not isinstance(spec, dict):
+            raise CheckpointError(f"{path}: the stored architecture is not a description like {{'type': ...}}")
+        try:
+            expected = state_size(spec)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"{path}: the stored architecture is malformed ({error})") from None
+        stored = sum(array.size for array in state.values())
+        if expected is not None and expected != stored:
+            raise CheckpointError(f"{path}: the stored architecture describes {expected:,} weights, but the file "
+                                  f"holds {stored:,}; refused")
+
+
+def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkpoint:
+    """Read and verify a checkpoint written by `save`. Raises `CheckpointError` with the reason, in one line,
+    before allocating anything large (see the module docstring for what is checked)."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint not found: {path}") from None
-    except OSError as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {error.strerror}") from None
-    tensors, metadata = decode_safetensors(raw, source=path)
+    mapped, metadata = read_safetensors(path, max_bytes)
+    expected = metadata.get("sha256")
+    if expected is None:
+        raise CheckpointError(f"{path}: no sha256 checksum in the metadata; not a chainrule checkpoint")
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a chainrule checkpoint (format {metadata.get('format')!r}, "
                               f"expected {FORMAT!r})")
-    try:
-        spec = json.loads(metadata["model"])
-        info = json.loads(metadata.get("info", "{}"))
-        optimizer = json.loads(metadata["optimizer"]) if "optimizer" in metadata else None
-        scheduler = json.loads(metadata["scheduler"]) if "scheduler" in metadata else None
-    except (KeyError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: corrupted checkpoint metadata ({error})") from None
+    spec = _loads(metadata["model"], path, "architecture") if "model" in metadata else None
+    info = _loads(metadata.get("info", "{}"), path, "training information")
+    optimizer = _loads(metadata["optimizer"], path, "optimiser state") if "optimizer" in metadata else None
+    scheduler = _loads(metadata["scheduler"], path, "schedule state") if "scheduler" in metadata else None
+    if not isinstance(info, dict) or not isinstance(optimizer, dict | None) or not isinstance(scheduler, dict | None):
+        raise CheckpointError(f"{path}: corrupted checkpoint metadata")
+    model_state = {k[len("model/"):]: v for k, v in mapped.items() if k.startswith("model/")}
+    _check_model_tensors(path, model_state, spec, info)
+    if _digest(mapped, {k: v for k, v in metadata.items() if k != "sha256"}) != expected:
+        raise CheckpointError(f"{path}: checksum mismatch: the file was altered or corrupted")
+    for name, array in model_state.items():
+        if not np.isfinite(array).all():
+            raise CheckpointError(f"{path}: the weight '{name}' holds NaN or infinite values; refused")
+    tensors = {name: np.array(array) for name, array in mapped.items()}  # the one copy, after every check
+    del mapped
     model_state = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
     if optimizer is not None:
         optimizer["buffers"] = {k[len("optimizer/"):]: v for k, v in tensors.items()

@@ -4,8 +4,8 @@ Each sub-command lives in its own pair of functions: ``_add_<name>(subparsers)``
 ``cmd_<name>(args) -> int`` runs it. To add a sub-command, write such a pair and list the ``_add_`` function
 in the `SUBCOMMANDS` tuple.
 
-Every error is reported as one line, ``chainrule: error: ...``, with a non-zero exit status; ``--debug``
-shows the traceback instead.
+Every error is reported as one line, ``chainrule: error: ...``: exit status 2 for a usage error (flags), 1 when
+running fails (the data, a file, the training); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NoReturn
@@ -29,7 +30,11 @@ PROG = "chainrule"
 
 
 class CLIError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
+    """A usage error (a bad flag or combination of flags): printed as one line, exit status 2."""
+
+
+class RunError(CLIError):
+    """A failure while running (the data, a file, the training itself): printed as one line, exit status 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,9 +68,21 @@ def _float_in(low: float, high: float, low_open: bool = False, what: str = "a nu
     return parse
 
 
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated sizes like 16,32; got {text!r}") from None
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive; got {text!r}")
+    return sizes
+
+
 def _hidden(text: str) -> list[int]:
-    if text.strip() in ("", "none", "0"):
+    if text.strip().lower() == "none":
         return []
+    if text.strip() == "0":
+        raise argparse.ArgumentTypeError("0 is not a layer size; use --hidden none for no hidden layer")
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
@@ -83,20 +100,36 @@ class TrainConfig:
     dataset: str = "digits"
     target: str | None = None
     data_dir: str | None = None
-    hidden: list[int] = field(default_factory=lambda: [128])
+    model: str = "mlp"                 # "mlp" or "cnn"
+    hidden: list[int] | None = None    # None: [128] for an MLP, [64] for a CNN (after the convolutions)
+    channels: list[int] = field(default_factory=lambda: [16, 32])  # a CNN's 3x3 convolutions
     activation: str = "relu"
+    dropout: float = 0.0
     loss: str | None = None            # None: cross-entropy for class labels, squared-error otherwise
     optimizer: str = "adam"
     lr: float | None = None            # None: 1e-3 for adam, 0.1 for sgd
     momentum: float = 0.9
     l2: float = 1e-3
-    epochs: int = 30
+    epochs: int | None = None          # None: 30 for an MLP, 15 for a CNN
     batch_size: int = 32
     seed: int = 0
     test_fraction: float = 0.2
+    val_fraction: float = 0.0
+    patience: int | None = None        # early stopping on the validation loss (needs val_fraction)
+    schedule: str = "constant"
+    clip: float | None = None          # gradient clipping by global norm
+    dtype: str = "float32"
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.hidden is None:
+            self.hidden = [64] if self.model == "cnn" else [128]
+        if self.epochs is None:
+            self.epochs = 15 if self.model == "cnn" else 30
 
     def resolved_lr(self) -> float:
-        return self.lr if self.lr is not None else (1e-3 if self.optimizer == "adam" else 0.1)
+        return self.lr if self.lr is not None else (1e-3 if self.optimizer in ("adam", "rmsprop") else
+                                                    0.01 if self.optimizer == "adagrad" else 0.1)
 
 
 DEFAULTS = TrainConfig()
@@ -114,45 +147,79 @@ def _add_data_flags(parser: argparse.ArgumentParser, training: bool) -> None:
 
 
 def _add_train(subparsers: Any) -> None:
-    p = subparsers.add_parser("train", help="train an MLP on a data set", description=(
-        "Train a multilayer perceptron with minibatch gradient descent and backprop; print a per-epoch "
-        "table and write model.safetensors, history.json, history.csv and curves.png to the run folder."))
+    p = subparsers.add_parser("train", help="train an MLP or a CNN on a data set", description=(
+        "Train a multilayer perceptron (or a small CNN on image data) with minibatch gradient descent and "
+        "backprop; print a per-epoch table and write model.safetensors, history.json, history.csv and curves.png "
+        "to the run folder."))
     _add_data_flags(p, training=True)
+    # the model
+    p.add_argument("--model", choices=("mlp", "cnn"), help="an MLP (default) or a CNN: 3x3 convolutions, 2x2 "
+                                                           "max-pooling, then --hidden layers (image data sets)")
     p.add_argument("--hidden", type=_hidden, metavar="SIZES", help="hidden layer sizes, e.g. 64,32 "
-                   f"(default {','.join(map(str, DEFAULTS.hidden))}; 'none' for no hidden layer)")
+                   "(default 128 for an MLP, 64 for a CNN; 'none' for no hidden layer)")
+    p.add_argument("--channels", type=_sizes, metavar="SIZES",
+                   help="a CNN's convolution channels (default 16,32; a max-pool after every second one)")
     p.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), help=f"default {DEFAULTS.activation}")
+    p.add_argument("--dropout", type=_float_in(0, 0.99, False, "a dropout probability in [0, 1)"),
+                   help="dropout after each hidden layer (default 0)")
+    p.add_argument("--dtype", choices=("float32", "float64"), help="of the parameters and data (default float32)")
     p.add_argument("--loss", choices=("cross-entropy", "squared-error"),
                    help="default: cross-entropy for class labels, squared-error for numeric targets")
-    p.add_argument("--optimizer", choices=("sgd", "adam"), help=f"default {DEFAULTS.optimizer}")
+    # the optimisation
+    p.add_argument("--optimizer", choices=("sgd", "adam", "rmsprop", "adagrad"), help=f"default {DEFAULTS.optimizer}")
     p.add_argument("--lr", type=_float_in(0, math.inf, True, "a positive learning rate"),
-                   help="learning rate (default 0.001 for adam, 0.1 for sgd)")
+                   help="learning rate (default 0.001 for adam and rmsprop, 0.01 for adagrad, 0.1 for sgd)")
+    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule over the epochs (default constant; "
+                                                         "plateau halves the lr when the validation loss stalls)")
+    p.add_argument("--clip", type=_float_in(0, math.inf, True, "a positive gradient norm"),
+                   help="clip the gradients to this global norm before each step")
     p.add_argument("--momentum", type=_float_in(0, 0.999999, False, "a momentum in [0, 1)"),
                    help=f"SGD momentum (default {DEFAULTS.momentum})")
     p.add_argument("--l2", type=_float_in(0, math.inf, False, "a non-negative L2 strength"),
                    help=f"L2 regularisation λ: adds λ·½Σ‖W‖² to the loss (default {DEFAULTS.l2})")
-    p.add_argument("--epochs", type=_positive_int, help=f"default {DEFAULTS.epochs}")
+    p.add_argument("--epochs", type=_positive_int, help="default 30 for an MLP, 15 for a CNN")
     p.add_argument("--batch-size", type=_positive_int, help=f"default {DEFAULTS.batch_size}")
     p.add_argument("--seed", type=int, help=f"seed for the split, the initial weights and shuffling "
                                             f"(default {DEFAULTS.seed})")
+    p.add_argument("--val-fraction", type=_float_in(0, 0.9, True, "a fraction in (0, 0.9]"),
+                   help="hold out this fraction of the training examples to validate on (default none)")
+    p.add_argument("--patience", type=_positive_int, help="stop when the validation loss has not improved for this "
+                                                          "many epochs (needs --val-fraction)")
+    # the run
+    p.add_argument("--json", action="store_true", help="print one JSON summary instead of the table")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<dataset>-<timestamp>)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file) "
                                                    "up to --epochs")
     p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
-    p.add_argument("--compile", action="store_true",
-                   help="replay each training step with chainrule.compile (faster; equal to float tolerance)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="replay each training step with chainrule.compile (faster; equal to float tolerance; "
+                        "stored in the run, so --resume keeps it)")
     p.add_argument("--plot-weights", action="store_true",
                    help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
                         "surface, its gradient and the descent path in the weight plane (weights.png)")
+    from .distributed.cli import add_train_flags
+
+    add_train_flags(p)  # --workers N: data-parallel on N processes
     p.set_defaults(func=cmd_train)
 
 
-_TRAIN_KEYS = ("dataset", "target", "data_dir", "hidden", "activation", "loss", "optimizer", "lr", "momentum",
-               "l2", "epochs", "batch_size", "seed")
+SCHEDULES = ("constant", "step", "cosine", "exponential", "onecycle", "warmup-cosine", "plateau")
+
+_TRAIN_KEYS = ("dataset", "target", "data_dir", "model", "hidden", "channels", "activation", "dropout", "loss",
+               "optimizer", "lr", "momentum", "l2", "epochs", "batch_size", "seed", "val_fraction", "patience",
+               "schedule", "clip", "dtype", "compile")
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     given = {key: getattr(args, key) for key in _TRAIN_KEYS if getattr(args, key) is not None}
-    return TrainConfig(**given)
+    config = TrainConfig(**given)
+    if config.patience is not None and not config.val_fraction:
+        raise CLIError("--patience stops on the validation loss: it needs --val-fraction (e.g. --val-fraction 0.1)")
+    if config.schedule == "plateau" and not config.val_fraction:
+        raise CLIError("--schedule plateau watches the validation loss: it needs --val-fraction")
+    if config.model == "mlp" and args.channels is not None:
+        raise CLIError("--channels applies to --model cnn only")
+    return config
 
 
 
@@ -163,7 +230,24 @@ def _load_split(config: TrainConfig, dataset: str | None = None, target: str | N
 
     return load_dataset(dataset or config.dataset, target=target if dataset else config.target,
                         data_dir=data_dir or config.data_dir, seed=config.seed,
-                        test_fraction=config.test_fraction, standardize=standardize)
+                        test_fraction=config.test_fraction, standardize=standardize, dtype=config.dtype)
+
+
+def _make_model(config: TrainConfig, split: Any) -> tuple[Any, str]:
+    """The model and its one-line description."""
+    from . import nn
+
+    if config.model == "cnn":
+        if split.image_shape is None:
+            raise CLIError(f"--model cnn needs image data (digits, mnist, fashion-mnist); {split.name} is tabular")
+        model = nn.CNN(split.image_shape, config.channels, config.hidden, split.n_outputs, config.activation,
+                       dropout=config.dropout, rng=config.seed, dtype=config.dtype)
+        shape = "x".join(map(str, split.image_shape))
+        layers = " -> ".join([f"conv{c}" for c in config.channels] + [str(h) for h in config.hidden])
+        return model, f"CNN {shape} -> {layers} -> {split.n_outputs}"
+    sizes = [split.n_features, *config.hidden, split.n_outputs]
+    model = nn.mlp(sizes, config.activation, dropout=config.dropout, rng=config.seed, dtype=config.dtype)
+    return model, f"MLP {' -> '.join(map(str, sizes))}"
 
 
 def _make_optimizer(config: TrainConfig, params: list) -> Any:
@@ -171,7 +255,32 @@ def _make_optimizer(config: TrainConfig, params: list) -> Any:
 
     if config.optimizer == "adam":
         return optim.Adam(params, lr=config.resolved_lr())
+    if config.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=config.resolved_lr())
+    if config.optimizer == "adagrad":
+        return optim.Adagrad(params, lr=config.resolved_lr())
     return optim.SGD(params, lr=config.resolved_lr(), momentum=config.momentum)
+
+
+def _make_schedule(config: TrainConfig, optimizer: Any) -> Any:
+    from . import optim
+
+    epochs = int(config.epochs or 1)
+    if config.schedule == "step":
+        return optim.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    if config.schedule == "cosine":
+        return optim.CosineLR(optimizer, total_epochs=epochs)
+    if config.schedule == "exponential":
+        return optim.ExponentialLR(optimizer, gamma=0.9)
+    if config.schedule == "onecycle":
+        return optim.OneCycleLR(optimizer, total_epochs=max(2, epochs))
+    if config.schedule == "warmup-cosine":
+        warmup = max(1, epochs // 10)
+        return optim.SequentialLR(optimizer, [optim.LinearWarmup(optimizer, warmup, 0.1),
+                                              optim.CosineLR(optimizer, max(1, epochs - warmup))], [warmup])
+    if config.schedule == "plateau":
+        return optim.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+    return None
 
 
 def _number(value: float | None) -> str:
@@ -180,13 +289,24 @@ def _number(value: float | None) -> str:
     return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.3g}"
 
 
-def _format_row(record: dict[str, Any]) -> str:
-    accuracy = record.get("test_accuracy")
-    return (f"{record['epoch']:>5}  {_number(record['train_loss']):>10}  {_number(record.get('test_loss')):>9}  "
-            f"{(f'{100 * accuracy:.2f}%' if accuracy is not None else '-'):>8}  {record['seconds']:>6.2f}s")
+def _percent(value: float | None) -> str:
+    return f"{100 * value:.2f}%" if value is not None else "-"
 
 
-TABLE_HEADER = f"{'epoch':>5}  {'train loss':>10}  {'test loss':>9}  {'test acc':>8}  {'time':>7}"
+def _format_row(record: dict[str, Any], validation: bool = False) -> str:
+    middle = (f"{_number(record.get('val_loss')):>8}  {_percent(record.get('val_accuracy')):>7}  "
+              if validation else "")
+    return (f"{record['epoch']:>5}  {_number(record['train_loss']):>10}  {middle}"
+            f"{_number(record.get('test_loss')):>9}  {_percent(record.get('test_accuracy')):>8}  "
+            f"{record['seconds']:>6.2f}s")
+
+
+def _table_header(validation: bool = False) -> str:
+    middle = f"{'val loss':>8}  {'val acc':>7}  " if validation else ""
+    return f"{'epoch':>5}  {'train loss':>10}  {middle}{'test loss':>9}  {'test acc':>8}  {'time':>7}"
+
+
+TABLE_HEADER = _table_header()
 
 
 def write_history(folder: str, config: dict[str, Any], epochs: list[dict[str, Any]]) -> None:
@@ -196,7 +316,7 @@ def write_history(folder: str, config: dict[str, Any], epochs: list[dict[str, An
 
     rows = [{key: record.get(key) for key in COLUMNS} for record in epochs]
     atomic_write(os.path.join(folder, "history.json"),
-                 (json.dumps({"config": config, "epochs": rows}, indent=2) + "\n").encode())
+                 (json.dumps(_finite({"config": config, "epochs": rows}), indent=2, allow_nan=False) + "\n").encode())
     lines = [",".join(COLUMNS)]
     lines += [",".join("" if row[key] is None else repr(row[key]) for key in COLUMNS) for row in rows]
     atomic_write(os.path.join(folder, "history.csv"), ("\n".join(lines) + "\n").encode())
@@ -244,8 +364,12 @@ def _resume_setup(args: argparse.Namespace) -> tuple[TrainConfig, str, Any]:
     saved = checkpoint.load(path)
     if "config" not in saved.info or "epoch" not in saved.info:
         raise CLIError(f"{path}: the checkpoint holds no training configuration; cannot resume")
-    config = TrainConfig(**saved.info["config"])
-    changed = [key for key in _TRAIN_KEYS if key != "epochs" and getattr(args, key) is not None]
+    try:
+        config = TrainConfig(**saved.info["config"])
+    except TypeError as error:
+        raise RunError(f"{path}: the stored configuration is not one this version understands ({error})") from None
+    changed = [key for key in _TRAIN_KEYS if key != "epochs" and getattr(args, key) is not None
+               and getattr(args, key) != getattr(config, key)]
     if changed:
         raise CLIError(f"--resume continues the stored configuration; only --epochs may be changed "
                        f"(got --{changed[0].replace('_', '-')})")
@@ -273,11 +397,25 @@ class _HistoryWriter:
         return None
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None, so that ``json.dumps`` writes valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``chainrule train``: train, printing a per-epoch table; write the run folder."""
-    from . import nn
-    from .train import CheckpointCallback, History, fit, set_rng_states
+    from . import checkpoint
+    from .distributed.cli import data_parallel, launch_workers, launched_size
+    from .train import History, set_rng_states
 
+    if args.workers and (status := launch_workers(args.argv, args.workers)) is not None:
+        return status  # the ranks ran under mpiexec
     # 1. configuration: from the flags, or from the checkpoint of the run being resumed
     saved = None
     if args.resume:
@@ -287,55 +425,96 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = args.out or _default_out(config.dataset)
         if os.path.exists(os.path.join(out, "model.safetensors")):
             raise CLIError(f"{out} already holds a run; use --resume {out} to continue it or another --out")
-    # 2. data, model, optimiser (restored when resuming)
+    say = (lambda *a, **k: None) if args.json else print
+    # 2. data, model, optimiser, schedule (restored when resuming)
     split = _load_split(config)
     if config.loss is None:
         config.loss = "cross-entropy" if split.task == "classification" else "squared-error"
     if config.loss == "cross-entropy" and split.task != "classification":
         raise CLIError(f"cross-entropy needs class labels, but the target of {config.dataset} is continuous; "
                        f"use --loss squared-error")
-    sizes = [split.n_features, *config.hidden, split.n_outputs]
-    model = nn.mlp(sizes, config.activation, rng=config.seed)
+    model, description = _make_model(config, split)
     optimizer = _make_optimizer(config, model.parameters())
+    scheduler = _make_schedule(config, optimizer)
     recorder = _weight_recorder(model) if args.plot_weights else None
     history, start_epoch = History(), 0
     if saved is not None:
         start_epoch = int(saved.info["epoch"])
-        model.load_state_dict(saved.model_state)
+        try:
+            model.load_state_dict(saved.model_state)
+        except (KeyError, ValueError, TypeError) as error:
+            raise RunError(f"{saved.path}: the weights do not fit the stored configuration ({error})") from None
         if saved.optimizer_state is not None:
             optimizer.load_state_dict(saved.optimizer_state)
+        if scheduler is not None and saved.scheduler_state is not None:
+            scheduler.load_state_dict(saved.scheduler_state)
         set_rng_states(model, saved.info.get("rng_states", {}))
         history.epochs = list(saved.info.get("history", []))[:start_epoch]
+    # under mpiexec: this rank's shard of each batch, averaged gradients; only rank 0 writes (and prints)
+    if config.val_fraction and launched_size() > 1:
+        raise CLIError("--val-fraction is not supported with several ranks yet (the split would have to be "
+                       "made before the data is sharded); use --patience on the test loss, or one process")
+    optimizer, loader, writer = data_parallel(optimizer, split.x_train, split.y_train, config.batch_size, config.seed)
+    if not writer:
+        return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
+                          start_epoch, out, say, loader, writer)
     os.makedirs(out, exist_ok=True)
+    lock = checkpoint.RunLock(out)  # one trainer per run folder; released when this command ends
+    try:
+        removed = checkpoint.remove_orphaned_temporaries(out)
+        if removed:
+            say(f"note: removed {removed} temporary file(s) left by an interrupted save", file=sys.stderr)
+        return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
+                          start_epoch, out, say, loader, writer)
+    finally:
+        lock.release()
+
+
+def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model: Any, description: str,
+               optimizer: Any, scheduler: Any, recorder: Any, history: Any, start_epoch: int, out: str,
+               say: Callable[..., None], loader: Any = None, writer: bool = True) -> int:
+    from .train import CheckpointCallback, EarlyStopping, fit
+
     config_dict = asdict(config)
-    print(f"data: {split.name}, {len(split.x_train)} train / {len(split.x_test)} test examples, "
-          f"{split.n_features} features, " + (f"{len(split.classes)} classes" if split.task == "classification"
-                                              else f"{split.n_outputs} numeric target(s)"))
-    print(f"model: MLP {' -> '.join(map(str, sizes))}, {config.activation}, {model.num_parameters():,} "
-          f"parameters; loss {config.loss}" + (f" + L2 {config.l2}" if config.l2 else "") +
-          f"; {config.optimizer} lr={config.resolved_lr()}, batch {config.batch_size}, seed {config.seed}")
-    print(f"run folder: {out}" + (f" (resuming after epoch {start_epoch})" if args.resume else ""))
-    print(TABLE_HEADER)
+    validation = bool(config.val_fraction)
+    say(f"data: {split.name}, {len(split.x_train)} train / {len(split.x_test)} test examples, "
+        f"{split.n_features} features, " + (f"{len(split.classes)} classes" if split.task == "classification"
+                                            else f"{split.n_outputs} numeric target(s)")
+        + (f"; {config.val_fraction:g} of train held out to validate" if validation else ""))
+    say(f"model: {description}, {config.activation}, {model.num_parameters():,} parameters, {config.dtype}; "
+        f"loss {config.loss}" + (f" + L2 {config.l2}" if config.l2 else "") +
+        f"; {config.optimizer} lr={config.resolved_lr()}" + (f" ({config.schedule})" if scheduler else "") +
+        f", batch {config.batch_size}, seed {config.seed}")
+    say(f"run folder: {out}" + (f" (resuming after epoch {start_epoch})" if args.resume else ""))
+    say(_table_header(validation))
     for record in history.epochs:
-        print(_format_row(record))
+        say(_format_row(record, validation))
     # 3. train: a checkpoint and the history files after every epoch
     keep = CheckpointCallback(os.path.join(out, "model.safetensors"), info={
         "config": config_dict, "task": split.task, "classes": split.classes, "n_features": split.n_features,
         "dataset": split.name}, arrays={"data/mean": split.scaler.mean, "data/std": split.scaler.std})
+    # (only the rank that writes keeps the run folder; every rank stops early together)
+    callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []) if writer else []
+    if config.patience is not None:
+        # the run folder's checkpoint is the last epoch's (so that --resume continues it), not the best one's
+        callbacks.insert(0, EarlyStopping(patience=config.patience, restore_best=False))
 
     def on_epoch(record: dict[str, Any]) -> None:
-        print(_format_row(record), flush=True)
+        say(_format_row(record, validation), flush=True)
 
     started = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
         history = fit(model, config.loss, optimizer, (split.x_train, split.y_train),
-                      (split.x_test, split.y_test),
-                      epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, seed=config.seed,
-                      callbacks=[keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []),
-                      start_epoch=start_epoch, history=history, on_epoch=on_epoch, compiled=args.compile)
+                      (split.x_test, split.y_test), epochs=config.epochs, batch_size=config.batch_size, l2=config.l2,
+                      seed=config.seed, scheduler=scheduler, callbacks=callbacks, start_epoch=start_epoch,
+                      history=history, on_epoch=on_epoch, compiled=config.compile, val_fraction=config.val_fraction,
+                      clip_norm=config.clip) if loader is None else \
+            fit(model, config.loss, optimizer, loader, (split.x_test, split.y_test), epochs=config.epochs,
+                l2=config.l2, seed=config.seed, scheduler=scheduler, callbacks=callbacks, start_epoch=start_epoch,
+                history=history, on_epoch=on_epoch, compiled=config.compile, clip_norm=config.clip)
     elapsed = time.perf_counter() - started
     # 4. the final history files, the curves, and how it ended
-    if history.epochs:
+    if history.epochs and writer:
         write_history(out, config_dict, history.epochs)
         if not args.no_plot:
             note = plot_curves(out, history.epochs, split.name)
@@ -343,6 +522,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"note: {note}", file=sys.stderr)
         if recorder is not None:
             _plot_weights(model, config.loss, split, recorder, out)
+    last = history.epochs[-1] if history.epochs else None
+    if args.json:
+        summary = {"run": out, "epochs": len(history.epochs), "stop_reason": history.stop_reason,
+                   "message": history.message or None, "seconds": elapsed,
+                   **{key: (last or {}).get(key) for key in ("train_loss", "train_accuracy", "val_loss",
+                                                            "val_accuracy", "test_loss", "test_accuracy")}}
+        print(json.dumps(_finite(summary), allow_nan=False))
     if history.stop_reason == "interrupted":
         done = len(history.epochs)
         print(f"interrupted: the run folder holds the state after epoch {done}; continue with "
@@ -351,17 +537,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if history.stop_reason == "diverged":
         kept = (f"the last good checkpoint (epoch {len(history.epochs)}) is kept in {out}"
                 if history.epochs else "no checkpoint was written")
-        raise CLIError(f"{history.message}; {kept}")
+        raise RunError(f"{history.message}; {kept}")
     if history.message:
-        print(history.message)
-    last = history.epochs[-1] if history.epochs else None
-    summary = f"done in {elapsed:.1f}s"
+        say(history.message)
+    summary_line = f"done in {elapsed:.1f}s"
     if last and last.get("test_accuracy") is not None:
-        summary += f": test accuracy {100 * last['test_accuracy']:.2f}%, test loss {last['test_loss']:.4f}"
+        summary_line += f": test accuracy {100 * last['test_accuracy']:.2f}%, test loss {last['test_loss']:.4f}"
     elif last and last.get("test_loss") is not None:
-        summary += f": test loss {last['test_loss']:.4f}"
-    print(f"{summary}; wrote {out}/model.safetensors, history.json, history.csv"
-          + ("" if args.no_plot else ", curves.png"))
+        summary_line += f": test loss {last['test_loss']:.4f}"
+    say(f"{summary_line}; wrote {out}/model.safetensors, history.json, history.csv"
+        + ("" if args.no_plot else ", curves.png"))
     return 0
 
 
@@ -420,7 +605,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         x, y = split.x_test, split.y_test
         where = f"the test split of {split.name} ({len(x)} examples)"
-    x = scaler.transform(x)
+    x = scaler.transform(x).astype(config.dtype)
     task = saved.info.get("task", "classification")
     classes = saved.info.get("classes", [])
     if task == "classification":
@@ -435,7 +620,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         np.add.at(confusion, (y, result["predictions"]), 1)
         output["confusion"] = confusion.tolist()
     if args.json:
-        print(json.dumps(output))
+        print(json.dumps(_finite(output), allow_nan=False))
         return 0
     print(f"checkpoint: {saved.path} (epoch {saved.info.get('epoch', '?')})")
     print(f"data: {where}")
@@ -510,6 +695,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     saved, model, config, scaler = _restore(args.run)
     target = config.target or "target"
     x = scaler.transform(_read_inputs(args.input, int(saved.info.get("n_features", scaler.mean.size)), target))
+    x = x.astype(config.dtype)
     model.eval()
     with cr.no_grad():
         outputs = model(cr.tensor(x)).data
@@ -572,6 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="chainrule: reverse-mode autodiff for NumPy, and a small "
                                             "training stack. Run 'chainrule train' to train an MLP on digits.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in SUBCOMMANDS:
         register(subparsers)
@@ -582,7 +769,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
+    """The errors a user can cause; `CLIError` (usage) exits with 2, the others (running failed) with 1."""
     from .checkpoint import CheckpointError
     from .data import DataError
     from .viz._formula import ExplainError
@@ -596,11 +790,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # what `train --workers` re-runs on each rank
         debug = debug or bool(getattr(args, "debug", False))
         if getattr(args, "func", None) is None:
             build_parser().print_help()
             return 2
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            # NumPy's overflow/invalid-value warnings would be a second line on stderr; what they signal (a
+            # diverging loss, NaN features) is checked and reported as one line where it matters
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return int(args.func(args))
     except KeyboardInterrupt:
         if debug:
             raise
@@ -612,7 +811,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = str(error) if not isinstance(error, OSError) or not error.filename else (
             f"{error.strerror}: {error.filename}")
         print(f"{PROG}: error: {' '.join(text.split())}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(error, CLIError) and not isinstance(error, RunError) else 1
     except Exception as error:  # a bug, or an error from a layer below: still one line
         if debug:
             raise

@@ -5,7 +5,7 @@
 >>> @primitive
 ... def cube(x):                       # runs on raw arrays
 ...     return x ** 3
->>> defvjp(cube, lambda g, ans, x: g * 3 * x ** 2, formulas=("{g} · 3{0}²",))
+>>> _ = defvjp(cube, lambda g, ans, x: g * 3 * x ** 2, formulas=("{g} · 3{0}²",))
 >>> chainrule.grad(lambda x: cube(x).sum())(np.array([1.0, 2.0]))
 array([ 3., 12.])
 
@@ -14,11 +14,16 @@ error signal of its input, with that input's shape (use :func:`unbroadcast` when
 Write rules with ``chainrule.numpy`` operations and operators (not raw ``numpy`` calls), so that they
 can be differentiated again for higher-order derivatives. :func:`chainrule.gradcheck` checks a new rule,
 and names it if it is wrong.
+
+HIPS autograd's curried form is accepted too, told apart by the number of arguments: a rule taking
+``(ans, *inputs)`` and returning a function of ``g`` (``defvjp(cube, lambda ans, x: lambda g: g * 3 * x ** 2)``),
+and autograd's ``argnums=`` to give rules for some arguments only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Sequence
 
 from ._graph import Primitive
 from ._rules import unbroadcast, xp
@@ -39,11 +44,70 @@ def primitive(forward: Callable | None = None, *, name: str | None = None, diffe
     return make(forward) if forward is not None else make
 
 
-def defvjp(prim: Primitive, *vjps: Callable | None, formulas: tuple = ()) -> Primitive:
-    """Set the VJP rules of ``prim``, one per positional argument (``None``: not differentiable there)."""
+def defvjp(prim: Primitive, *vjps: Callable | None, formulas: tuple = (), argnums: Sequence[int] | None = None
+           ) -> Primitive:
+    """Set the VJP rules of ``prim``, one per positional argument (``None``: not differentiable there).
+
+    A rule is ``rule(g, ans, *inputs)``, or autograd's curried ``rule(ans, *inputs)`` returning a function of
+    ``g``; which one is told by its number of positional parameters (the forward's plus two, or plus one).
+    ``argnums`` (autograd's) says which arguments the rules are for; the others get none.
+
+    >>> from chainrule.extend import primitive, defvjp
+    >>> @primitive
+    ... def scale(x, k):
+    ...     return x * k
+    >>> _ = defvjp(scale, lambda ans, x, k: lambda g: g * k, argnums=[0])    # autograd's spelling
+    >>> float(chainrule.grad(lambda x: scale(x, 3.0))(2.0))
+    3.0
+    """
     if not isinstance(prim, Primitive):
         raise TypeError(f"chainrule.defvjp: expected a primitive made with chainrule.primitive; got "
                         f"{type(prim).__name__}")
-    prim.vjps = tuple(vjps)
+    positions = list(range(len(vjps))) if argnums is None else list(argnums)
+    if len(positions) != len(vjps):
+        raise TypeError(f"chainrule.defvjp({prim.name}): {len(vjps)} rules for argnums={positions}")
+    rules = [None if rule is None else _uncurried(prim, rule, p) for p, rule in zip(positions, vjps, strict=True)]
+    if argnums is not None:
+        placed: list = [None] * (max(argnums) + 1 if argnums else 0)
+        for position, rule in zip(argnums, rules, strict=True):
+            placed[position] = rule
+        rules = placed
+    prim.vjps = tuple(rules)
     prim.formulas = tuple(formulas)
     return prim
+
+
+def _positional_counts(function: Callable) -> tuple[int, int, bool]:
+    """(required positional parameters, all positional parameters, whether it takes *args)."""
+    parameters = inspect.signature(function).parameters.values()
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = sum(p.default is p.empty for p in positional)
+    return required, len(positional), any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+
+def _uncurried(prim: Primitive, rule: Callable, position: int) -> Callable:
+    """The rule in chainrule's form ``rule(g, ans, *inputs)``: autograd's curried form is wrapped. The
+    forms differ by one in arity; where defaulted inputs blur that, a first parameter named ``ans`` means
+    autograd's form."""
+    try:
+        fewest, most, forward_varargs = _positional_counts(prim.forward)
+        _, taken, rule_varargs = _positional_counts(rule)
+        first = next(iter(inspect.signature(rule).parameters), "")
+    except (TypeError, ValueError):  # no signature to read (a builtin): take it as chainrule's form
+        return rule
+    chainrule_form = fewest + 2 <= taken <= most + 2
+    curried_form = fewest + 1 <= taken <= most + 1
+    if rule_varargs or forward_varargs or (chainrule_form and not (curried_form and first == "ans")):
+        return rule
+    if curried_form:
+        def curried(g, ans, *args, **kwargs):
+            return rule(ans, *args, **kwargs)(g)
+
+        curried.__name__ = getattr(rule, "__name__", "rule")
+        curried.__wrapped__ = rule
+        return curried
+    inputs = most
+    names = ", ".join(list(inspect.signature(prim.forward).parameters)[:inputs])
+    raise TypeError(f"chainrule.defvjp({prim.name}): the rule for argument {position} takes {taken} positional "
+                    f"argument{'s' if taken != 1 else ''}; expected {inputs + 2} (g, ans, {names}), or autograd's "
+                    f"curried form with {inputs + 1} (ans, {names}) returning a function of g")

@@ -21,7 +21,9 @@ True
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +38,9 @@ from .data import ArrayDataset, DataLoader
 from .nn import Dropout, Module, get_loss, l2_penalty, parameters_from, weights
 from .nn.losses import squared_error
 
-COLUMNS = ("epoch", "train_loss", "test_loss", "test_accuracy", "seconds")
+#: the keys of an epoch's record, in table order (a key is None where it does not apply; metrics add more)
+COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr",
+           "seconds")
 
 LossFn = Callable[[cr.Tensor, Any], cr.Tensor]
 
@@ -77,11 +81,19 @@ class Callback:
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` (default ``test_loss``, lower is better) has not improved by ``min_delta`` for
-    ``patience`` epochs; with ``restore_best`` put back the best weights at the end."""
+    """Stop when ``monitor`` (default ``val_loss``: the loss on the validation split of `fit`'s
+    ``val_fraction`` / ``val_data``; lower is better, higher for accuracies) has not improved by ``min_delta``
+    for ``patience`` epochs; with ``restore_best`` put back the best weights at the end. Monitoring a value
+    the records do not have is an error, never a silent no-op.
 
-    def __init__(self, patience: int = 5, monitor: str = "test_loss", min_delta: float = 0.0,
+    >>> EarlyStopping(patience=3).monitor
+    'val_loss'
+    """
+
+    def __init__(self, patience: int = 5, monitor: str = "val_loss", min_delta: float = 0.0,
                  restore_best: bool = True) -> None:
+        if int(patience) < 1:
+            raise ValueError(f"EarlyStopping: patience must be a positive integer; got {patience}")
         self.patience, self.monitor, self.min_delta, self.restore_best = patience, monitor, min_delta, restore_best
         self.best = math.inf
         self.best_state: dict[str, np.ndarray] | None = None
@@ -90,7 +102,8 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, state: TrainState) -> bool:
         value = state.history.epochs[-1].get(self.monitor)
         if value is None:
-            return False
+            raise ValueError(f"EarlyStopping: monitors '{self.monitor}', but the epoch records have no such value "
+                             f"({_missing_hint(self.monitor)})")
         value = -value if "accuracy" in self.monitor else value
         if value < self.best - self.min_delta:
             self.best, self.waited = value, 0
@@ -109,6 +122,37 @@ class EarlyStopping(Callback):
             state.model.load_state_dict(self.best_state)
 
 
+def _missing_hint(key: str) -> str:
+    if key.startswith("val_"):
+        return "no validation data: pass val_fraction= or val_data= to fit"
+    if key.startswith("test_"):
+        return "no test data: pass test_data to fit"
+    return f"the records have the keys {', '.join(COLUMNS)} and the metrics' names"
+
+
+class CSVLogger(Callback):
+    """Append each epoch's record to a CSV file (a header row first), flushed at once so that the file can be
+    followed during training. The columns are `COLUMNS` plus any metrics.
+
+    >>> import tempfile, os
+    >>> logger = CSVLogger(os.path.join(tempfile.mkdtemp(), "log.csv"))
+    """
+
+    def __init__(self, path: str, columns: Sequence[str] | None = None) -> None:
+        self.path, self.columns = path, list(columns) if columns else None
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        record = state.history.epochs[-1]
+        if self.columns is None:
+            self.columns = [*COLUMNS, *(k for k in record if k not in COLUMNS)]
+        new = not os.path.exists(self.path) or os.path.getsize(self.path) == 0
+        with open(self.path, "a", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(self.columns)
+            writer.writerow(["" if record.get(k) is None else record.get(k) for k in self.columns])
+
+
 class CheckpointCallback(Callback):
     """Save a checkpoint (see `chainrule.checkpoint`) after every ``every`` epochs, atomically, with the
     epoch count, the optimiser and schedule state, and dropout RNG states, so `fit` can resume exactly.
@@ -117,10 +161,12 @@ class CheckpointCallback(Callback):
     def __init__(self, path: str, every: int = 1, info: dict[str, Any] | None = None,
                  arrays: dict[str, np.ndarray] | None = None) -> None:
         self.path, self.every, self.info, self.arrays = path, every, dict(info or {}), arrays
+        self.saved_epoch: int | None = None  # the epoch the file on disk holds
 
     def on_epoch_end(self, state: TrainState) -> None:
         if state.epoch % self.every == 0:
             self.save(state)
+            self.saved_epoch = state.epoch
 
     def save(self, state: TrainState) -> None:
         from . import checkpoint
@@ -143,6 +189,8 @@ def set_rng_states(model: Module, states: dict[str, Any]) -> None:
 
 
 def _as_dataset(data: Any, what: str) -> ArrayDataset:
+    if data is None:
+        raise TypeError(f"fit: {what} is None")
     if isinstance(data, ArrayDataset):
         return data
     if isinstance(data, DataLoader):
@@ -199,15 +247,16 @@ def _progress(total: int, enabled: bool | None, description: str):
     return tqdm(total=total, desc=description, leave=False, unit="batch", file=sys.stderr)
 
 
-def compiled_step(model: Module, loss: LossFn | str, optimizer: Any, *, l2: float = 0.0
-                  ) -> Callable[[Any, Any], float]:
+def compiled_step(model: Module, loss: LossFn | str, optimizer: Any, *, l2: float = 0.0,
+                  clip_norm: float | None = None, clip_value: float | None = None) -> Callable[[Any, Any], float]:
     """A training step — forward, backward, optimiser update — whose forward and backward passes are
     compiled (`chainrule.compile`): ``step(x, t)`` returns the objective's value and updates ``model`` in
     place with ``optimizer``, as ``zero_grad(); J.backward(); optimizer.step()`` would.
 
     The step is traced as a pure function of the model's parameters (`chainrule.nn.parameters_from`), so the
     replay reads the parameters' current arrays on every call; each parameter's ``.grad`` is set to the fresh
-    gradient, then the optimiser runs as usual (any optimiser, its state and schedules unchanged). A
+    gradient (clipped by ``clip_norm`` / ``clip_value`` as in `fit`), then the optimiser runs as usual (any
+    optimiser, its state and schedules unchanged). A
     non-finite objective skips the update. A model whose forward pass is random in training mode (`Dropout`)
     cannot be replayed: its step runs eagerly, with a `chainrule.CompileWarning`.
 
@@ -236,42 +285,120 @@ def compiled_step(model: Module, loss: LossFn | str, optimizer: Any, *, l2: floa
         if math.isfinite(value):
             for name, p in named:
                 p.grad = grads[name]
+            _clip(optimizer.params, clip_norm, clip_value)
             optimizer.step()
         return value
 
     return step
 
 
+def _clip(params: list, clip_norm: float | None, clip_value: float | None) -> None:
+    from .optim import clip_grad_norm, clip_grad_value
+
+    if clip_value is not None:
+        clip_grad_value(params, clip_value)
+    if clip_norm is not None:
+        clip_grad_norm(params, clip_norm)
+
+
+def _resolve_metric(name: str | Callable) -> tuple[str, Callable]:
+    if callable(name):
+        return getattr(name, "__name__", "metric"), name
+    try:
+        from sklearn import metrics
+    except ImportError:
+        raise ValueError(f"fit: the metric {name!r} is a scikit-learn metric name, but scikit-learn is not "
+                         f"installed (pass a function (y_true, y_pred) -> float instead)") from None
+    function = getattr(metrics, name, None)
+    if not callable(function):
+        raise ValueError(f"fit: sklearn.metrics has no function {name!r} (e.g. 'balanced_accuracy_score', "
+                         f"'matthews_corrcoef')")
+    return name, function
+
+
+def _split_validation(train_set: ArrayDataset, fraction: float, seed: int) -> tuple[ArrayDataset, ArrayDataset]:
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fit: val_fraction must be in (0, 1); got {fraction}")
+    n = len(train_set)
+    n_val = int(round(n * fraction))
+    if n_val < 1 or n_val >= n:
+        raise ValueError(f"fit: val_fraction={fraction} of {n} examples leaves no validation or no training data")
+    order = np.random.default_rng([seed, 2**31 - 1]).permutation(n)  # its own stream: the shuffles are unchanged
+    val, train = order[:n_val], order[n_val:]
+    return ArrayDataset(train_set.x[train], train_set.y[train]), ArrayDataset(train_set.x[val], train_set.y[val])
+
+
+def _check_monitors(callbacks: Sequence[Callback], has_val: bool, has_test: bool) -> None:
+    for callback in callbacks:
+        monitor = getattr(callback, "monitor", None)
+        if not isinstance(monitor, str):
+            continue
+        if (monitor.startswith("val_") and not has_val) or (monitor.startswith("test_") and not has_test):
+            raise ValueError(f"{type(callback).__name__}: monitors '{monitor}', but there is nothing to measure it "
+                             f"on ({_missing_hint(monitor)})")
+
+
 def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test_data: Any = None,
         epochs: int = 10, batch_size: int = 32, *, l2: float = 0.0, scheduler: Any = None, seed: int = 0,
         shuffle: bool = True, drop_last: bool = False, callbacks: Sequence[Callback] = (),
         progress: bool | None = None, start_epoch: int = 0, history: History | None = None,
-        on_epoch: Callable[[dict[str, Any]], None] | None = None, compiled: bool = False) -> History:
+        on_epoch: Callable[[dict[str, Any]], None] | None = None, compiled: bool = False,
+        val_fraction: float = 0.0, val_data: Any = None, clip_norm: float | None = None,
+        clip_value: float | None = None, metrics: Sequence[str | Callable] = ()) -> History:
     """Train ``model`` with minibatch gradient descent for epochs ``start_epoch .. epochs − 1``.
 
     - ``loss``: a function ``(outputs, targets) -> scalar Tensor`` or a name (`chainrule.nn.get_loss`);
       ``l2`` adds λ·½Σ‖W‖² over the weight matrices to the training objective (the reported losses are
       the data losses).
-    - ``train_data`` / ``test_data``: `ArrayDataset` or ``(x, y)``; the test set may be None.
+    - ``train_data``: an `ArrayDataset`, ``(x, y)``, or a `DataLoader`, which is used as given (its batch
+      size, shuffling, seed and ``drop_last``; ``batch_size``/``shuffle``/``drop_last`` then do not apply).
+      ``test_data``: `ArrayDataset` or ``(x, y)``, or None.
+    - ``val_fraction``: hold out this fraction of the training examples (seeded) as a validation split;
+      or pass ``val_data``. Its loss and accuracy are ``val_loss`` / ``val_accuracy`` in the records, and
+      `EarlyStopping` and `chainrule.optim.ReduceLROnPlateau` watch ``val_loss``.
+    - ``clip_norm`` / ``clip_value``: clip the gradients (by their global norm / elementwise) before each step.
+    - ``metrics``: functions ``(y_true, y_pred) -> float`` or names of ``sklearn.metrics`` functions, computed
+      on the validation split (else the test set) each epoch, recorded under ``val_<name>`` / ``test_<name>``.
     - Shuffling uses ``(seed, epoch)``, so passing ``start_epoch``/``history`` from a checkpoint continues a
       run exactly.
     - A progress bar is shown when stderr is a terminal (``progress=None``), forced on/off with True/False.
     - ``on_epoch(record)`` is called with each epoch's record (e.g. to print a table row).
     - ``compiled``: run each step through `compiled_step` (the forward and backward passes replayed by
       `chainrule.compile`; the same results to float tolerance, several times faster for small models).
+    - ``loader``: the minibatches to train on instead of ``DataLoader(train_data, batch_size, shuffle, seed,
+      drop_last)``, e.g. a `chainrule.distributed.DistributedSampler` (this rank's shard of every batch).
 
-    Training stops early, with ``history.stop_reason`` set and a message, when a callback asks, when the
-    loss becomes NaN or infinite (the update that would apply it is skipped), or on Ctrl-C (the partial
-    epoch is discarded from the history).
+    Each epoch's record (keys `COLUMNS`) is appended to the history before the callbacks run; if Ctrl-C
+    stops a `CheckpointCallback` before its file holds that epoch, the record is taken back out, so the
+    history, the checkpoint and the message agree. Training stops early, with ``history.stop_reason`` set and
+    a message, when a callback asks, when the loss becomes NaN or infinite (the update that would apply it
+    is skipped), or on Ctrl-C (the partial epoch is discarded from the history).
     """
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
-    train_set = _as_dataset(train_data, "train_data")
+    if isinstance(train_data, DataLoader):
+        loader, train_set = train_data, train_data.dataset
+        if val_fraction:
+            raise ValueError("fit: val_fraction splits arrays; with a DataLoader as train_data pass val_data= "
+                             "(or give fit the arrays)")
+    else:
+        train_set = _as_dataset(train_data, "train_data")
+        loader = None
+    val_set = None if val_data is None else _as_dataset(val_data, "val_data")
+    if val_fraction:
+        if val_set is not None:
+            raise ValueError("fit: pass val_fraction or val_data, not both")
+        train_set, val_set = _split_validation(train_set, val_fraction, seed)
+    if loader is None:
+        loader = DataLoader(train_set, batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
     test_set = None if test_data is None else _as_dataset(test_data, "test_data")
-    loader = DataLoader(train_set, batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
+    _check_monitors([*callbacks, scheduler] if scheduler is not None else callbacks, val_set is not None,
+                    test_set is not None)
+    metric_functions = [_resolve_metric(m) for m in metrics]
     history = history if history is not None else History()
     l2_weights = weights(model) if l2 else []
     state = TrainState(model, optimizer, scheduler, start_epoch, history, loader)
-    step = compiled_step(model, loss_fn, optimizer, l2=l2) if compiled else None
+    step = compiled_step(model, loss_fn, optimizer, l2=l2, clip_norm=clip_norm, clip_value=clip_value) \
+        if compiled else None
     try:
         for epoch in range(start_epoch, epochs):
             started = time.perf_counter()
@@ -295,6 +422,7 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
                         return history
                     if step is None:
                         objective.backward()                                          # 2. backward
+                        _clip(optimizer.params, clip_norm, clip_value)
                         optimizer.step()                                              # 3. update
                     if bar is not None:
                         bar.update(1)
@@ -302,24 +430,32 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
             finally:
                 if bar is not None:
                     bar.close()
-            train_eval = evaluate(model, loss_fn, train_set.x, train_set.y)           # mean train loss
-            test_eval = evaluate(model, loss_fn, test_set.x, test_set.y) if test_set is not None else {}
-            record = {"epoch": epoch + 1, "train_loss": train_eval["loss"], "test_loss": test_eval.get("loss"),
-                      "test_accuracy": test_eval.get("accuracy"),
-                      "seconds": time.perf_counter() - started}
-            history.epochs.append(record)
+            record = _epoch_record(model, loss_fn, epoch, train_set, val_set, test_set, metric_functions,
+                                   optimizer)
+            record["seconds"] = time.perf_counter() - started
             if scheduler is not None:
-                scheduler.step()
-            state.epoch = epoch + 1
+                if getattr(scheduler, "needs_metric", False):
+                    scheduler.step(record[getattr(scheduler, "monitor", "val_loss")])
+                else:
+                    scheduler.step()
             if on_epoch is not None:
                 on_epoch(record)
             if not math.isfinite(record["train_loss"]):
                 history.stop_reason = "diverged"
                 history.message = f"the training loss became {record['train_loss']} after epoch {epoch + 1}"
                 return history
+            history.epochs.append(record)
+            state.epoch = epoch + 1
             stop = False
-            for callback in callbacks:
-                stop = bool(callback.on_epoch_end(state)) or stop
+            try:
+                for callback in callbacks:
+                    stop = bool(callback.on_epoch_end(state)) or stop
+            except KeyboardInterrupt:
+                keepers = [c for c in callbacks if isinstance(c, CheckpointCallback)]
+                if any(c.saved_epoch != state.epoch for c in keepers):  # its checkpoint was not written
+                    history.epochs.pop()
+                    state.epoch -= 1
+                raise
             if stop:
                 break
     except KeyboardInterrupt:
@@ -332,5 +468,25 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     return history
 
 
-__all__ = ["COLUMNS", "Callback", "CheckpointCallback", "EarlyStopping", "History", "TrainState", "compiled_step",
-           "evaluate", "fit", "predict_labels", "rng_states", "set_rng_states"]
+def _epoch_record(model: Module, loss_fn: LossFn, epoch: int, train_set: ArrayDataset, val_set: ArrayDataset | None,
+                  test_set: ArrayDataset | None, metric_functions: list[tuple[str, Callable]], optimizer: Any
+                  ) -> dict[str, Any]:
+    record: dict[str, Any] = {"epoch": epoch + 1}
+    results = {}
+    for name, data in (("train", train_set), ("val", val_set), ("test", test_set)):
+        result = evaluate(model, loss_fn, data.x, data.y) if data is not None and len(data) else {}
+        results[name] = (result, data)
+        record[f"{name}_loss"] = result.get("loss")
+        record[f"{name}_accuracy"] = result.get("accuracy")
+    record["lr"] = getattr(optimizer, "lr", None)
+    target = "val" if val_set is not None else "test"
+    result, data = results[target]
+    for name, function in metric_functions:
+        if "predictions" not in result:
+            raise ValueError(f"fit: the metric {name!r} needs class labels and a {target} set")
+        record[f"{target}_{name}"] = float(function(np.asarray(data.y).reshape(-1), result["predictions"]))
+    return record
+
+
+__all__ = ["COLUMNS", "CSVLogger", "Callback", "CheckpointCallback", "EarlyStopping", "History", "TrainState",
+           "compiled_step", "evaluate", "fit", "predict_labels", "rng_states", "set_rng_states"]

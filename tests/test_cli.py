@@ -10,6 +10,7 @@ import pytest
 
 from chainrule import checkpoint
 from chainrule.cli import build_parser, main
+from chainrule.train import COLUMNS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,9 +37,9 @@ def test_train_writes_the_run_folder(run_dir, capsys):
     history = json.loads((run_dir / "history.json").read_text())
     assert history["config"]["dataset"] == "xor" and history["config"]["hidden"] == [8]
     assert [r["epoch"] for r in history["epochs"]] == [1, 2, 3]
-    assert set(history["epochs"][0]) == {"epoch", "train_loss", "test_loss", "test_accuracy", "seconds"}
+    assert set(history["epochs"][0]) == set(COLUMNS)
     csv_lines = (run_dir / "history.csv").read_text().splitlines()
-    assert csv_lines[0] == "epoch,train_loss,test_loss,test_accuracy,seconds" and len(csv_lines) == 4
+    assert csv_lines[0] == ",".join(COLUMNS) and len(csv_lines) == 4
     assert checkpoint.load(run_dir / "model.safetensors").info["epoch"] == 3
 
 
@@ -242,3 +243,152 @@ def test_train_compile_gives_the_eager_run_to_float_tolerance(tmp_path, capsys):
     for eager, compiled in zip(*runs, strict=True):
         assert compiled["train_loss"] == pytest.approx(eager["train_loss"], rel=1e-6)
         assert compiled["test_accuracy"] == eager["test_accuracy"]
+
+
+# ---- the CNN, the new flags, exit codes, run folders ---------------------------------------------------
+def _strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cnn_on_digits_trains_and_evaluates(tmp_path, capsys):
+    out = tmp_path / "cnn"
+    assert main(["train", "--model", "cnn", "--channels", "4,8", "--hidden", "16", "--epochs", "2", "--out", str(out),
+                 "--no-plot"]) == 0
+    printed = capsys.readouterr().out
+    assert "model: CNN 1x8x8 -> conv4 -> conv8 -> 16 -> 10, relu" in printed and "float32" in printed
+    saved = checkpoint.load(out / "model.safetensors")
+    assert saved.model_spec["type"] == "cnn" and saved.info["config"]["model"] == "cnn"
+    assert {a.dtype for a in saved.model_state.values()} == {np.dtype(np.float32)}
+    assert main(["evaluate", str(out), "--json"]) == 0
+    assert _strict_json(capsys.readouterr().out)["accuracy"] > 0.5
+    np.save(tmp_path / "x.npy", np.zeros((3, 64)))
+    assert main(["predict", str(out), str(tmp_path / "x.npy")]) == 0
+    assert len(capsys.readouterr().out.split()) == 3
+
+
+@pytest.mark.slow
+def test_cnn_reaches_98_5_percent_on_digits(tmp_path, capsys):
+    assert main(["train", "--model", "cnn", "--out", str(tmp_path / "r"), "--no-plot", "--json"]) == 0
+    assert _strict_json(capsys.readouterr().out)["test_accuracy"] >= 0.985
+
+
+def test_train_json_summary_is_strict_json(tmp_path, capsys):
+    assert main(["train", "--dataset", "xor", "--epochs", "2", "--out", str(tmp_path / "r"), "--no-plot",
+                 "--json", "--val-fraction", "0.2"]) == 0
+    out = capsys.readouterr().out
+    summary = _strict_json(out)
+    assert out.count("\n") == 1 and summary["epochs"] == 2 and summary["val_loss"] > 0
+    assert summary["run"] == str(tmp_path / "r") and summary["stop_reason"] is None
+
+
+def test_json_never_holds_bare_nan():
+    from chainrule.cli import _finite
+
+    assert json.dumps(_finite({"loss": float("nan"), "rows": [1.0, float("inf")]}), allow_nan=False) == \
+        '{"loss": null, "rows": [1.0, null]}'
+
+
+def test_version(capsys):
+    from chainrule import __version__
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0 and capsys.readouterr().out.strip() == f"chainrule {__version__}"
+
+
+@pytest.mark.parametrize(("argv", "code", "pattern"), [
+    (["train", "--hidden", "0"], 2, "use --hidden none for no hidden layer"),
+    (["train", "--patience", "3"], 2, "--patience stops on the validation loss: it needs --val-fraction"),
+    (["train", "--schedule", "plateau"], 2, "it needs --val-fraction"),
+    (["train", "--val-fraction", "1.5"], 2, "--val-fraction: expected a fraction in (0, 0.9]"),
+    (["train", "--dropout", "1"], 2, "--dropout: expected a dropout probability"),
+    (["train", "--channels", "8"], 2, "--channels applies to --model cnn only"),
+    (["train", "--model", "cnn", "--dataset", "xor"], 2, "--model cnn needs image data"),
+    (["train", "--dtype", "float16"], 2, "invalid choice: 'float16'"),
+    (["train", "--dataset", "nowhere.csv"], 1, "data file not found"),
+    (["evaluate", "missing-run"], 1, "run folder or checkpoint not found"),
+])
+def test_usage_errors_exit_2_and_runtime_failures_exit_1(argv, code, pattern, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = main(argv)
+    _one_line_error(capsys, result, pattern)
+    assert result == code
+
+
+def test_hidden_none_is_a_model_without_hidden_layers(tmp_path, capsys):
+    assert main(["train", "--dataset", "blobs", "--hidden", "none", "--epochs", "1", "--out", str(tmp_path / "r"),
+                 "--no-plot"]) == 0
+    assert "MLP 2 -> 3" in capsys.readouterr().out
+
+
+def test_new_flags_train_and_are_stored(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "spirals", "--epochs", "4", "--dropout", "0.1", "--val-fraction", "0.25",
+                 "--patience", "2", "--schedule", "warmup-cosine", "--clip", "1.0", "--dtype", "float64",
+                 "--optimizer", "rmsprop", "--out", str(out), "--no-plot"]) == 0
+    printed = capsys.readouterr().out
+    assert "val loss  val acc" in printed and "0.25 of train held out" in printed
+    config = json.loads((out / "history.json").read_text())["config"]
+    assert (config["dropout"], config["val_fraction"], config["patience"], config["schedule"], config["clip"],
+            config["dtype"], config["optimizer"]) == (0.1, 0.25, 2, "warmup-cosine", 1.0, "float64", "rmsprop")
+    saved = checkpoint.load(out / "model.safetensors")
+    assert {a.dtype for a in saved.model_state.values()} == {np.dtype(np.float64)}
+    assert saved.scheduler_state is not None
+    assert main(["evaluate", str(out)]) == 0
+
+
+def test_no_runtime_warning_reaches_stderr(tmp_path, capsys):
+    code = main(["train", "--dataset", "digits", "--optimizer", "sgd", "--lr", "50", "--momentum", "0.99",
+                 "--loss", "squared-error", "--epochs", "3", "--out", str(tmp_path / "r"), "--no-plot"])
+    err = capsys.readouterr().err
+    assert code == 1 and "RuntimeWarning" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_keeps_compile_and_the_schedule_bit_for_bit(tmp_path, capsys):
+    flags = ["--dataset", "blobs", "--compile", "--schedule", "exponential", "--no-plot"]
+    assert main(["train", *flags, "--epochs", "4", "--out", str(tmp_path / "full")]) == 0
+    assert main(["train", *flags, "--epochs", "2", "--out", str(tmp_path / "part")]) == 0
+    assert json.loads((tmp_path / "part" / "history.json").read_text())["config"]["compile"] is True
+    assert main(["train", "--resume", str(tmp_path / "part"), "--epochs", "4"]) == 0  # no --compile given
+    full = checkpoint.load(tmp_path / "full" / "model.safetensors")
+    part = checkpoint.load(tmp_path / "part" / "model.safetensors")
+    for name, value in full.model_state.items():
+        np.testing.assert_array_equal(part.model_state[name], value)
+    capsys.readouterr()
+    _one_line_error(capsys, main(["train", "--resume", str(tmp_path / "part"), "--epochs", "6", "--schedule",
+                                  "step"]), "only --epochs may be changed (got --schedule)")
+
+
+def test_a_locked_run_folder_is_refused(tmp_path, capsys):
+    out = tmp_path / "r"
+    out.mkdir()
+    lock = checkpoint.RunLock(out)
+    try:
+        code = main(["train", "--dataset", "xor", "--epochs", "1", "--out", str(out), "--no-plot"])
+    finally:
+        lock.release()
+    _one_line_error(capsys, code, f"another trainer (process {os.getpid()}) is writing {out}")
+    assert code == 1
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", str(out), "--no-plot"]) == 0
+    assert not (out / ".lock").exists()
+
+
+def test_resume_removes_orphaned_temporary_files(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", str(out), "--no-plot"]) == 0
+    (out / ".model.safetensors.abc123.tmp").write_bytes(b"half a checkpoint")
+    assert main(["train", "--resume", str(out), "--epochs", "2"]) == 0
+    assert "removed 1 temporary file" in capsys.readouterr().err
+    assert not [name for name in os.listdir(out) if name.startswith(".")]
+
+
+def test_early_stopping_keeps_the_last_epochs_checkpoint(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "spirals", "--epochs", "40", "--val-fraction", "0.2", "--patience", "1",
+                 "--out", str(out), "--no-plot"]) == 0
+    assert "early stopping after epoch" in capsys.readouterr().out
+    epochs = json.loads((out / "history.json").read_text())["epochs"]
+    assert len(epochs) < 40 and checkpoint.load(out / "model.safetensors").info["epoch"] == len(epochs)

@@ -9,7 +9,9 @@ import pytest
 import chainrule
 
 MODULES = ["chainrule.nn._module", "chainrule.nn._layers", "chainrule.nn.init", "chainrule.nn.losses",
-           "chainrule.nn", "chainrule.optim._optimizers", "chainrule.optim._schedules", "chainrule.optim",
+           "chainrule.nn", "chainrule.nn.functional", "chainrule.nn._conv", "chainrule.nn._norm",
+           "chainrule.nn._attention", "chainrule.optim._optimizers", "chainrule.optim._schedules", "chainrule.optim",
+           "chainrule.optim.functional",
            "chainrule.data._core", "chainrule.data._datasets", "chainrule.data", "chainrule.train",
            "chainrule.checkpoint"]
 

@@ -6,7 +6,8 @@
 """
 
 from ._core import ArrayDataset, DataError, DataLoader, Standardizer, train_test_split
-from ._datasets import NAMED, SYNTHETIC, DataSplit, load_dataset, read_idx, synthetic
+from ._datasets import NAMED, SYNTHETIC, DataSplit, check_finite, download, load_dataset, read_idx, synthetic
 
 __all__ = ["NAMED", "SYNTHETIC", "ArrayDataset", "DataError", "DataLoader", "DataSplit", "Standardizer",
-           "load_dataset", "read_idx", "synthetic", "train_test_split"]
+           "check_finite", "download", "load_dataset", "read_idx", "synthetic",
+           "train_test_split"]

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
+import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,9 @@ SYNTHETIC = ("xor", "spirals", "circles", "blobs", "line")
 NAMED = ("digits", "mnist", "fashion-mnist", *SYNTHETIC)
 #: integer targets with at most this many distinct values are treated as class labels
 MAX_CLASSES = 100
+#: bounds on what a data file may make us allocate (raise them for bigger data sets)
+MAX_BYTES = 4 * 1024**3
+MAX_CSV_COLUMNS = 10_000
 
 
 @dataclass
@@ -36,7 +42,8 @@ class DataSplit:
     """Train and test arrays plus what a model needs to know about them.
 
     ``task`` is ``"classification"`` (``y`` holds class indices 0..k−1, ``classes`` their original labels)
-    or ``"regression"`` (``y`` holds float targets of shape ``(n, outputs)``).
+    or ``"regression"`` (``y`` holds float targets of shape ``(n, outputs)``). ``image_shape`` is
+    ``(channels, height, width)`` for image data (rows of ``x`` are flattened images), else None.
     """
 
     name: str
@@ -47,6 +54,7 @@ class DataSplit:
     task: str = "classification"
     classes: list[Any] = field(default_factory=list)
     scaler: Standardizer | None = None
+    image_shape: tuple[int, int, int] | None = None  # (channels, height, width) of image data sets
 
     @property
     def n_features(self) -> int:
@@ -57,6 +65,13 @@ class DataSplit:
         if self.task == "classification":
             return len(self.classes)
         return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+
+    def astype(self, dtype: Any) -> DataSplit:
+        """Cast the features (and numeric targets) to ``dtype`` (returns self)."""
+        self.x_train, self.x_test = self.x_train.astype(dtype, copy=False), self.x_test.astype(dtype, copy=False)
+        if self.task == "regression":
+            self.y_train, self.y_test = self.y_train.astype(dtype, copy=False), self.y_test.astype(dtype, copy=False)
+        return self
 
     def standardize(self) -> DataSplit:
         """Fit a `Standardizer` on the training features and apply it to both splits (returns self)."""
@@ -78,6 +93,9 @@ def _classify(name: str, y: np.ndarray, y_test: np.ndarray | None = None
         if integral and both.dtype.kind == "f":
             both = both.astype(np.int64)  # labels read as 0.0, 1.0 ... are the classes 0, 1 ...
         classes, codes = np.unique(both.reshape(-1), return_inverse=True)
+        if len(classes) < 2:
+            raise DataError(f"{name}: every example has the label {classes[0].item()!r}; a classifier needs at "
+                            f"least two classes")
         codes = codes.reshape(-1).astype(np.int64)
         labels = [c.item() if hasattr(c, "item") else c for c in classes]
         return "classification", labels, codes[:len(y)], (None if y_test is None else codes[len(y):])
@@ -86,8 +104,20 @@ def _classify(name: str, y: np.ndarray, y_test: np.ndarray | None = None
     return "regression", [], y_float, yt_float
 
 
+def check_finite(name: str, x: np.ndarray, what: str = "features", first_row: int = 0) -> None:
+    """Refuse NaN or infinite features, naming the first bad row and column (rows counted from ``first_row``)."""
+    if x.dtype.kind in "fc" and not np.isfinite(x).all():
+        row, *column = np.argwhere(~np.isfinite(x.reshape(len(x), -1)))[0]
+        value = x.reshape(len(x), -1)[row, column[0]]
+        raise DataError(f"{name}: the {what} hold {value} at row {row + first_row}, column {column[0]}; "
+                        f"expected finite numbers")
+
+
 def _split(name: str, x: np.ndarray, y: np.ndarray, seed: int, test_fraction: float,
            x_test: np.ndarray | None = None, y_test: np.ndarray | None = None) -> DataSplit:
+    check_finite(name, x)
+    if x_test is not None:
+        check_finite(name, x_test, "test features")
     task, classes, y, y_test = _classify(name, y, y_test)
     if x_test is None:
         x, y, x_test, y_test = train_test_split(x, y, test_fraction, seed)
@@ -134,46 +164,112 @@ def _digits(seed: int, test_fraction: float) -> DataSplit:
         raise DataError("the 'digits' data set needs scikit-learn (pip install scikit-learn, or "
                         "pip install 'chainrule[train]')") from None
     bunch = load_digits()
-    return _split("digits", bunch.data.astype(np.float64), bunch.target, seed, test_fraction)
+    split = _split("digits", bunch.data.astype(np.float64), bunch.target, seed, test_fraction)
+    split.image_shape = (1, 8, 8)
+    return split
 
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: str) -> np.ndarray:
-    """Read an IDX file (the MNIST format), gzip-compressed or raw."""
+def read_idx(path: str, max_bytes: int = MAX_BYTES) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzip-compressed or raw. The header's dimensions are checked
+    (their product without overflow) against ``max_bytes`` and the file before the payload is read; a
+    gzip file is decompressed as a stream, never beyond the size its header announces."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as error:
+        with open(path, "rb") as raw_handle:
+            compressed = raw_handle.read(2) == b"\x1f\x8b"
+            raw_handle.seek(0)
+            handle = gzip.GzipFile(fileobj=raw_handle) if compressed else raw_handle
+            try:
+                return _read_idx_stream(path, handle, max_bytes, None if compressed else os.path.getsize(path))
+            except (OSError, EOFError, gzip.BadGzipFile) as error:
+                raise DataError(f"{path}: not a valid gzip file ({error})") from None
+    except FileNotFoundError:
+        raise DataError(f"cannot read IDX file {path}: no such file") from None
+    except PermissionError as error:
         raise DataError(f"cannot read IDX file {path}: {error.strerror}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise DataError(f"{path}: not a valid gzip file ({error})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+
+
+def _read_idx_stream(path: str, handle: Any, max_bytes: int, file_size: int | None) -> np.ndarray:
+    magic = handle.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
         raise DataError(f"{path}: not an IDX file (expected the magic bytes 00 00 <type> <ndim>)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    ndim = magic[3]
+    dims = handle.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DataError(f"{path}: IDX header is truncated")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DataError(f"{path}: IDX payload has {len(raw) - header} bytes; shape {shape} needs {expected}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[magic[2]])
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if expected > max_bytes:
+        raise DataError(f"{path}: the IDX header announces shape {shape} ({expected} bytes), over the limit of "
+                        f"{max_bytes} bytes")
+    if file_size is not None and file_size - 4 - 4 * ndim != expected:
+        raise DataError(f"{path}: IDX payload has {file_size - 4 - 4 * ndim} bytes; shape {shape} needs {expected}")
+    payload = handle.read(expected)
+    if len(payload) != expected or handle.read(1):
+        raise DataError(f"{path}: IDX payload does not have the {expected} bytes shape {shape} needs")
+    return np.frombuffer(payload, dtype=dtype).reshape(shape)
 
 
 _MNIST_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
                 "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
-def _mnist(name: str, data_dir: str | None) -> DataSplit:
+#: where ``download=True`` fetches the standard files from, and their MD5 checksums (as published)
+MIRRORS = {"mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+           "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"}
+CHECKSUMS = {
+    "mnist": {"train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+              "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+              "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+              "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c"},
+    "fashion-mnist": {"train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                      "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
+                      "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
+                      "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310"},
+}
+
+
+def _md5(path: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)  # the published checksums are MD5: integrity, not security
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(name: str, data_dir: str) -> None:
+    """Fetch the four ``.gz`` IDX files of ``mnist`` or ``fashion-mnist`` into ``data_dir`` (skipping files
+    already there with the right checksum) and verify their MD5 checksums; a file that does not match is
+    deleted and refused. (Untested here: the test machines are offline.)"""
+    import urllib.request
+
+    os.makedirs(data_dir, exist_ok=True)
+    for stem, checksum in CHECKSUMS[name].items():
+        target = os.path.join(data_dir, stem + ".gz")
+        if os.path.isfile(target) and _md5(target) == checksum:
+            continue
+        partial = target + ".part"
+        try:
+            with urllib.request.urlopen(MIRRORS[name] + stem + ".gz", timeout=60) as response, \
+                    open(partial, "wb") as out:
+                shutil.copyfileobj(response, out)
+        except OSError as error:
+            raise DataError(f"{name}: could not download {stem}.gz from {MIRRORS[name]} ({error})") from None
+        if _md5(partial) != checksum:
+            os.unlink(partial)
+            raise DataError(f"{name}: {stem}.gz from {MIRRORS[name]} does not have the published checksum; refused")
+        os.replace(partial, target)
+
+
+def _mnist(name: str, data_dir: str | None, download_files: bool = False) -> DataSplit:
     if not data_dir:
         raise DataError(f"'{name}' needs --data-dir DIR: a folder holding the four IDX files "
                         f"({', '.join(_MNIST_FILES.values())}, optionally .gz)")
+    if download_files:
+        download(name, data_dir)
     arrays = {}
     for key, stem in _MNIST_FILES.items():
         candidates = [os.path.join(data_dir, stem + suffix) for suffix in (".gz", "")]
@@ -189,12 +285,16 @@ def _mnist(name: str, data_dir: str | None) -> DataSplit:
                             f"({len(arrays[f'x_{part}'])} vs {len(arrays[f'y_{part}'])})")
     x_train = arrays["x_train"].reshape(len(arrays["x_train"]), -1).astype(np.float64) / 255.0
     x_test = arrays["x_test"].reshape(len(arrays["x_test"]), -1).astype(np.float64) / 255.0
+    height, width = arrays["x_train"].shape[1:3] if arrays["x_train"].ndim == 3 else (1, x_train.shape[1])
     return DataSplit(name, x_train, arrays["y_train"].astype(np.int64), x_test,
-                     arrays["y_test"].astype(np.int64), "classification", list(range(10)))
+                     arrays["y_test"].astype(np.int64), "classification", list(range(10)),
+                     image_shape=(1, int(height), int(width)))
 
 
 # ---- files ----------------------------------------------------------------------------------------------
 def _csv(path: str, target: str | None, seed: int, test_fraction: float) -> DataSplit:
+    if os.path.getsize(path) > MAX_BYTES:
+        raise DataError(f"{path}: the file has {os.path.getsize(path)} bytes, over the limit of {MAX_BYTES}")
     try:
         with open(path, newline="") as handle:
             rows = [row for row in csv.reader(handle) if row]
@@ -205,6 +305,9 @@ def _csv(path: str, target: str | None, seed: int, test_fraction: float) -> Data
     if len(rows) < 3:
         raise DataError(f"{path}: expected a header row and at least two data rows")
     header = [h.strip() for h in rows[0]]
+    if len(header) > MAX_CSV_COLUMNS:
+        raise DataError(f"{path}: the header has {len(header)} columns, over the limit of {MAX_CSV_COLUMNS} "
+                        f"(chainrule.data._datasets.MAX_CSV_COLUMNS)")
     if target is None:
         target = next((h for h in ("target", "label", "class", "y") if h in header), header[-1])
     if target not in header:
@@ -220,10 +323,14 @@ def _csv(path: str, target: str | None, seed: int, test_fraction: float) -> Data
             if name == target:
                 continue
             try:
-                values.append(float(text))
+                value = float(text)
             except ValueError:
                 raise DataError(f"{path}, line {line}: column '{name}' holds {text!r}, expected a number "
                                 f"(only the target column may hold text)") from None
+            if not math.isfinite(value):
+                raise DataError(f"{path}, line {line}: column '{name}' holds {text.strip()!r}; expected a finite "
+                                f"number")
+            values.append(value)
         features.append(values)
         labels.append(row[column].strip())
     if not features[0]:
@@ -235,15 +342,46 @@ def _csv(path: str, target: str | None, seed: int, test_fraction: float) -> Data
     return _split(os.path.basename(path), np.array(features), y, seed, test_fraction)
 
 
-def _npz(path: str, seed: int, test_fraction: float) -> DataSplit:
+_NPZ_MEMBERS = ("x", "y", "x_test", "y_test")
+
+
+def _npz_member(path: str, archive: Any, member: str, max_bytes: int) -> np.ndarray:
+    """One ``.npy`` member of an NPZ archive, after checking its header: a numeric dtype and a size within
+    ``max_bytes`` and within what the archive says it holds (no decompression bombs, no pickles)."""
+    info = archive.getinfo(member + ".npy")
+    with archive.open(info) as stream:
+        try:
+            version = np.lib.format.read_magic(stream)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(stream)
+        except ValueError as error:
+            raise DataError(f"{path}: member '{member}' is not a valid .npy array ({error})") from None
+        if dtype.hasobject or dtype.kind not in "biuf" and dtype.kind != "U":
+            raise DataError(f"{path}: member '{member}' has dtype {dtype}; expected numbers (or text labels)")
+        size = math.prod(shape) * dtype.itemsize
+        if size > max_bytes or size > info.file_size:
+            raise DataError(f"{path}: member '{member}' claims shape {shape} of {dtype} ({size} bytes), more than "
+                            f"{'the limit of ' + str(max_bytes) if size > max_bytes else 'the archive holds'}")
+        payload = stream.read(size)
+        if len(payload) != size:
+            raise DataError(f"{path}: member '{member}' is truncated")
+    array = np.frombuffer(payload, dtype=dtype)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+def _npz(path: str, seed: int, test_fraction: float, max_bytes: int = MAX_BYTES) -> DataSplit:
+    import zipfile
+
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
+        with zipfile.ZipFile(path) as archive:
+            names = {n[:-4] for n in archive.namelist() if n.endswith(".npy")}
+            arrays = {m: _npz_member(path, archive, m, max_bytes) for m in _NPZ_MEMBERS if m in names}
+    except (OSError, zipfile.BadZipFile) as error:
         raise DataError(f"cannot read NPZ file {path}: {error}") from None
     if "x" not in arrays or "y" not in arrays:
         raise DataError(f"{path}: expected arrays 'x' and 'y' (and optionally 'x_test', 'y_test'); "
-                        f"found: {', '.join(sorted(arrays)) or 'none'}")
+                        f"found: {', '.join(sorted(names)) or 'none'}")
     if ("x_test" in arrays) != ("y_test" in arrays):
         raise DataError(f"{path}: 'x_test' and 'y_test' must be given together")
     x, y = arrays["x"], arrays["y"]
@@ -261,9 +399,12 @@ def _npz(path: str, seed: int, test_fraction: float) -> DataSplit:
 
 
 def load_dataset(name_or_path: str, *, target: str | None = None, data_dir: str | None = None,
-                 seed: int = 0, test_fraction: float = 0.2, standardize: bool = True) -> DataSplit:
+                 seed: int = 0, test_fraction: float = 0.2, standardize: bool = True, dtype: Any = np.float32,
+                 download: bool = False) -> DataSplit:
     """Load a named data set or a ``.csv`` / ``.npz`` file as a `DataSplit` (features standardised with
-    statistics of the training split unless ``standardize=False``).
+    statistics of the training split unless ``standardize=False``), features in ``dtype`` (float32 by
+    default, as the models' parameters). For ``mnist`` / ``fashion-mnist``, ``download=True`` first fetches
+    the standard files into ``data_dir`` and checks their published checksums (untested: no network here).
 
     >>> split = load_dataset("xor", seed=0)
     >>> split.task, split.n_features, split.n_outputs
@@ -275,7 +416,7 @@ def load_dataset(name_or_path: str, *, target: str | None = None, data_dir: str 
     if key == "digits":
         split = _digits(seed, test_fraction)
     elif key in ("mnist", "fashion-mnist", "fashion_mnist"):
-        split = _mnist(key.replace("_", "-"), data_dir)
+        split = _mnist(key.replace("_", "-"), data_dir, download)
     elif key in SYNTHETIC:
         x, y = synthetic(key, seed=seed)
         split = _split(key, x, y, seed, test_fraction)
@@ -289,4 +430,4 @@ def load_dataset(name_or_path: str, *, target: str | None = None, data_dir: str 
     else:
         raise DataError(f"unknown data set '{name_or_path}': expected one of {', '.join(NAMED)}, or a path "
                         f"to a .csv or .npz file")
-    return split.standardize() if standardize else split
+    return (split.standardize() if standardize else split).astype(dtype)

@@ -6,7 +6,9 @@
 {'type': 'mlp', 'sizes': [64, 64, 10], 'activation': 'relu'}
 """
 
-from . import init
+from . import functional, init
+from ._attention import Embedding, MultiheadAttention
+from ._conv import CNN, AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Unflatten
 from ._layers import (
     ACTIVATIONS,
     MLP,
@@ -23,12 +25,15 @@ from ._layers import (
     identity,
     log_softmax,
     mlp,
+    register_layer,
     relu,
     sigmoid,
     softmax,
+    state_size,
     tanh,
 )
 from ._module import Module, Parameter, functional_call, parameters_from
+from ._norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .losses import (
     LOSSES,
     binary_cross_entropy,
@@ -42,8 +47,14 @@ from .losses import (
     weights,
 )
 
+for _layer in (Conv1d, Conv2d, MaxPool2d, AvgPool2d, Flatten, Unflatten, CNN, BatchNorm1d, BatchNorm2d, LayerNorm,
+               Embedding, MultiheadAttention):
+    register_layer(_layer.kind, _layer)
+
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "MLP", "Dropout", "Identity", "Linear", "LogSoftmax", "Module", "Parameter", "ReLU",
+    "ACTIVATIONS", "CNN", "LOSSES", "MLP", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout",
+    "Embedding", "Flatten", "LayerNorm", "MaxPool2d", "MultiheadAttention", "Unflatten", "functional",
+    "register_layer", "state_size", "Identity", "Linear", "LogSoftmax", "Module", "Parameter", "ReLU",
     "Sequential", "Sigmoid", "Softmax", "Tanh", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "build_model", "cross_entropy", "functional_call", "get_loss", "identity", "init", "l2_penalty", "log_softmax",
     "mlp", "one_hot", "parameters_from", "relu", "sigmoid", "softmax", "softmax_cross_entropy", "squared_error",

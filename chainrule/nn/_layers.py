@@ -133,7 +133,8 @@ class Linear(Module):
     ``init`` names the weight initialiser (see `chainrule.nn.init`): ``"xavier"`` (Glorot uniform, for
     sigmoid/tanh and linear outputs, the default) or ``"he"`` (for ReLU), or the activation that follows
     the layer (``init="relu"`` picks He, ``init="tanh"`` Glorot); `mlp` picks it from the activation.
-    ``rng`` is a seed or a numpy Generator: the same seed gives the same weights.
+    ``rng`` is a seed or a numpy Generator: the same seed gives the same weights. ``dtype``: float32 by
+    default (as in PyTorch); ``np.float64`` for gradient checks.
 
     >>> layer = Linear(3, 2, rng=0)
     >>> layer(chainrule.tensor(np.ones((5, 3)))).shape
@@ -141,7 +142,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, init: str = "xavier",
-                 rng: int | np.random.Generator | None = None, dtype: Any = np.float64) -> None:
+                 rng: int | np.random.Generator | None = None, dtype: Any = np.float32) -> None:
         super().__init__()
         if int(in_features) < 1 or int(out_features) < 1:
             raise ValueError(f"Linear: sizes must be positive integers; got ({in_features}, {out_features})")
@@ -238,7 +239,7 @@ class Sequential(Module):
 # ---- MLPs and model descriptions ------------------------------------------------------------------------
 class MLP(Sequential):
     """A multilayer perceptron: ``Linear`` layers with ``activation`` between them (none after the last
-    unless ``output_activation``). ``sizes = [in, hidden..., out]``.
+    unless ``output_activation``). ``sizes = [in, hidden..., out]``; ``dtype`` float32 by default.
 
     >>> net = MLP([64, 32, 10], activation="relu", rng=0)
     >>> net(chainrule.tensor(np.zeros((7, 64)))).shape
@@ -246,7 +247,8 @@ class MLP(Sequential):
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "relu", output_activation: str | None = None,
-                 *, dropout: float = 0.0, rng: int | np.random.Generator | None = None) -> None:
+                 *, dropout: float = 0.0, rng: int | np.random.Generator | None = None,
+                 dtype: Any = np.float32) -> None:
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"mlp: sizes must list at least an input and an output size, all positive; "
@@ -259,7 +261,7 @@ class MLP(Sequential):
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             last = i == len(sizes) - 2
             act = (output_activation or "identity") if last else activation
-            layers.append(Linear(fan_in, fan_out, init=_init.DEFAULT_FOR_ACTIVATION[act], rng=generator))
+            layers.append(Linear(fan_in, fan_out, init=_init.DEFAULT_FOR_ACTIVATION[act], rng=generator, dtype=dtype))
             if not last:
                 layers.append(ACTIVATIONS[activation]())
                 if dropout:
@@ -283,28 +285,99 @@ class MLP(Sequential):
 
 
 def mlp(sizes: Sequence[int], activation: str = "relu", output_activation: str | None = None, *,
-        dropout: float = 0.0, rng: int | np.random.Generator | None = None) -> MLP:
+        dropout: float = 0.0, rng: int | np.random.Generator | None = None, dtype: Any = np.float32) -> MLP:
     """Build an `MLP` (see there). ``mlp([64, 64, 10], "relu", rng=0)``."""
-    return MLP(sizes, activation, output_activation, dropout=dropout, rng=rng)
+    return MLP(sizes, activation, output_activation, dropout=dropout, rng=rng, dtype=dtype)
 
 
-def _build_one(spec: dict[str, Any], rng: np.random.Generator) -> Module:
+#: layer types `build_model` knows, by their spec's "type": each class has ``from_spec(spec, rng, dtype)``
+LAYER_TYPES: dict[str, Any] = {}
+
+
+def register_layer(kind: str, cls: Any) -> Any:
+    """Let `build_model` (and so `chainrule.checkpoint.load`) rebuild ``cls`` from a spec
+    ``{"type": kind, ...}``: ``cls.from_spec(spec, rng, dtype)`` builds it, ``instance.spec()`` describes it.
+
+    >>> class Scale(Module):
+    ...     def __init__(self, n): super().__init__(); self.n = n; self.w = Parameter(np.ones(n))
+    ...     def forward(self, x): return x * self.w
+    ...     def spec(self): return {"type": "scale", "n": self.n}
+    ...     @classmethod
+    ...     def from_spec(cls, spec, rng, dtype): return cls(spec["n"])
+    >>> _ = register_layer("scale", Scale)
+    >>> build_model({"type": "scale", "n": 3}).w.shape
+    (3,)
+    """
+    if not callable(getattr(cls, "from_spec", None)):
+        raise TypeError(f"register_layer: {getattr(cls, '__name__', cls)!r} needs a from_spec(spec, rng, dtype) "
+                        f"classmethod")
+    LAYER_TYPES[kind] = cls
+    return cls
+
+
+def _ints(spec: dict[str, Any], key: str) -> list[int]:
+    values = spec[key] if isinstance(spec[key], list) else [spec[key]]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise ValueError(f"'{key}' must hold non-negative integers; got {spec[key]!r}")
+    return values
+
+
+def state_size(spec: dict[str, Any]) -> int | None:
+    """How many numbers the `state_dict` of the model that ``spec`` describes holds, computed from the
+    description alone (nothing is built or allocated); None if a registered layer type cannot tell (it may
+    define a ``state_size(spec)`` classmethod). Checkpoint loading compares it with the file's weights.
+
+    >>> state_size({"type": "mlp", "sizes": [64, 128, 10]})
+    9610
+    """
+    total, pending = 0, [spec]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, dict):
+            raise ValueError(f"expected a layer description {{'type': ...}}; got {type(current).__name__}")
+        kind = current.get("type")
+        if kind == "sequential":
+            pending.extend(current.get("layers", []))
+        elif kind == "mlp":
+            sizes = _ints(current, "sizes")
+            total += sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        elif kind == "linear":
+            n_in, n_out = _ints(current, "in")[0], _ints(current, "out")[0]
+            total += n_in * n_out + (n_out if current.get("bias", True) else 0)
+        elif kind == "dropout" or kind in ACTIVATIONS:
+            continue
+        elif kind in LAYER_TYPES:
+            counter = getattr(LAYER_TYPES[kind], "state_size", None)
+            if counter is None:
+                return None
+            total += counter(current)
+        else:
+            raise ValueError(f"unknown layer type {kind!r}")
+    return total
+
+
+def _build_one(spec: dict[str, Any], rng: np.random.Generator, dtype: Any) -> Module:
     kind = spec.get("type")
     if kind == "mlp":
         return MLP(spec["sizes"], spec.get("activation", "relu"), spec.get("output_activation"),
-                   dropout=spec.get("dropout", 0.0), rng=rng)
+                   dropout=spec.get("dropout", 0.0), rng=rng, dtype=dtype)
     if kind == "linear":
-        return Linear(spec["in"], spec["out"], spec.get("bias", True), init=spec.get("init", "xavier"), rng=rng)
+        return Linear(spec["in"], spec["out"], spec.get("bias", True), init=spec.get("init", "xavier"), rng=rng,
+                      dtype=dtype)
     if kind == "dropout":
         return Dropout(spec.get("p", 0.5), rng=rng)
     if kind in ACTIVATIONS:
         cls = ACTIVATIONS[kind]
         return cls(spec.get("axis", -1)) if issubclass(cls, Softmax) else cls()
-    raise ValueError(f"build_model: unknown layer type {kind!r}; expected 'mlp', 'sequential', 'linear', "
-                     f"'dropout' or one of {sorted(ACTIVATIONS)}")
+    if kind in LAYER_TYPES:
+        return LAYER_TYPES[kind].from_spec(spec, rng, dtype)
+    known = sorted({"mlp", "sequential", "linear", "dropout", *ACTIVATIONS, *LAYER_TYPES})
+    raise ValueError(f"build_model: unknown layer type {kind!r}; expected one of {known} "
+                     f"(register your own with chainrule.nn.register_layer)")
 
 
-def build_model(spec: dict[str, Any], rng: int | np.random.Generator | None = None) -> Module:
+def build_model(spec: dict[str, Any], rng: int | np.random.Generator | None = None, dtype: Any = np.float32
+                ) -> Module:
     """Rebuild a model from its architecture description (``model.spec()``), freshly initialised.
 
     >>> build_model({"type": "mlp", "sizes": [64, 64, 10], "activation": "relu"}, rng=0).num_parameters()
@@ -314,7 +387,7 @@ def build_model(spec: dict[str, Any], rng: int | np.random.Generator | None = No
         raise TypeError(f"build_model: expected a dict like {{'type': 'mlp', ...}}; got {type(spec).__name__}")
     generator = _init.as_rng(rng)
     if spec.get("type") != "sequential":
-        return _build_one(spec, generator)
+        return _build_one(spec, generator, dtype)
     # Nested Sequentials are built bottom-up with an explicit stack (no recursion).
     pending: list[tuple[dict[str, Any], list[Module], int]] = [(spec, [], 0)]
     while True:
@@ -326,11 +399,10 @@ def build_model(spec: dict[str, Any], rng: int | np.random.Generator | None = No
             if isinstance(child, dict) and child.get("type") == "sequential":
                 pending.append((child, [], 0))
             else:
-                built.append(_build_one(child, generator))
+                built.append(_build_one(child, generator, dtype))
             continue
         pending.pop()
         module = Sequential(*built)
         if not pending:
             return module
         pending[-1][1].append(module)
-

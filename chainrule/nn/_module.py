@@ -110,31 +110,104 @@ class Module:
         """Total number of scalar parameters."""
         return sum(p.size for p in self.parameters())
 
+    # ---- buffers: arrays a module keeps and saves but does not train (BatchNorm's running statistics) --
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Keep ``value`` (an ndarray) as attribute ``name``, saved in `state_dict` beside the parameters."""
+        if not hasattr(self, "_buffer_names"):
+            self._buffer_names: list[str] = []
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        setattr(self, name, np.array(value, copy=True))
+
+    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+        """``(dotted name, array)`` pairs of every buffer in the tree."""
+        found = []
+        for prefix, module in self.named_modules():
+            for name in getattr(module, "_buffer_names", ()):
+                found.append((f"{prefix}.{name}" if prefix else name, getattr(module, name)))
+        return found
+
     # ---- state ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's values, by dotted name."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """A copy of every parameter's and buffer's values, by dotted name (``0.weight``, ``1.running_mean``)."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy values from ``state`` (as made by `state_dict`) into the parameters.
+        """Copy values from ``state`` (as made by `state_dict`) into the parameters and buffers.
 
-        With ``strict`` (default) the names must match exactly; shapes must always match.
+        With ``strict`` (default) the names must match exactly; shapes must always match, and values must
+        be floating-point numbers. Nothing is changed unless every entry fits.
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.Linear(2, 1, rng=0)
+        >>> net.load_state_dict({"weight": np.zeros((3, 1))})
+        Traceback (most recent call last):
+        ...
+        KeyError: "load_state_dict: Linear's parameter names do not match the state (missing: ['bias'])"
         """
         params = dict(self.named_parameters())
-        missing = [n for n in params if n not in state]
-        unexpected = [n for n in state if n not in params]
+        owners = {}
+        for prefix, module in self.named_modules():
+            for name in getattr(module, "_buffer_names", ()):
+                owners[f"{prefix}.{name}" if prefix else name] = (module, name)
+        known = {**{name: p.shape for name, p in params.items()},
+                 **{name: np.shape(getattr(m, attr)) for name, (m, attr) in owners.items()}}
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict: expected a dict of arrays by name; got {type(state).__name__}")
+        missing = [n for n in known if n not in state]
+        unexpected = [n for n in state if n not in known]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: parameter names do not match the model "
-                           f"(missing: {missing or 'none'}; unexpected: {unexpected or 'none'})")
-        for name, p in params.items():
+            parts = ([f"missing: {missing}"] if missing else []) + ([f"unexpected: {unexpected}"] if unexpected else [])
+            raise KeyError(f"load_state_dict: {type(self).__name__}'s parameter names do not match the state "
+                           f"({'; '.join(parts)})")
+        values = {}
+        for name, shape in known.items():
             if name not in state:
                 continue
-            value = np.asarray(state[name])
-            if value.shape != p.shape:
+            value = np.asarray(state[name].data if isinstance(state[name], cr.Tensor) else state[name])
+            if value.shape != shape:
                 raise ValueError(f"load_state_dict: '{name}' has shape {value.shape} in the state, "
-                                 f"but the model expects {p.shape}")
-            p.data = value.astype(p.dtype, copy=True)
-            p.grad = None
+                                 f"but the model expects {shape}")
+            if value.dtype.kind not in "fiu":
+                raise TypeError(f"load_state_dict: '{name}' holds {value.dtype} values; expected numbers")
+            values[name] = value
+        for name, value in values.items():
+            if name in params:
+                p = params[name]
+                p.data = value.astype(p.dtype, copy=True)
+                p.grad = None
+            else:
+                module, attr = owners[name]
+                setattr(module, attr, value.astype(getattr(module, attr).dtype, copy=True))
+
+    def to(self, target: Any) -> Module:
+        """Move or cast the module in place and return it, as ``torch.nn.Module.to`` does. ``target`` is a
+        device — ``"cpu"`` (NumPy arrays, from any array library) or ``"cuda"`` (CuPy arrays; untested, no
+        GPU was available) — or a dtype (``np.float64`` for gradcheck: every parameter and floating-point
+        buffer is cast). Gradients are dropped.
+
+        >>> model = chainrule.nn.mlp([2, 3, 1], rng=0)
+        >>> model.to("cpu").parameters()[0].data.__class__.__name__
+        'ndarray'
+        >>> model.to(np.float64).parameters()[0].dtype
+        dtype('float64')
+        """
+        if isinstance(target, str) and not _is_dtype_name(target):  # a device ("cpu", "cuda", "cuda:1", ...)
+            from .._namespace import to_device
+
+            for p in self.parameters():
+                p.data, p.grad = to_device(p.data, target), None
+            return self
+        for _, p in self.named_parameters():
+            p.data, p.grad = p.data.astype(target), None
+        for _, module in self.named_modules():
+            for name in getattr(module, "_buffer_names", ()):
+                value = getattr(module, name)
+                if value.dtype.kind == "f":
+                    setattr(module, name, value.astype(target))
+        return self
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode (affects e.g. `Dropout`) on this module and all sub-modules."""
@@ -158,6 +231,10 @@ class Module:
     def spec(self) -> dict[str, Any]:
         """The architecture as a JSON-able dict, for `build_model` (checkpoints store it)."""
         raise NotImplementedError(f"{type(self).__name__} has no architecture description (spec)")
+
+    def _repr_html_(self) -> str:  # Jupyter's rich display (rendering lives in chainrule/viz/_rich.py)
+        from ..viz._rich import module_html
+        return module_html(self)
 
     def __repr__(self) -> str:
         lines = []
@@ -222,3 +299,11 @@ def functional_call(module: Module, params: dict[str, Any], *args: Any, **kwargs
     """``module(*args, **kwargs)`` computed with the parameter values in ``params`` (see `parameters_from`)."""
     with parameters_from(module, params):
         return module(*args, **kwargs)
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True

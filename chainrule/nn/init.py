@@ -1,6 +1,6 @@
 """Weight initialisers. Each takes a shape and an explicit random generator (or seed), never global state.
 
-Weights of a `Linear` layer have shape ``(fan_in, fan_out)``.
+Weights of a `Linear` layer have shape ``(fan_in, fan_out)``; those of a convolution ``(out, in, k...)``.
 
 >>> w = xavier_uniform((64, 32), rng=0)
 >>> w.shape, bool(abs(w).max() <= (6 / 96) ** 0.5)
@@ -22,9 +22,15 @@ def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    if len(shape) != 2:
-        raise ValueError(f"initialisers expect a 2-D (fan_in, fan_out) shape; got {shape}")
-    return shape[0], shape[1]
+    """(fan_in, fan_out): a `Linear` weight is ``(fan_in, fan_out)``; a convolution's ``(O, C, k...)`` has
+    fan_in = C·∏k and fan_out = O·∏k (each output sees C·∏k inputs)."""
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    if len(shape) < 3:
+        raise ValueError(f"initialisers expect a 2-D (fan_in, fan_out) or a convolution (O, C, k...) shape; "
+                         f"got {shape}")
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
 
 
 def xavier_uniform(shape: tuple[int, int], rng: int | np.random.Generator | None = None,

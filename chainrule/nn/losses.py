@@ -90,7 +90,11 @@ def softmax_cross_entropy(z: cr.Tensor, labels: Any) -> cr.Tensor:
     mean over the batch. Uses a stable log-softmax (logsumexp)."""
     k = _values(labels)
     if not (isinstance(k, np.ndarray) and k.dtype == np.int64 and k.ndim == 1):  # else pass it on as it is,
-        k = _as(k, np.int64, (-1,)).data                                        # so compile sees the input
+        k = np.asarray(k)                                                       # so compile sees the input
+        if k.dtype.kind not in "iub" and not (k.dtype.kind == "f" and np.all(k == np.round(k))):
+            raise ValueError(f"softmax_cross_entropy: class labels must be integers 0..{z.shape[-1] - 1}; got "
+                             f"{k.dtype} values such as {k.reshape(-1)[:3].tolist()}")
+        k = _as(k, np.int64, (-1,)).data
     if z.ndim != 2 or k.shape[0] != z.shape[0]:
         raise ValueError(f"softmax_cross_entropy: expected logits (batch, classes) and batch integer labels; "
                          f"got logits {z.shape} and labels {k.shape}")
@@ -104,7 +108,11 @@ def cross_entropy(z: cr.Tensor, t: Any) -> cr.Tensor:
     """Cross-entropy from logits, choosing the form from the output: one logit per example → binary
     (`binary_cross_entropy_with_logits`), several → `softmax_cross_entropy` with integer labels."""
     if z.ndim == 1 or (z.ndim == 2 and z.shape[1] == 1):
-        return binary_cross_entropy_with_logits(z, _values(t).reshape(z.shape))
+        target = _values(t)
+        if target.size and (np.min(target) < 0 or np.max(target) > 1):
+            raise ValueError(f"cross_entropy: one output per example needs targets in [0, 1]; got range "
+                             f"[{np.min(target)}, {np.max(target)}]")
+        return binary_cross_entropy_with_logits(z, target.reshape(z.shape))
     return softmax_cross_entropy(z, t)
 
 

@@ -1,40 +1,75 @@
 """``chainrule.numpy``: the NumPy functions, differentiable on Tensors.
 
-Use it like NumPy (``import chainrule.numpy as cnp``); on plain arrays the functions return plain arrays,
-on Tensors they record the graph. Array creation functions (``zeros``, ``arange``, ...) are NumPy's own.
+Use it like NumPy (``import chainrule.numpy as np`` is a drop-in): on plain arrays the functions return
+plain arrays, on Tensors they record the graph. Array creation functions (``zeros``, ``arange``, ``eye``,
+``mgrid``, ...), constants and types are NumPy's own; any other NumPy name is NumPy's too (looked up on
+first use), and called on a Tensor that requires grad it dispatches here or says that it has no rule.
 
 >>> import chainrule, chainrule.numpy as cnp
 >>> w = chainrule.tensor([0.5, -1.0], requires_grad=True)
 >>> cnp.tanh(w).sum().backward()
 """
 
-from numpy import (  # noqa: F401  (creation functions and constants are NumPy's own)
+from numpy import (  # noqa: F401  (creation functions, constants and types are NumPy's own: plain arrays)
     arange,
+    asanyarray,
+    ascontiguousarray,
+    asfortranarray,
     bool_,
+    broadcast_shapes,
+    complex64,
     complex128,
+    diag_indices,
+    diag_indices_from,
+    diagflat,
     dtype,
     e,
     empty,
+    errstate,
+    euler_gamma,
     eye,
+    finfo,
     float16,
     float32,
     float64,
+    frombuffer,
+    fromfunction,
+    fromiter,
+    fromstring,
     full,
     identity,
+    iinfo,
+    indices,
     inf,
     int8,
     int16,
     int32,
     int64,
-    linspace,
-    logspace,
+    intp,
+    ix_,
+    loadtxt,
+    mask_indices,
+    mgrid,
     nan,
     ndarray,
+    ndenumerate,
+    ndindex,
     newaxis,
+    ogrid,
+    ones,
     pi,
     random,
+    ravel_multi_index,
     tri,
+    tril_indices,
+    tril_indices_from,
+    triu_indices,
+    triu_indices_from,
     uint8,
+    uint16,
+    uint32,
+    uint64,
+    zeros,
 )
 
 from .._composite import (  # noqa: F401
@@ -126,86 +161,51 @@ from .._composite import (  # noqa: F401
     vstack,
     where,
 )
-from .._rules import (  # noqa: F401
-    abs,
-    add,
-    arccos,
-    arccosh,
-    arcsin,
-    arcsinh,
-    arctan,
-    arctan2,
-    arctanh,
-    astype,
-    cbrt,
-    ceil,
-    copy,
-    cos,
-    cosh,
-    deg2rad,
-    divide,
-    equal,
-    exp,
-    exp2,
-    expm1,
-    floor,
-    floor_divide,
-    fmax,
-    fmin,
-    fmod,
-    getitem,
-    greater,
-    greater_equal,
-    hypot,
-    invert,
-    isfinite,
-    isinf,
-    isnan,
-    less,
-    less_equal,
-    log,
-    log1p,
-    log2,
-    log10,
-    logaddexp,
-    logaddexp2,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    maximum,
-    minimum,
-    mod,
-    multiply,
-    nan_to_num,
-    negative,
-    not_equal,
-    power,
-    rad2deg,
-    real,
-    reciprocal,
-    relu,
-    rint,
-    round,
-    setitem,
-    sigmoid,
-    sign,
-    sin,
-    sinc,
-    sinh,
-    softplus,
-    sqrt,
-    square,
-    subtract,
-    tan,
-    tanh,
-    trunc,
+from .._composite_construction import (  # noqa: F401
+    apply_along_axis,
+    block,
+    c_,
+    convolve,
+    copysign,
+    corrcoef,
+    correlate,
+    cov,
+    delete,
+    ediff1d,
+    float_power,
+    geomspace,
+    gradient,
+    heaviside,
+    insert,
+    interp,
+    linspace,
+    logspace,
+    piecewise,
+    polyval,
+    put_along_axis,
+    r_,
+    select,
+    trapezoid,
+    vander,
+    vectorize,
 )
-from . import linalg  # noqa: F401,E402
+from .._registry import namespace as _namespace
+
+_primitives = _namespace("numpy")  # the primitives' public names, from their registrations
+if _primitives.keys() & globals().keys():
+    raise ImportError(f"chainrule.numpy: names both registered and defined here: "
+                      f"{sorted(_primitives.keys() & globals().keys())}")
+globals().update(_primitives)
+del _primitives
+from . import fft, linalg  # noqa: F401,E402
 from ._values_only import *  # noqa: F401,F403,E402
 
-absolute, fabs, true_divide, remainder, conjugate, conj = abs, abs, divide, mod, copy, copy
-positive = copy
-around = round
-degrees, radians = rad2deg, deg2rad
-fix = trunc
+
+def __getattr__(name: str):
+    """Every other NumPy name (``np.finfo``, ``np.unwrap``, ...) is NumPy's own: on Tensors it dispatches
+    through NumPy's protocols, which raise for a function without a derivative rule."""
+    import numpy
+
+    if name.startswith("__") or not hasattr(numpy, name):
+        raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}")
+    return getattr(numpy, name)

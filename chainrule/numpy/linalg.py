@@ -3,21 +3,22 @@
 from numpy.linalg import LinAlgError  # noqa: F401
 
 from .._composite import (  # noqa: F401
+    cond,
     eig,
     eigh,
     eigvals,
-    eigvalsh,
     linalg_cross,
     linalg_diagonal,
     linalg_outer,
     linalg_trace,
+    lstsq,
     matmul,
     matrix_norm,
     matrix_power,
+    matrix_rank,
     matrix_transpose,
     multi_dot,
     norm,
-    pinv,
     slogdet,
     svd,
     svdvals,
@@ -25,7 +26,9 @@ from .._composite import (  # noqa: F401
     vecdot,
     vector_norm,
 )
-from .._rules import cholesky, det, inv, solve  # noqa: F401
+from .._registry import namespace as _namespace
+
+globals().update(_namespace("numpy.linalg"))  # the primitives' public names, from their registrations
 
 cross, diagonal, outer, trace = linalg_cross, linalg_diagonal, linalg_outer, linalg_trace
 del linalg_cross, linalg_diagonal, linalg_outer, linalg_trace

@@ -13,12 +13,16 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
+from chainrule._namespace import asarray, namespace, zeros_like
 
 
 def _set(p: cr.Tensor, value: np.ndarray) -> None:
     """Write ``value`` into ``p.data`` in place when possible; otherwise (a read-only array saved by a live
-    graph) rebind it, so the graph keeps the values it recorded."""
-    if p.data.flags.writeable:
+    graph, or another array library's array, which cannot be locked) rebind it, so the graph keeps the
+    values it recorded."""
+    if not isinstance(p.data, np.ndarray):
+        p.data = asarray(value, dtype=p.dtype)
+    elif p.data.flags.writeable:
         np.copyto(p.data, value)
         p._version += 1  # a graph that saved this array and has released it since must not use it
     else:
@@ -27,7 +31,7 @@ def _set(p: cr.Tensor, value: np.ndarray) -> None:
 
 def _subtract(p: cr.Tensor, update: np.ndarray) -> None:
     """p ← p − update, in place when the array is writable (see `_set`)."""
-    if p.data.flags.writeable:
+    if isinstance(p.data, np.ndarray) and p.data.flags.writeable:
         p.data -= update
         p._version += 1
     else:
@@ -65,7 +69,7 @@ class Optimizer:
             for i, p in enumerate(self.params):
                 if p.grad is None:
                     continue
-                g = p.grad.data if isinstance(p.grad, cr.Tensor) else np.asarray(p.grad)
+                g = p.grad.data if isinstance(p.grad, cr.Tensor) else asarray(p.grad)
                 self._update(i, p, g)
 
     def _update(self, index: int, p: cr.Tensor, g: np.ndarray) -> None:
@@ -145,7 +149,7 @@ class SGD(Optimizer):
         if self.momentum:
             state = self.state[index]
             if "velocity" not in state:
-                state["velocity"] = np.array(g, dtype=p.dtype, copy=True)
+                state["velocity"] = namespace(g).array(g, dtype=p.dtype, copy=True)
             else:
                 velocity = state["velocity"]
                 velocity *= self.momentum
@@ -179,8 +183,8 @@ class Adam(Optimizer):
         state = self.state[index]
         if "m" not in state:
             state["step"] = 0
-            state["m"] = np.zeros_like(p.data)
-            state["v"] = np.zeros_like(p.data)
+            state["m"] = zeros_like(p.data)
+            state["v"] = zeros_like(p.data)
         if self.weight_decay and self.decoupled:
             _set(p, p.data * (1.0 - self.lr * self.weight_decay))
         elif self.weight_decay:
@@ -194,7 +198,7 @@ class Adam(Optimizer):
         v += (1.0 - beta2) * (g * g)
         m_hat = m / (1.0 - beta1**t)
         v_hat = v / (1.0 - beta2**t)
-        update = self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        update = self.lr * m_hat / (namespace(v_hat).sqrt(v_hat) + self.eps)
         _subtract(p, update)
 
 
@@ -206,3 +210,114 @@ class AdamW(Adam):
     def __init__(self, params: Iterable[cr.Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.01) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton, 2012): s ← αs + (1−α)g², θ ← θ − η · g / (√s + ε); with ``momentum`` μ,
+    b ← μb + g/(√s + ε) and θ ← θ − ηb. ``weight_decay`` adds λθ to g. (PyTorch's defaults.)
+
+    >>> w = chainrule.tensor([1.0], requires_grad=True); w.grad = np.array([2.0])
+    >>> RMSprop([w], lr=0.1, alpha=0.5).step(); w.data.round(4)
+    array([0.8586])
+    """
+
+    hyper_names = ("lr", "alpha", "eps", "momentum", "weight_decay")
+
+    def __init__(self, params: Iterable[cr.Tensor], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not 0.0 <= alpha < 1.0 or not 0.0 <= momentum < 1.0 or weight_decay < 0 or not eps > 0:
+            raise ValueError(f"RMSprop: expected alpha and momentum in [0, 1), eps > 0, weight_decay >= 0; got "
+                             f"alpha={alpha}, momentum={momentum}, eps={eps}, weight_decay={weight_decay}")
+        self.alpha, self.eps, self.momentum, self.weight_decay = float(alpha), float(eps), float(momentum), float(
+            weight_decay)
+
+    def _update(self, index: int, p: cr.Tensor, g: np.ndarray) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        state = self.state[index]
+        if "square_avg" not in state:
+            state["square_avg"] = np.zeros_like(p.data)
+        square = state["square_avg"]
+        square *= self.alpha
+        square += (1.0 - self.alpha) * (g * g)
+        step = g / (np.sqrt(square) + self.eps)
+        if self.momentum:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+            buffer = state["momentum_buffer"]
+            buffer *= self.momentum
+            buffer += step
+            step = buffer
+        _subtract(p, self.lr * step)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011): s ← s + g², θ ← θ − η · g / (√s + ε) — each weight's step shrinks with
+    the squared gradients it has seen. ``weight_decay`` adds λθ to g.
+
+    >>> w = chainrule.tensor([1.0], requires_grad=True); w.grad = np.array([2.0])
+    >>> Adagrad([w], lr=0.1).step(); w.data
+    array([0.9])
+    """
+
+    hyper_names = ("lr", "eps", "weight_decay", "initial_accumulator")
+
+    def __init__(self, params: Iterable[cr.Tensor], lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0,
+                 initial_accumulator: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if weight_decay < 0 or initial_accumulator < 0 or not eps > 0:
+            raise ValueError(f"Adagrad: expected eps > 0 and weight_decay, initial_accumulator >= 0; got eps={eps}, "
+                             f"weight_decay={weight_decay}, initial_accumulator={initial_accumulator}")
+        self.eps, self.weight_decay, self.initial_accumulator = float(eps), float(weight_decay), float(
+            initial_accumulator)
+
+    def _update(self, index: int, p: cr.Tensor, g: np.ndarray) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        state = self.state[index]
+        if "sum" not in state:
+            state["sum"] = np.full_like(p.data, self.initial_accumulator)
+        state["sum"] += g * g
+        _subtract(p, self.lr * g / (np.sqrt(state["sum"]) + self.eps))
+
+
+def _gradients(params: Iterable[cr.Tensor]) -> list[tuple[cr.Tensor, np.ndarray]]:
+    found = []
+    for p in params:
+        if p.grad is not None:
+            g = p.grad.data if isinstance(p.grad, cr.Tensor) else np.asarray(p.grad)
+            found.append((p, g))
+    return found
+
+
+def clip_grad_norm(params: Iterable[cr.Tensor], max_norm: float) -> float:
+    """Scale every ``.grad`` by min(1, max_norm / ‖g‖), ‖g‖ the norm of all the gradients together (one
+    vector); returns ‖g‖ before clipping. Call between ``backward()`` and ``step()``.
+
+    >>> w = chainrule.tensor([0.0, 0.0], requires_grad=True); w.grad = np.array([3.0, 4.0])
+    >>> clip_grad_norm([w], 1.0), w.grad
+    (5.0, array([0.6, 0.8]))
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be positive; got {max_norm}")
+    found = _gradients(params)
+    total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for _, g in found)))
+    if total > max_norm:
+        scale = max_norm / (total + 1e-12)
+        for p, g in found:
+            p.grad = (g * scale).astype(g.dtype, copy=False)
+    return total
+
+
+def clip_grad_value(params: Iterable[cr.Tensor], value: float) -> None:
+    """Clip every element of every ``.grad`` to [−value, value].
+
+    >>> w = chainrule.tensor([0.0, 0.0], requires_grad=True); w.grad = np.array([3.0, -0.5])
+    >>> clip_grad_value([w], 1.0); w.grad
+    array([ 1. , -0.5])
+    """
+    if not value > 0:
+        raise ValueError(f"clip_grad_value: value must be positive; got {value}")
+    for p, g in _gradients(params):
+        p.grad = np.clip(g, -value, value)

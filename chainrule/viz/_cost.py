@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._graph import Node, Shape, toposort
+from .._registry import cost_categories
 from .._tensor import Tensor
 
 
@@ -112,38 +113,9 @@ CATEGORIES: dict[str, Callable[[Node], tuple[int, int]]] = {
     "contraction": _contraction, "cubic": _cubic,
 }
 
-# One entry per primitive of chainrule/_rules.py (a meta-test keeps this complete).
-COST_RULES: dict[str, str] = {
-    # elementwise, one input
-    "negative": "elementwise", "abs": "elementwise", "exp": "elementwise", "exp2": "elementwise",
-    "expm1": "elementwise", "log": "elementwise", "log2": "elementwise", "log10": "elementwise",
-    "log1p": "elementwise", "sqrt": "elementwise", "cbrt": "elementwise", "square": "elementwise",
-    "reciprocal": "elementwise", "sin": "elementwise", "cos": "elementwise", "tan": "elementwise",
-    "arcsin": "elementwise", "arccos": "elementwise", "arctan": "elementwise", "sinh": "elementwise",
-    "cosh": "elementwise", "tanh": "elementwise", "arcsinh": "elementwise", "arccosh": "elementwise",
-    "arctanh": "elementwise", "deg2rad": "elementwise", "rad2deg": "elementwise", "sinc": "elementwise",
-    "sigmoid": "elementwise", "relu": "elementwise", "softplus": "elementwise", "clip": "elementwise",
-    # elementwise, two or three inputs (broadcasting)
-    "add": "elementwise", "subtract": "elementwise", "multiply": "elementwise", "divide": "elementwise",
-    "power": "elementwise", "maximum": "elementwise", "minimum": "elementwise", "fmax": "elementwise",
-    "fmin": "elementwise", "arctan2": "elementwise", "hypot": "elementwise", "logaddexp": "elementwise",
-    "logaddexp2": "elementwise", "mod": "elementwise", "fmod": "elementwise", "where": "elementwise",
-    "nan_to_num": "elementwise",
-    # reductions and normalisations (one multiply-add per input element)
-    "sum": "reduction", "mean": "reduction", "max": "reduction", "min": "reduction", "prod": "reduction",
-    "prod_of_others": "reduction", "logsumexp": "reduction", "softmax": "reduction",
-    "log_softmax": "reduction", "softmax_cross_entropy": "reduction", "cumsum": "reduction", "cumprod": "reduction",
-    # data movement: no arithmetic
-    "copy": "movement", "real": "movement", "astype": "movement", "reshape": "movement",
-    "transpose": "movement", "broadcast_to": "movement", "flip": "movement", "roll": "movement",
-    "concatenate": "movement", "getitem": "movement", "scatter": "movement", "setitem": "movement",
-    "diagonal": "movement", "diagonal_embed": "movement", "select": "movement",
-    # products
-    "matmul": "matmul", "tensordot": "contraction", "einsum": "contraction",
-    # matrix factorisations and solves (n³, approximate)
-    "inv": "cubic", "det": "cubic", "logabsdet": "cubic", "solve": "cubic", "cholesky": "cubic",
-    "eigh": "cubic", "eig": "cubic", "svd": "cubic", "svdvals": "cubic",
-}
+# Primitive name -> category: each primitive's ``cost=`` from its registration (chainrule/_registry.py), and
+# the graph's own ``select`` (one output of a multi-output primitive).
+COST_RULES: dict[str, str] = {**cost_categories(), "select": "movement"}
 
 
 def cost_category(name: str) -> str | None:
@@ -183,6 +155,12 @@ class Cost:
     @property
     def by_primitive(self) -> dict[str, CostRow]:
         return {row.primitive: row for row in self.rows}
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the ledger as an HTML table with the backward/forward ratio."""
+        from ._rich import cost_html
+
+        return cost_html(self)
 
     def __str__(self) -> str:
         header = f"{'primitive':<18}{'category':<13}{'calls':>6}{'forward':>15}{'backward':>15}{'ratio':>8}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import subprocess
 from typing import TYPE_CHECKING, Any
 
 from ._format import array_text, bar, shape_text
@@ -62,6 +63,7 @@ def to_dot(trace: Trace, *, show_values: bool | None = None, show_grads: bool = 
     to their shape), True always (abbreviated: shape and norm), False never. ``show_grads`` adds v̄ to each
     node. ``group_modules`` draws each ``nn.Module``'s operations in a labelled box.
 
+    >>> from chainrule.viz import trace
     >>> print(trace(lambda x: x * x, 3.0).to_dot())     # doctest: +ELLIPSIS
     digraph chainrule {...
     """
@@ -124,15 +126,36 @@ def dot_available() -> bool:
     return True
 
 
-def pipe(dot: str, fmt: str) -> bytes:
-    """Render DOT text to ``fmt`` (svg, png, pdf) with the ``graphviz`` package and the ``dot`` program."""
+def pipe(dot: str, fmt: str, timeout: float | None = None) -> bytes:
+    """Render DOT text to ``fmt`` (svg, png, pdf) with Graphviz's ``dot`` program, refusing graphs of
+    more than :data:`~chainrule.viz._layout.GRAPHVIZ_MAX_NODES` nodes and stopping ``dot`` after
+    ``timeout`` seconds (default :data:`~chainrule.viz._layout.GRAPHVIZ_TIMEOUT`), each with a clear
+    message: Graphviz can take minutes on a graph of thousands of nodes."""
+    from ._layout import GRAPHVIZ_MAX_NODES, GRAPHVIZ_TIMEOUT
+
     try:
-        import graphviz
+        import graphviz  # noqa: F401  (the documented requirement; dot itself is run directly)
     except ImportError:
         raise GraphvizNotFound(INSTALL_PACKAGE) from None
-    if shutil.which("dot") is None:
+    program = shutil.which("dot")
+    if program is None:
         raise GraphvizNotFound(INSTALL_DOT)
-    return graphviz.Source(dot).pipe(format=fmt)
+    nodes = sum(1 for line in dot.splitlines() if line.lstrip().startswith("n") and " [label=" in line)
+    if nodes > GRAPHVIZ_MAX_NODES:
+        raise ValueError(f"the graph has {nodes} nodes, more than Graphviz is asked to draw "
+                         f"({GRAPHVIZ_MAX_NODES}); write a .dot file, or use trace.to_html(...), whose bundled "
+                         f"layout draws big graphs")
+    timeout = GRAPHVIZ_TIMEOUT if timeout is None else timeout
+    try:
+        completed = subprocess.run([program, f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True,
+                                   timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"Graphviz took longer than {timeout:g} s to draw {nodes} nodes; write a .dot file, "
+                           f"or use trace.to_html(...)") from None
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise RuntimeError(f"Graphviz failed to draw the graph: {message[0]}")
+    return completed.stdout
 
 
 def render(dot: str, path: str) -> str:

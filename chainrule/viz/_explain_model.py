@@ -85,7 +85,7 @@ def layer_table(tr: Any, precision: int = 4) -> str:
 
 
 def explain_model(run: str, *, example: int = 0, graph: str | None = None, precision: int = 4,
-                  show_grads: bool = True, out: TextIO) -> Any:
+                  show_grads: bool = True, out: TextIO, html: str | None = None) -> Any:
     """Print (to ``out``) one test example of the run flowing forward and its error signals flowing back,
     layer by layer; optionally draw the graph grouped by layer. Returns the trace."""
     loaded = load_example(run, example)
@@ -109,6 +109,10 @@ def explain_model(run: str, *, example: int = 0, graph: str | None = None, preci
     if graph:
         tr.render(graph, show_grads=show_grads, precision=precision)
         lines += ["", f"wrote {graph}"]
+    if html:
+        tr.to_html(html, title=f"{loaded['dataset']}: example {example} through {type(loaded['model']).__name__}",
+                   precision=precision)
+        lines += ["", f"wrote {html}"]
     out.write("\n".join(lines) + "\n")
     return tr
 

@@ -23,6 +23,8 @@ def number(value: Any, precision: int = 4) -> str:
     value = complex(value) if np.iscomplexobj(value) else float(value)
     if isinstance(value, complex):
         return f"{value:.{precision}g}"
+    if not np.isfinite(value):  # nan, inf, -inf: printed as they are, never an error
+        return "nan" if np.isnan(value) else ("inf" if value > 0 else "-inf")
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.{precision}g}"
@@ -56,6 +58,9 @@ def array_text(value: Any, precision: int = 4, max_elements: int = 6) -> str:
         return _nested(array, precision)
     norm = float(np.linalg.norm(array.astype(float).ravel())) if array.dtype.kind != "c" else \
         float(np.linalg.norm(array.ravel()))
+    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if bad:
+        return f"‹{shape_text(array.shape)}, {bad} non-finite›"
     return f"‹{shape_text(array.shape)}, ‖·‖ = {number(norm, precision)}›"
 
 

@@ -151,8 +151,15 @@ def two_weights(model: Any) -> list[Any]:
 class WeightPathRecorder:
     """A training callback (``on_epoch_end`` / ``on_train_end``) recording the two weights after each epoch.
 
-    >>> recorder = WeightPathRecorder(model)          # record the start
-    >>> fit(model, ..., callbacks=[recorder]);  recorder.points   # (epochs + 1, 2)
+    >>> import chainrule.nn as nn, chainrule.optim as optim
+    >>> from chainrule.train import fit
+    >>> model = nn.mlp([1, 1], rng=0)                 # one input, no hidden layer: w and b
+    >>> recorder = WeightPathRecorder(model)          # records the start
+    >>> x = np.linspace(-1, 1, 16).reshape(-1, 1)
+    >>> history = fit(model, "squared-error", optim.SGD(model.parameters(), lr=0.1), (x, 2 * x + 1),
+    ...               epochs=3, callbacks=[recorder], progress=False)
+    >>> np.shape(recorder.points)                     # (epochs + 1, 2)
+    (4, 2)
     """
 
     def __init__(self, model: Any) -> None:

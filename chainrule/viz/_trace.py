@@ -15,7 +15,7 @@ the lecture notes write them, and draws the graph (Graphviz DOT).
 >>> print(tr.backward_text())
 L̄  = 1
 v̄3 = L̄ · 0.5 = 0.5
-v̄2 = v̄3 · 2 · v2^(2 - 1) = -0.5
+v̄2 = v̄3 · 2·v2 = -0.5
 ȳ  = v̄2 = -0.5
 z̄  = ȳ · σ(z)(1 - σ(z)) = -0.125
 v̄1 = z̄ = -0.125
@@ -37,6 +37,7 @@ import numpy as np
 from .._graph import _SELECT, Node, Primitive, Shape, _add, _propagate, _Switch, mode
 from .._tensor import Tensor
 from ._format import array_text, bar, constant_text, number, shape_text
+from ._simplify import simplified_rule
 
 _FIELD = re.compile(r"\{(\w+)\}")  # {g}, {ans}, {0}, {1}, ... in a rule's formula text
 
@@ -110,6 +111,10 @@ class Trace:
         self.backward_done = backward_done
         self._by_name = {n.name: n for n in nodes}
         self.module_outputs: dict[tuple, int] = {}  # module path → index of the node it returned
+        # for the loss-surface view of a function of two numbers: (a, b) ↦ loss, the point, the names
+        self.surface_function: Callable[[float, float], float] | None = None
+        self.surface_point: tuple[float, float] = (0.0, 0.0)
+        self.surface_names: tuple[str, str] = ("w", "b")
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -215,7 +220,7 @@ class Trace:
     def backward_text(self, precision: int = 4, max_elements: int = 6) -> str:
         """The backward pass as the notes write it: one line per node in reverse topological order,
         ``v̄ = Σ_children v̄_child ∂child/∂v``, symbolically (each primitive's rule, names filled in) and
-        numerically, e.g. ``w̄ = v̄1 · x + v̄2 · 2 · w^(2 - 1) = 0.4567``."""
+        numerically, e.g. ``w̄ = v̄1 · x + v̄2 · 2·w = 0.4567``."""
         if not self.backward_done:
             raise ValueError("backward_text: this trace has no error signals (the output is not a scalar; "
                              "pass seed= to trace the backward pass of a non-scalar output)")
@@ -258,7 +263,10 @@ class Trace:
                 continue
             mapping = {"g": bar(child.name), "ans": child.name}
             mapping.update({str(i): a for i, a in enumerate(args)})
-            terms.append(_FIELD.sub(lambda m, mapping=mapping: mapping.get(m.group(1), m.group(0)), formula))
+            simpler = simplified_rule(child.op, position, mapping, child.vertex.args)
+            term = simpler if simpler is not None else \
+                _FIELD.sub(lambda m, mapping=mapping: mapping.get(m.group(1), m.group(0)), formula)
+            terms.append(_summed(term, parent, child))
         return " + ".join(terms)
 
     def gradient_text(self, precision: int = 6, max_elements: int = 6) -> str:
@@ -292,17 +300,80 @@ class Trace:
 
         return render(self.to_dot(**options), path)
 
+    def to_html(self, path: str, *, title: str | None = None, precision: int = 4, layout: str = "auto",
+                surface: bool | None = None) -> str:
+        """Write the backprop explorer to ``path``: one self-contained HTML file (no network) in which ← →
+        step the forward pass and then the backward pass node by node, each error signal with its rule
+        and numbers, and a click on a node shows its value, error signal, shape, formula and cost.
+        ``layout``: "auto" (Graphviz's ``dot`` when installed, else the bundled layout) or "bundled".
+        ``surface``: show the loss surface and descent path beside the graph (default: when the trace
+        is of a function of two numbers). See :mod:`chainrule.viz._html`. Returns ``path``.
+
+        >>> import os, tempfile
+        >>> tr = trace(lambda w, b: (w * 2.0 + b - 1.0) ** 2, 0.5, 0.1)
+        >>> page = tr.to_html(os.path.join(tempfile.mkdtemp(), "backprop.html"))
+        >>> open(page, encoding="utf-8").read().count('class="node')   # w, b, w·2, +b, −1, ²
+        6
+        """
+        from ._html import write_html
+
+        svg = None
+        if surface is None:  # by default only for small graphs: the surface re-evaluates the function ~1000 times
+            surface = self.surface_function is not None and len(self.nodes) <= 200
+        if surface:
+            if self.surface_function is None:
+                raise ValueError("to_html: surface=True needs a trace of a function of two numbers "
+                                 "(trace(f, w, b) with scalar w and b)")
+            from ._surface import surface_svg
+
+            with np.errstate(all="ignore"):  # a surface may reach where the loss is nan/inf: drawn grey
+                svg = surface_svg(self.surface_function, self.surface_point, self.surface_names)
+        return write_html(self, path, title=title, precision=precision, layout=layout, surface=svg)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the explorer (in a sandboxed iframe) and the forward/backward table."""
+        from ._rich import trace_html
+
+        return trace_html(self)
+
     def _repr_svg_(self) -> str | None:
         """Inline SVG in Jupyter (None, i.e. text, when Graphviz's ``dot`` is not installed)."""
         from ._dot import dot_available, pipe
 
         if not dot_available():
             return None
-        return pipe(self.to_dot(), "svg").decode("utf-8")
+        try:
+            return pipe(self.to_dot(), "svg").decode("utf-8")
+        except (ValueError, RuntimeError):  # past Graphviz's node limit or timeout: the HTML view remains
+            return None
 
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
+
+
+_BROADCASTING = {"add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "where", "hypot",
+                 "arctan2", "logaddexp", "fmax", "fmin"}
+
+
+def _summed(term: str, parent: TraceNode, child: TraceNode) -> str:
+    """A broadcast operand's term summed back to its shape, written out: the bias of a layer on a batch
+    gets ``Σ over the batch of z̄`` (the notes' b̄ = Σₙ z̄ₙ), other broadcasts ``Σ over axes (…) of``."""
+    if child.op not in _BROADCASTING or isinstance(child.value, tuple) or isinstance(parent.value, tuple):
+        return term
+    out, own = tuple(child.shape), tuple(parent.shape)
+    if out == own or np.prod(own, dtype=int) == 1 and np.prod(out, dtype=int) == 1:
+        return term
+    padded = (1,) * (len(out) - len(own)) + own
+    axes = tuple(k for k, (a, b) in enumerate(zip(padded, out, strict=True)) if a == 1 and b != 1)
+    if not axes:
+        return term
+    wrapped = term if " " not in term else f"({term})"
+    if axes == (0,) and len(out) >= 2:
+        return f"Σ over the batch of {wrapped}"
+    if len(axes) == len(out):
+        return f"Σ of {wrapped}"
+    return f"Σ over axes {axes} of {wrapped}"
 
 
 # ---- recording ---------------------------------------------------------------------------------------------
@@ -406,9 +477,11 @@ def keep_values() -> _Switch:
     """Context manager: graphs recorded inside keep every forward value (and the source line of each
     operation), for :meth:`Trace.from_tensor`. :func:`trace` does this by itself.
 
+    >>> w = chainrule.tensor(np.ones(100), requires_grad=True, name="w")
     >>> with keep_values():
-    ...     loss = model_loss(w)
-    >>> print(Trace.from_tensor(loss))
+    ...     loss = (w * 2.0).sum()
+    >>> print(Trace.from_tensor(loss).forward_text().splitlines()[1])
+    v1   = w · 2 = ‹(100,), ‖·‖ = 20›
     """
     return _Switch("debug", max(mode.debug, 1))
 
@@ -459,17 +532,67 @@ def trace(fun: Callable[..., Any], *args: Any, output_name: str | None = None, s
         names.setdefault(n, a)
     for k, v in keyword_inputs.items():
         names.setdefault(k, v)
-    return _build(result, names, recorder.stamps, recorder.modules, recorder.parameter_names, seed, output_name,
-                  recorder.outputs, recorder.constant_names)
+    traced = _build(result, names, recorder.stamps, recorder.modules, recorder.parameter_names, seed, output_name,
+                    recorder.outputs, recorder.constant_names)
+    _attach_surface(traced, fun, args, inputs, kwargs)
+    return traced
 
 
-def _parameter_symbol(name: str) -> str:
-    """``0.weight`` → ``W0``, ``2.bias`` → ``b2`` (the notes' W and b); other names unchanged."""
+def _attach_surface(traced: Trace, fun: Callable, args: tuple, inputs: list, kwargs: dict) -> None:
+    """A function of exactly two numbers with a scalar result gets the loss-surface view."""
+    numbers = [k for k, (a, t) in enumerate(zip(args, inputs, strict=True))
+               if t is not a and isinstance(t, Tensor) and t.data.size == 1]
+    leaves = [n for n in traced.inputs if not isinstance(n.value, tuple) and np.size(n.value) >= 1]
+    if len(numbers) != 2 or kwargs or len(leaves) != 2 or np.size(traced.output.value) != 1:
+        return
+    first, second = numbers
+
+    def surface(a: Any, b: Any) -> Any:
+        call = list(args)
+        call[first], call[second] = a, b
+        return fun(*call)
+
+    traced.surface_function = surface
+    traced.surface_point = (float(np.asarray(args[first])), float(np.asarray(args[second])))
+    traced.surface_names = (traced.inputs[0].name, traced.inputs[1].name)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def layer_superscript(k: int) -> str:
+    """``⁽¹⁾`` for layer 1: the notes number layers from 1 and write W⁽¹⁾, z⁽¹⁾, h⁽¹⁾."""
+    return "⁽" + str(k).translate(_SUPERSCRIPT) + "⁾"
+
+
+def _parameter_symbol(name: str, layers: dict[str, int] | None = None) -> str:
+    """``0.weight`` → ``W⁽¹⁾``, ``2.bias`` → ``b⁽²⁾`` (the notes' W and b, layers numbered from 1 in the
+    order they run: ``layers`` maps a module prefix to its layer); other names unchanged."""
     prefix, _, last = name.rpartition(".")
     symbol = {"weight": "W", "bias": "b"}.get(last)
     if symbol is None:
         return name
+    if layers and prefix in layers:
+        return symbol + layer_superscript(layers[prefix])
     return symbol + prefix.replace(".", "_")
+
+
+def _layer_numbers(owners: set[str], module_outputs: dict[int, tuple], stamps: dict[int, tuple]) -> dict[str, int]:
+    """Module prefix → layer number: each module with parameters starts a new layer (1, 2, ...), in the
+    order the modules ran; a module without parameters (an activation) belongs to the layer before it."""
+    layers: dict[str, int] = {}
+    k = 0
+    for _key, path in sorted((module_outputs or {}).items(), key=lambda item: stamps.get(item[0], (0,))[0]):
+        prefix = path[-1].split(":")[0] if ":" in path[-1] else ""
+        if not prefix or prefix in layers:
+            continue
+        if prefix in owners:
+            k += 1
+        layers[prefix] = max(k, 1)
+    for prefix in sorted(owners - set(layers), key=lambda p: [int(t) if t.isdigit() else t for t in p.split(".")]):
+        k += 1
+        layers[prefix] = k
+    return layers
 
 
 def _parameter_names(model: Any) -> dict[int, str]:
@@ -531,16 +654,17 @@ def _build(result: Tensor, local_names: dict[str, Any], stamps: dict[int, tuple[
             constant_names.setdefault(id(value.data), name)
         elif isinstance(value, np.ndarray):
             constant_names.setdefault(id(value), name)
+    owners = {parameter_names[id(v)].rpartition(".")[0] for v in leaves if id(v) in parameter_names}
+    layers = _layer_numbers(owners, module_outputs or {}, stamps)
     for v in leaves:
         if id(v) in parameter_names:
-            vertex_names.setdefault(id(v), _parameter_symbol(parameter_names[id(v)]))
+            vertex_names.setdefault(id(v), _parameter_symbol(parameter_names[id(v)], layers))
     if output_name and id(root) not in vertex_names:
         vertex_names[id(root)] = output_name
-    owners = {parameter_names[id(v)].rpartition(".")[0] for v in leaves if id(v) in parameter_names}
-    for key, path in (module_outputs or {}).items():  # z<i> for a layer with weights, h<i> for the others
+    for key, path in (module_outputs or {}).items():  # z⁽ᵏ⁾ for a layer with weights, h⁽ᵏ⁾ for the others
         prefix = path[-1].split(":")[0] if ":" in path[-1] else ""
-        if prefix:
-            vertex_names.setdefault(key, ("z" if prefix in owners else "h") + prefix.replace(".", "_"))
+        if prefix in layers:
+            vertex_names.setdefault(key, ("z" if prefix in owners else "h") + layer_superscript(layers[prefix]))
     used: set[str] = set()
     final: dict[int, str] = {}
     for v in order:

@@ -57,7 +57,8 @@ def test_digits_loads_and_standardises_on_train_only():
     split = load_dataset("digits", seed=0)
     assert split.x_train.shape == (1438, 64) and split.x_test.shape == (359, 64)
     assert split.classes == list(range(10)) and split.task == "classification"
-    np.testing.assert_allclose(split.x_train.mean(axis=0), 0, atol=1e-9)
+    assert split.x_train.dtype == np.float32 and split.image_shape == (1, 8, 8)
+    np.testing.assert_allclose(split.x_train.mean(axis=0), 0, atol=1e-6)
     assert abs(split.x_test.mean()) > 1e-6  # test statistics were not used
 
 
@@ -135,3 +136,138 @@ def test_mnist_errors(tmp_path):
     (tmp_path / "bad").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05abc")
     with pytest.raises(DataError, match="IDX payload has 3 bytes"):
         read_idx(str(tmp_path / "bad"))
+
+
+# ---- labels, non-finite features, bounded readers ------------------------------------------------------
+def _csv_file(tmp_path, rows, name="d.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_string_labels_become_classes(tmp_path):
+    path = _csv_file(tmp_path, ["a,b,kind"] + [f"{i},{-i},{'cat' if i % 2 else 'dog'}" for i in range(10)])
+    split = load_dataset(path, seed=0)
+    assert split.task == "classification" and split.classes == ["cat", "dog"]
+    assert split.y_train.dtype == np.int64 and set(split.y_train) <= {0, 1}
+
+
+def test_one_class_data_is_refused(tmp_path):
+    path = _csv_file(tmp_path, ["a,label"] + [f"{i},same" for i in range(6)])
+    with pytest.raises(DataError, match="every example has the label 'same'; a classifier needs at least two"):
+        load_dataset(path)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf"])
+def test_non_finite_csv_features_name_the_line_and_column(tmp_path, text):
+    path = _csv_file(tmp_path, ["a,b,y", "1,2,0", f"3,{text},1", "5,6,0"])
+    with pytest.raises(DataError, match=rf"d.csv, line 3: column 'b' holds '{text}'; expected a finite number"):
+        load_dataset(path)
+
+
+def test_non_finite_npz_features_name_the_row_and_column(tmp_path):
+    x = np.zeros((6, 3))
+    x[4, 2] = np.inf
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(6) % 2)
+    with pytest.raises(DataError, match=r"d.npz: the features hold inf at row 4, column 2; expected finite"):
+        load_dataset(str(tmp_path / "d.npz"))
+
+
+def test_csv_column_limit(tmp_path, monkeypatch):
+    from chainrule.data import _datasets
+
+    monkeypatch.setattr(_datasets, "MAX_CSV_COLUMNS", 5)
+    path = _csv_file(tmp_path, [",".join(f"c{i}" for i in range(7))] + [",".join("1" * 7)] * 3)
+    with pytest.raises(DataError, match="the header has 7 columns, over the limit of 5"):
+        load_dataset(path)
+
+
+def _npz_with_forged_header(path, shape, real_values):
+    """An NPZ whose x.npy header claims ``shape`` but whose data is only ``real_values``."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", header.getvalue() + np.asarray(real_values, "<f8").tobytes())
+        buffer = io.BytesIO()
+        np.save(buffer, np.arange(4) % 2)
+        archive.writestr("y.npy", buffer.getvalue())
+
+
+def test_npz_members_are_bounded_before_reading(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb.npz"
+    _npz_with_forged_header(path, (10**6, 10**5), np.zeros(8))
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"member 'x' claims shape \(1000000, 100000\) of float64 "
+                                        r"\(800000000000 bytes\)"):
+        load_dataset(str(path))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 * 2**20
+    # a decompression bomb: a small archive that inflates to far more than the limit
+    import zipfile
+
+    bomb = tmp_path / "zeros.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
+                                                          "shape": (2**22, 4)})
+            block = np.zeros(2**20, "<f8").tobytes()
+            for _ in range(16):
+                member.write(block)
+        archive.writestr("y.npy", b"")
+    from chainrule.data import _datasets
+
+    with pytest.raises(DataError, match="over|more than the limit"):
+        _datasets._npz(str(bomb), 0, 0.2, max_bytes=2**20)
+    assert bomb.stat().st_size < 2**20
+
+
+def test_npz_refuses_pickles_and_reads_only_its_members(tmp_path):
+    np.savez(tmp_path / "ok.npz", x=np.ones((4, 2)), y=np.array([0, 1, 0, 1]), unrelated=np.zeros(3))
+    assert load_dataset(str(tmp_path / "ok.npz")).n_features == 2
+    np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}] * 4, dtype=object), y=np.arange(4))
+    with pytest.raises(DataError, match="member 'x' has dtype object"):
+        load_dataset(str(tmp_path / "obj.npz"))
+
+
+def test_idx_dimensions_are_checked_before_reading(tmp_path):
+    # a 12-byte file whose header announces 2**32-1 × 2**32-1 × 2**32-1 bytes: no overflow, no allocation
+    (tmp_path / "huge-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]) + b"\xff\xff\xff\xff" * 3)
+    with pytest.raises(DataError, match=r"the IDX header announces shape \(4294967295, 4294967295, 4294967295\)"):
+        read_idx(str(tmp_path / "huge-idx3-ubyte"))
+    # gzip: the stream is read only as far as the header says, and a longer one is refused
+    payload = bytes([0, 0, 8, 1]) + struct.pack(">I", 4) + bytes(4)
+    (tmp_path / "long.gz").write_bytes(gzip.compress(payload + bytes(10**6)))
+    with pytest.raises(DataError, match="IDX payload does not have the 4 bytes"):
+        read_idx(str(tmp_path / "long.gz"))
+    (tmp_path / "ok.gz").write_bytes(gzip.compress(payload))
+    assert read_idx(str(tmp_path / "ok.gz")).tolist() == [0, 0, 0, 0]
+    with pytest.raises(DataError, match="over the limit of 2 bytes"):
+        read_idx(str(tmp_path / "ok.gz"), max_bytes=2)
+
+
+def test_mnist_download_checksums_are_the_published_ones():
+    """download=True itself is untested (no network here); this pins its checksum table."""
+    from chainrule.data import _datasets
+
+    assert _datasets.CHECKSUMS["mnist"]["train-images-idx3-ubyte"] == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
+    assert set(_datasets.CHECKSUMS["fashion-mnist"]) == set(_datasets._MNIST_FILES.values())
+
+
+def test_float_and_out_of_range_labels_are_refused_by_the_loss():
+    import chainrule as cr
+    import chainrule.nn as nn
+
+    z = cr.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"class labels must be integers 0..2; got float64 values such as \[0.5"):
+        nn.cross_entropy(z, np.array([0.5, 1.0]))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
+        nn.cross_entropy(z, np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"one output per example needs targets in \[0, 1\]"):
+        nn.cross_entropy(cr.tensor(np.zeros((2, 1))), np.array([0, 2]))
+    assert float(nn.cross_entropy(z, np.array([1.0, 2.0]))) == pytest.approx(np.log(3))

@@ -137,13 +137,13 @@ def test_whole_mlp_gradcheck():
 
 
 def test_functional_call_differentiates_with_respect_to_the_given_values():
-    net = nn.mlp([3, 4, 2], "tanh", rng=0)
+    net = nn.mlp([3, 4, 2], "tanh", rng=0, dtype=np.float64)
     x = np.random.default_rng(1).standard_normal((5, 3))
     params = {name: p.data * 0.5 for name, p in net.named_parameters()}  # other values than the model's
     loss = lambda ps: (nn.functional_call(net, ps, x) ** 2).sum()  # noqa: E731
     grads = cr.grad(loss)(params)
     # the same as the eager gradient of a copy of the model holding those values
-    twin = nn.mlp([3, 4, 2], "tanh", rng=0)
+    twin = nn.mlp([3, 4, 2], "tanh", rng=0, dtype=np.float64)
     twin.load_state_dict(params)
     (twin(cr.tensor(x)) ** 2).sum().backward()
     for name, p in twin.named_parameters():

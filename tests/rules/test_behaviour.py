@@ -8,7 +8,6 @@ import pytest
 
 import chainrule
 import chainrule.numpy as cnp
-from chainrule._graph import Primitive
 
 from .specs import SPECS, unary
 
@@ -32,9 +31,12 @@ BINARY_NAMES = ["add", "subtract", "multiply", "divide", "power", "maximum", "mi
 @pytest.mark.parametrize("spec", UNARY_SPECS, ids=lambda s: s.name)
 def test_float32_in_float32_out_unary(spec, rng):
     from .specs import draw
+    from .test_specs import resolve
 
+    if spec.name.startswith("scipy."):
+        pytest.importorskip("scipy")
     x = T(draw(spec.domain_of(0), rng, (2, 3)).astype(np.float32), requires_grad=True)
-    y = getattr(cnp, spec.name)(x)
+    y = resolve(spec.name)(x)
     assert y.dtype == np.float32
     cnp.sum(y).backward()
     assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
@@ -86,10 +88,10 @@ def test_rounding_has_zero_gradient(name):
 
 
 def test_every_differentiable_primitive_has_formulas():
-    import chainrule._rules as rules
+    from chainrule._registry import load
 
-    missing = [name for name, obj in vars(rules).items()
-               if isinstance(obj, Primitive) and obj.differentiable and not any(obj.formulas)]
+    missing = [name for name, entry in load().items()
+               if entry.primitive.differentiable and not any(entry.primitive.formulas)]
     assert missing == []
 
 
@@ -225,19 +227,55 @@ def test_numpy_functions_dispatch(rng):
 
 def test_unsupported_numpy_function_names_itself():
     t = T([1.0, 2.0, 3.0], requires_grad=True)
-    with pytest.raises(TypeError, match="fft"):
-        np.fft.fft(t)
+    with pytest.raises(TypeError, match="numpy.unwrap"):
+        np.unwrap(t)
     with pytest.raises(TypeError, match="gradient"):
         np.asarray(t)
     with pytest.raises(TypeError, match="where="):
-        np.sum(t, where=np.array([True, False, True]))
+        np.var(t, where=np.array([True, False, True]))
     with pytest.raises(TypeError, match="where="):
-        cnp.mean(t, where=np.array([True, False, True]))
+        cnp.prod(t, where=np.array([True, False, True]))
     with pytest.raises(TypeError, match="initial="):
         np.max(t, initial=5.0)
     # without requires_grad the values are computed and returned as a Tensor without graph
     out = np.fft.rfft(T([1.0, 2.0, 3.0]))
     assert not getattr(out, "requires_grad", False)
+
+
+def test_sum_and_mean_with_where_and_initial(rng):
+    x = rng.standard_normal((2, 3))
+    mask = np.array([[True, False, True], [False, True, True]])
+    t = T(x, requires_grad=True)
+    np.testing.assert_allclose(np.sum(t, where=mask).data, np.sum(x, where=mask))
+    np.testing.assert_allclose(np.sum(t, axis=1, initial=2.0).data, np.sum(x, axis=1, initial=2.0))
+    np.testing.assert_allclose(np.mean(t, axis=0, where=mask).data, np.mean(x, axis=0, where=mask))
+    (g,) = grads(lambda t: np.mean(t, axis=1, where=mask), x)
+    np.testing.assert_allclose(g, mask / mask.sum(axis=1, keepdims=True))
+
+
+def test_lists_mixing_tensors_and_numbers(rng):
+    """As autograd's namespace does: ``import chainrule.numpy as np; np.mean([t, 1.0])``. (NumPy's own
+    functions convert a list before any protocol is consulted, so there the error names chainrule.numpy.)"""
+    t = T(2.0, requires_grad=True)
+    u = T(rng.standard_normal(3), requires_grad=True)
+    out = cnp.mean([t, 1.0])
+    assert np.isclose(out.data, 1.5)
+    out.backward()
+    assert t.grad == 0.5
+    for reduce in (cnp.sum, cnp.max, cnp.prod, cnp.std, cnp.var, cnp.min, cnp.cumsum, cnp.median):
+        value = reduce([t * 1.0, 3.0, t * t])
+        np.testing.assert_allclose(value.data, getattr(np, reduce.__name__)([2.0, 3.0, 4.0]))
+        assert value.requires_grad
+    total = cnp.sum([u, np.ones(3), [1.0, 2.0, 3.0]], axis=0)
+    np.testing.assert_allclose(total.data, u.data + np.array([2.0, 3.0, 4.0]))
+    for product in (cnp.dot, cnp.matmul, cnp.inner, cnp.outer, cnp.vdot):
+        value = product([t, 1.0], [1.0, t])
+        np.testing.assert_allclose(value.data, getattr(np, product.__name__)([2.0, 1.0], [1.0, 2.0]))
+    joined = cnp.concatenate([[t], [1.0, 5.0]])
+    np.testing.assert_allclose(joined.data, [2.0, 1.0, 5.0])
+    assert joined.requires_grad
+    with pytest.raises(TypeError, match="chainrule.numpy"):
+        np.mean([t, 1.0])
 
 
 def test_lists_of_tensors(rng):
@@ -313,12 +351,14 @@ def test_matmul_shape_mismatch_names_both_shapes():
         cnp.dot(a, b)
 
 
-def test_complex_eigenvalues_have_no_gradient():
+def test_complex_eigenvectors_have_no_gradient():
     rotation = T(np.array([[0.0, -1.0], [1.0, 0.0]]), requires_grad=True)
     w, v = cnp.linalg.eig(rotation)
     assert np.iscomplexobj(w.data)
     with pytest.raises(TypeError, match="complex"):
-        cnp.sum(cnp.real(w)).backward()
+        cnp.sum(cnp.real(v)).backward()
+    cnp.sum(cnp.real(w)).backward()  # the eigenvalues are differentiable (tests/rules/test_complex.py)
+    np.testing.assert_allclose(rotation.grad, np.eye(2), atol=1e-12)  # Σ Re λ = trace
 
 
 def test_quantile_matches_numpy(rng):

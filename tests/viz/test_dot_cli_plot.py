@@ -75,8 +75,10 @@ def test_explain_prints_forward_backward_and_gradient(tmp_path):
     assert lines[0] == "J = cos(sin(x**2) + 3*x**2)   at x = 1.5"
     assert "  v2 = sin(v1) = 0.7781" in lines
     assert f"  {bar('J')}  = 1" in lines
-    rule = "2 · x^(2 - 1)"
-    assert f"  {bar('x')}  = {bar('v1')} · {rule} + {bar('v3')} · {rule} = 1.785 − 8.526 = -6.741" in lines
+    # x² is one node, as in the notes: its error signal is the fan-out sum, x̄ is one simplified rule
+    assert "  v1 = x^2 = 2.25" in lines and "  v3 = 3 · v1 = 6.75" in lines and lines.count("  v1 = x^2 = 2.25") == 1
+    assert f"  {bar('v1')} = {bar('v2')} · cos(v1) + {bar('v3')} · 3 = 0.5951 − 2.842 = -2.247" in lines
+    assert f"  {bar('x')}  = {bar('v1')} · 2·x = -6.741" in lines
     assert "  ∂J/∂x = -6.74092" in lines
     assert (tmp_path / "j.dot").read_text().startswith("digraph")
 
@@ -84,6 +86,27 @@ def test_explain_prints_forward_backward_and_gradient(tmp_path):
 def test_explain_quiz_with_several_variables():
     text = _explain("exp(x*z) + x*z/log(x) + sin(log(x))/(x*z)", "--at", "x=2,z=3", "--name", "y")
     assert "  ∂y/∂x = 1208.38" in text and "  ∂y/∂z = 809.707" in text
+    lines = text.splitlines()  # xz and log(x) are one node each, with three and two children
+    assert lines.count("  v1 = x · z = 6") == 1 and lines.count("  v3 = log(x) = 0.6931") == 1
+    assert "x · z" not in text.split("v1 = x · z = 6", 1)[1] and text.count("log(x) =") == 1
+    assert f"  {bar('v1')} = {bar('v2')} · exp(v1) + {bar('v4')} / v3 − {bar('v7')} · v6 / v1² = 403.4 + 1.443 − " \
+           f"0.01775 = 404.9" in lines
+
+
+def test_explain_named_intermediates_and_wrt_give_the_notes_names(tmp_path):
+    text = _explain("z = w*x + b; y = sigmoid(z); L = 0.5*(y - t)**2; R = 0.5*w**2; Lreg = L + lam*R",
+                    "--at", "w=0.5,x=2,b=-0.5,t=1,lam=0.1", "--wrt", "w,b", "--html", str(tmp_path / "l.html"))
+    lines = text.splitlines()
+    assert f"  {bar('z')}    = {bar('y')} · σ(z)(1 - σ(z)) = -0.08872" in lines
+    assert f"  {bar('w')}    = {bar('v1')} · x + {bar('v4')} · 2·w = -0.1774 + 0.05 = -0.1274" in lines
+    assert f"  {bar('R')}    = {bar('v5')} · lam = 0.1" in lines
+    for data in ("x", "t", "lam"):  # data: no error signal
+        assert not any(line.lstrip().startswith(bar(data) + " ") for line in lines)
+        assert f"∂Lreg/∂{data}" not in text
+    assert "  ∂Lreg/∂w = -0.127447" in lines and "  ∂Lreg/∂b = -0.0887235" in lines
+    assert (tmp_path / "l.html").read_text(encoding="utf-8").count('class="node') == 12
+    with pytest.raises(ValueError, match="--wrt names q, which the formula does not use"):
+        _explain("x*y", "--at", "x=1,y=2", "--wrt", "q")
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -114,9 +137,13 @@ def test_explain_model_shows_layers_and_error_signals(tmp_path):
     config = {"dataset": "xor", "seed": 0, "test_fraction": 0.2, "loss": "cross-entropy"}
     checkpoint.save(str(tmp_path / "model.safetensors"), net, info={"config": config, "epoch": 1,
                                                                      "task": "classification"})
-    text = _explain("--model", str(tmp_path), "--example", "1", "--graph", str(tmp_path / "m.dot"))
-    assert "0: Linear" in text and "2: Linear" in text and f"‖{bar('W0')}‖" in text
-    assert f"{bar('W0')} = xᵀ" in text
+    text = _explain("--model", str(tmp_path), "--example", "1", "--graph", str(tmp_path / "m.dot"),
+                    "--html", str(tmp_path / "m.html"))
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert 'id="layers"' in page and "0: Linear" in page and 'class="cluster"' in page
+    assert f"wrote {tmp_path / 'm.html'}" in text
+    assert "0: Linear" in text and "2: Linear" in text and f"‖{bar('W⁽¹⁾')}‖" in text
+    assert f"{bar('W⁽¹⁾')} = xᵀ" in text and "Σ over the batch of" not in text  # one example: no batch sum
     assert "cluster_" in (tmp_path / "m.dot").read_text()
 
 

@@ -96,7 +96,7 @@ def test_backward_text_is_written_in_the_notes_notation():
     assert any(line.startswith(bar("z")) and f"{bar('y')} · σ(z)(1 - σ(z))" in line for line in lines)
     w_line = lines[-1]
     assert w_line.startswith(bar("w"))
-    assert f"{bar('v1')} · 2 + {bar('v4')} · 2 · w^(2 - 1)" in w_line    # the fan-out sum over two children
+    assert f"{bar('v1')} · 2 + {bar('v4')} · 2·w" in w_line    # the fan-out sum over two children
     assert w_line.endswith("= -0.25 + 0.05 = -0.2")
 
 
@@ -161,5 +161,28 @@ def test_modules_group_operations():
     tr = trace(lambda: (net(x) ** 2).sum())
     paths = {n.module for n in tr.nodes if n.module}
     assert any(p[-1].startswith("0: Linear") for p in paths)
-    assert tr["W0"].module == tr["z0"].module
+    assert tr["W⁽¹⁾"].module == tr["z⁽¹⁾"].module
     assert "subgraph cluster_" in tr.to_dot()
+
+
+def test_networks_use_the_notes_names_and_show_batch_sums():
+    nn = pytest.importorskip("chainrule.nn")
+    net = nn.mlp([3, 4, 4, 2], "sigmoid", rng=0)
+    x = chainrule.tensor(np.random.default_rng(0).normal(size=(5, 3)), name="x")
+
+    def example(x):
+        y = net(x)
+        L = (y ** 2).sum()
+        return L
+
+    tr = trace(example, x)
+    names = {n.name for n in tr.nodes}
+    assert {"W⁽¹⁾", "b⁽¹⁾", "W⁽²⁾", "b⁽²⁾", "W⁽³⁾", "b⁽³⁾", "z⁽¹⁾", "h⁽¹⁾", "z⁽²⁾", "h⁽²⁾", "y", "L"} <= names
+    lines = tr.backward_text().splitlines()
+    b1 = next(line for line in lines if line.startswith(bar("b⁽¹⁾")))
+    assert b1.startswith(f"{bar('b⁽¹⁾')} = Σ over the batch of {bar('z⁽¹⁾')} = ")
+    np.testing.assert_allclose(tr["b⁽¹⁾"].grad, tr["z⁽¹⁾"].grad.sum(axis=0))  # what the line says
+    w3 = next(line for line in lines if line.startswith(bar("W⁽³⁾")))
+    assert "h⁽²⁾ᵀ" in w3
+    scalar = trace(lambda w, v: (w * np.ones(3) + v).sum(), 1.0, np.zeros(3))
+    assert any(line.startswith(bar("w")) and "Σ of" in line for line in scalar.backward_text().splitlines())
