@@ -617,7 +617,11 @@ def _walk_by_creation(signals: dict, handed_out: set, owned: dict | None, retain
                 continue
             if owned:
                 owned.pop(id(g), None)
-            _propagate(node, g, signals, create_graph, owned, queue)
+            try:
+                _propagate(node, g, signals, create_graph, owned, queue)
+            except Exception as error:
+                unavailable(node.primitive.name, "derivative rule", error, (g, *(node.args or ())))
+                raise
             if not retain_graph:
                 node.release()
         for leaf, g in signals.items():
