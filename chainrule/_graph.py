@@ -572,6 +572,9 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
     stop = {_vertex(t) for t in inputs} if inputs is not None else frozenset()
     if order is None:
         order = graph_between(roots, stop)[0]
+    # In creation order too (a topological order), so that fan-in signals are summed in the same order as by
+    # Tensor.backward's walk: the same graph gives bitwise the same gradients either way.
+    order = sorted(order, key=_creation_number)
     results = {}
     with _Switch("grad_enabled", create_graph):
         for vertex in reversed(order):
@@ -596,6 +599,10 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
     if inputs is None:
         return None
     return [results.get(_vertex(t)) for t in inputs]
+
+
+def _creation_number(vertex) -> int:
+    return -1 if isinstance(vertex, Tensor) else vertex.seq
 
 
 def _walk_by_creation(signals: dict, handed_out: set, owned: dict | None, retain_graph: bool,
