@@ -632,7 +632,7 @@ def _walk_by_creation(signals: dict, handed_out: set, owned: dict | None, retain
             if not retain_graph:
                 node.release()
         for leaf, g in signals.items():
-            if leaf.requires_grad:
+            if g is not None and leaf.requires_grad:
                 _accumulate(leaf, g, handed_out)
 
 
