@@ -5,6 +5,7 @@
     python3 benchmarks/where_time_goes.py profile     # cProfile of case 1: Python functions, calls per op
     python3 benchmarks/where_time_goes.py gc          # the 1,000,000-op chain, GC on against off (--ops N)
     python3 benchmarks/where_time_goes.py callgrind   # instructions per op (valgrind), by library and C function
+    python3 benchmarks/where_time_goes.py callgrind-step  # instructions per MLP training step (case 2), by variant
 
 Instruction counts are the repeatable measure on a noisy shared machine: ``valgrind --tool=callgrind`` runs
 case 1's chain at two lengths, N and 2N ops, in fresh interpreters, and the difference divided by N times
@@ -61,7 +62,7 @@ def _chainrule_unlocked(plan, backward=True):
     guarantee is off, so this is a measurement only)."""
     from chainrule import _graph
 
-    _graph._lock = lambda array, locked: locked
+    _graph._lock = lambda arrays: ()
     return _chainrule(plan, backward)
 
 
@@ -70,10 +71,11 @@ def _chainrule_unversioned(plan, backward=True):
     after recording would go undetected)."""
     from chainrule import _graph
 
-    def init(self, primitive, parents, positions, args, kwargs, value, locked=None):
+    def init(self, primitive, parents, positions, args, kwargs, value, locked=(), versions=None):
         self.primitive, self.parents, self.positions = primitive, parents, positions
         self.args, self.kwargs, self.value = args, kwargs, value
-        self.locked, self.site, self.name, self.versions = locked, None, None, ()
+        self.locked, self.site, self.name, self.versions = locked, None, None, None
+        self.seq = _graph._next_seq()
 
     _graph.Node.__init__ = init
     return _chainrule(plan, backward)
@@ -563,6 +565,37 @@ def callgrind_gc(variants: list[str], n_ops: int, keep: str | None) -> None:
                   f"collector on, {off:,.0f} off: {on / off:.2f}x")
 
 
+def _step(which: str, problem_name: str):
+    from benchmarks.peers import chainrule_impl, numpy_impl
+
+    problem = problems.mlp_problems()[problem_name]
+    variant = {"chainrule": chainrule_impl.Eager(), "numpy": numpy_impl.HandWritten()}[which]
+    return variant.make_step(problem)
+
+
+def callgrind_step(variants: list[str], problem: str, steps: int) -> None:
+    """Instructions of one training step of case 2's MLP (``problem``), eager chainrule against the hand-written
+    NumPy step: ``steps`` and ``2 * steps`` steps in fresh interpreters, the difference per step."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("where_time_goes: valgrind is not installed (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as folder:
+        counts = {}
+        for variant in variants:
+            totals = []
+            for n in (steps, 2 * steps):
+                path = os.path.join(folder, f"{variant}-{n}.out")
+                command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}", sys.executable,
+                           os.path.abspath(__file__), "child-step", variant, problem, str(n)]
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise SystemExit(f"{variant}: failed: {done.stderr.strip().splitlines()[-1]}")
+                totals.append(_total(path))
+            counts[variant] = (totals[1] - totals[0]) / steps
+        for variant, count in counts.items():
+            ratio = f" ({count / counts['numpy']:.3f}x the hand-written step)" if "numpy" in counts else ""
+            print(f"{variant}: {count:,.0f} instructions per {problem} step{ratio}")
+
+
 def child(variant: str, n_ops: int, calls: int, gc_off: bool, forward_only: bool) -> None:
     run = VARIANTS[variant](problems.chain_plan(n_ops), backward=not forward_only)
     if gc_off:
@@ -599,6 +632,14 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default="chainrule,lean")
     p.add_argument("--ops", type=int, default=100_000)
     p.add_argument("--keep", default=None)
+    p = sub.add_parser("callgrind-step")
+    p.add_argument("--variants", default="chainrule,numpy")
+    p.add_argument("--problem", default="mlp", choices=sorted(problems.mlp_problems()))
+    p.add_argument("--steps", type=int, default=3)
+    p = sub.add_parser("child-step")  # one measured process of `callgrind-step`
+    p.add_argument("variant", choices=("chainrule", "numpy"))
+    p.add_argument("problem")
+    p.add_argument("steps", type=int)
     p = sub.add_parser("child")  # one measured process (run under valgrind by `callgrind`)
     p.add_argument("variant", choices=sorted(VARIANTS))
     p.add_argument("ops", type=int)
@@ -617,6 +658,13 @@ def main(argv=None) -> int:
                   args.forward_only, args.keep)
     elif args.what == "callgrind-gc":
         callgrind_gc([v for v in args.variants.split(",") if v], args.ops, args.keep)
+    elif args.what == "callgrind-step":
+        callgrind_step([v for v in args.variants.split(",") if v], args.problem, args.steps)
+    elif args.what == "child-step":
+        step = _step(args.variant, args.problem)
+        step()  # warm (the first step allocates what later ones reuse)
+        for _ in range(args.steps):
+            step()
     else:
         child(args.variant, args.ops, args.calls, args.gc_off, args.forward_only)
     return 0

@@ -6,9 +6,17 @@ primitive, its parents (other nodes, or leaf Tensors), and the raw arguments its
 handle on (array, node); the graph itself is made of nodes, so rebinding a Tensor (``x += 1``) never
 changes what was recorded.
 
-:func:`backward_pass` walks the graph once in reverse topological order (found iteratively: graphs can be
-10^5+ nodes deep), giving each vertex its error signal v̄ = Σ_children v̄_child ∂child/∂v. With
+:func:`backward_pass` walks the graph once in reverse topological order, giving each vertex its error
+signal v̄ = Σ_children v̄_child ∂child/∂v. ``Tensor.backward`` takes the nodes in descending creation
+number (a node is numbered after its parents, so that order is topological, and a heap of the nodes that
+have a signal yields it with no sort of the whole graph); ``grad`` and the other transformations, which stop
+at their inputs, use :func:`graph_between` (an iterative toposort: graphs can be 10^5+ nodes deep). With
 ``create_graph=True`` the rules run on Tensors with recording on, so the backward pass is itself a graph.
+
+What a node keeps is tuples (parents, argument positions, saved arguments, leaf versions as ints, locked
+arrays) and a shared empty mapping for absent keywords: a tuple of arrays and numbers stops being tracked by
+the cyclic collector at its first collection, so a node and its parents tuple are all a big graph adds to
+the collector's old generation.
 """
 
 from __future__ import annotations
@@ -16,11 +24,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import heapq
+import itertools
 import math
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -231,7 +242,12 @@ class Primitive:
 
     def __call__(self, *args, **kwargs):
         # The hot path of eager mode: unwrap Tensors, run the forward, record a Node only if needed.
-        raw = parents = positions = None
+        # Everything a node keeps is built as a tuple (parents, positions, saved arguments, leaf versions,
+        # locked arrays): a tuple of arrays and numbers drops out of the cyclic collector's books at its first
+        # collection, where a list stays tracked for the life of the graph.
+        raw = None
+        parents = positions = ()
+        versions = None  # the version of each leaf parent when recorded (-1 for a node parent); None: no leaf
         state = _state.get()
         record = state.grad_enabled and self.differentiable
         i = 0
@@ -241,11 +257,17 @@ class Primitive:
                     raw = list(args)
                 raw[i] = a.data
                 if record and a.requires_grad:
-                    if parents is None:
-                        parents, positions = [a._node or a], [i]
+                    node = a._node
+                    if node is None:
+                        if versions is None:
+                            versions = (-1,) * len(parents)
+                        versions += (a._version,)
+                        parents += (a,)
                     else:
-                        parents.append(a._node or a)
-                        positions.append(i)
+                        if versions is not None:
+                            versions += (-1,)
+                        parents += (node,)
+                    positions += _POSITIONS[i] if i < len(_POSITIONS) else (i,)
             i += 1  # noqa: SIM113  (a counter is cheaper than enumerate on this hot path)
         try:
             out = self.forward(*(args if raw is None else raw), **kwargs)
@@ -266,35 +288,34 @@ class Primitive:
             out = np.asarray(out)  # a reduction's NumPy scalar: Tensors hold arrays
         if tape is not None:
             tape.record(self, raw, kwargs, out)
-        if parents is None:
+        if not parents:
             return tuple(_constant(o) for o in out) if self.n_outputs > 1 else _constant(out)
         if self.missing_rules:  # fail now, not in the backward pass, if a rule is missing
             for position in positions:
                 self.vjp(position)
         saves, debug = self.saves, state.debug
-        locked = None
         value = out
         # Arrays saved for the backward pass are made read-only while the graph lives, so that writing
         # into them through `.data` fails loudly instead of silently changing the gradient.
         if saves is None or debug:  # keep (and protect) every array
-            for a in raw:
-                locked = _lock(a, locked)
-            for o in (out if type(out) is tuple else (out,)):
-                locked = _lock(o, locked)
+            kept = (*raw, *out) if type(out) is tuple else (*raw, out)
         else:  # keep and protect what the rules read; of a large array they do not read, only its shape
+            kept = ()
             i = 0
             for a in raw:
                 if type(a) is np.ndarray:
                     if i in saves:
-                        locked = _lock(a, locked)
+                        kept += (a,)
                     elif a.size > _SMALL:
                         raw[i] = Shape(a)
                 i += 1  # noqa: SIM113
             if "ans" in saves:
-                locked = _lock(out, locked)
+                kept += (out,)
             elif type(out) is np.ndarray and out.size > _SMALL:
                 value = Shape(out)
-        node = (Node if locked is None else _LockingNode)(self, parents, positions, raw, kwargs, value, locked)
+        locked = _lock(kept) if kept else ()
+        node = (_LockingNode if locked else Node)(self, parents, positions, tuple(raw), kwargs or _NO_KWARGS,
+                                                  value, locked, versions)
         if debug:
             node.site = user_site()
             if debug > 1:
@@ -303,7 +324,7 @@ class Primitive:
             t = _new_tensor(Tensor)
             t.data, t.requires_grad, t.grad, t._node, t._version, t.name = out, True, None, node, 0, None
             return t
-        return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), {}, o))
+        return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), _NO_KWARGS, o))
                      for i, o in enumerate(out))
 
 
@@ -314,6 +335,9 @@ _EXPLAINED = (TypeError, ValueError, np.linalg.LinAlgError, IndexError)
 # a few bytes); larger ones are dropped after the forward pass, keeping only their shape and dtype.
 _SMALL = 64
 _new_tensor = object.__new__  # a Tensor without __init__'s checks, for values the engine made
+_POSITIONS = tuple((i,) for i in range(8))  # shared one-position tuples: no allocation per parent
+# The keyword arguments of a node recorded without any (read-only and shared: no dict per node).
+_NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
 
 
 def _constant(array) -> Tensor:
@@ -368,8 +392,8 @@ class Shape:
 
 # Saved arrays are read-only while a graph holds them (see Primitive.__call__). Several graphs may hold one
 # array; it becomes writable again only when the last of them is released. The graph that made it
-# read-only *owns* it (its node's `locked` list holds the array itself); a graph that finds it read-only
-# already is one more *sharer* (the list holds `(array,)`), counted here by id. An owner released while
+# read-only *owns* it (its node's `locked` tuple holds the array itself); a graph that finds it read-only
+# already is one more *sharer* (the tuple holds `(array,)`), counted here by id. An owner released while
 # sharers remain leaves the array to them as an orphan; the last sharer out makes it writable. An array the
 # user made read-only is never owned, so it is never made writable. In the common case (no sharing) a lock
 # and an unlock are a flag each and no dictionary operation.
@@ -379,31 +403,30 @@ _guard = threading.RLock()  # re-entrant: a node's __del__ may run inside _lock,
 _acquire, _release = _guard.acquire, _guard.release
 
 
-def _lock(array: np.ndarray, locked: list | None) -> list | None:
-    """Make ``array`` and the arrays it views read-only while this graph holds them; add what it now holds
-    to ``locked`` (a new list if None; None if nothing)."""
+def _lock(arrays: tuple) -> tuple:
+    """Make the arrays among ``arrays``, and the arrays they view, read-only while this graph holds them;
+    return what the graph now holds (an owned array, or ``(array,)`` for a shared one), bases after views."""
+    locked = ()
     _acquire()
     try:
-        while type(array) is np.ndarray:
-            if array.flags.writeable:
-                array.setflags(write=False)  # (half the cost of setting flags.writeable)
-                held = array
-            else:
-                key = id(array)
-                _sharers[key] = _sharers.get(key, 0) + 1
-                held = (array,)
-            # (allocating after the books are straight: a collection here may run a node's __del__)
-            if locked is None:
-                locked = [held]
-            else:
-                locked.append(held)
-            array = array.base
+        for array in arrays:
+            while type(array) is np.ndarray:
+                if array.flags.writeable:
+                    array.setflags(write=False)  # (half the cost of setting flags.writeable)
+                    held = array
+                else:
+                    key = id(array)
+                    _sharers[key] = _sharers.get(key, 0) + 1
+                    held = (array,)
+                # (allocating after the books are straight: a collection here may run a node's __del__)
+                locked += (held,)
+                array = array.base
     finally:
         _release()
     return locked
 
 
-def _unlock(locked: list) -> None:
+def _unlock(locked: tuple) -> None:
     """This graph no longer holds ``locked``; arrays no other graph holds become writable."""
     _acquire()
     try:
@@ -432,40 +455,49 @@ def _unlock(locked: list) -> None:
 
 
 class Node:
-    """One recorded operation: the graph vertex behind a non-leaf Tensor."""
+    """One recorded operation: the graph vertex behind a non-leaf Tensor.
+
+    ``parents`` (nodes, or leaf Tensors) and ``positions`` (the argument position of each) are aligned
+    tuples; ``args`` the raw arguments as recorded (arrays the rules do not read as :class:`Shape`);
+    ``versions`` None, or each leaf parent's version when recorded (-1 for a node parent); ``locked`` what
+    the node made read-only; ``seq`` its creation number, larger than any of its parents' (so descending
+    numbers are a reverse topological order)."""
 
     __slots__ = ("primitive", "parents", "positions", "args", "kwargs", "value", "locked", "versions",
-                 "site", "name", "__weakref__")
+                 "site", "name", "seq", "__weakref__")
 
-    def __init__(self, primitive, parents, positions, args, kwargs, value, locked=None):
+    def __init__(self, primitive, parents, positions, args, kwargs, value, locked=(), versions=None):
         self.primitive, self.parents, self.positions = primitive, parents, positions
         self.args, self.kwargs, self.value = args, kwargs, value
-        self.locked = locked  # the saved arrays this node made read-only (see Primitive.__call__)
+        self.locked, self.versions = locked, versions
         self.site = self.name = None
-        versions = ()  # (leaf, its version when recorded) for each leaf parent
-        for p in parents:
-            if isinstance(p, Tensor):
-                versions = tuple((p, p._version) for p in parents if isinstance(p, Tensor))
-                break
-        self.versions = versions
+        self.seq = _next_seq()
 
     def _unlock(self) -> None:
         locked = self.locked
         if locked:
-            self.locked = None
+            self.locked = ()
             _unlock(locked)
 
     def release(self) -> None:
         """Free what the backward pass needed (after a backward without ``retain_graph``)."""
-        if self.locked:
-            self._unlock()
-        self.args = self.kwargs = self.value = None
-        self.parents = self.positions = self.versions = ()
+        locked = self.locked
+        if locked:
+            self.locked = ()
+            self.__class__ = Node  # nothing is left to give back when it dies: no __del__ to call then
+            _unlock(locked)
+        self.args = self.kwargs = self.value = self.versions = None
+        self.parents = self.positions = ()
 
     released = property(lambda self: self.args is None, doc="Whether a backward pass freed its saved values.")
 
     def __repr__(self) -> str:
         return f"<Node {self.primitive.name}{' (released)' if self.released else ''}>"
+
+
+# Creation numbers of nodes (itertools.count's next is atomic: numbers are unique across threads, and a
+# node's parents, which exist before it, always have smaller ones).
+_next_seq = itertools.count().__next__
 
 
 class _LockingNode(Node):
@@ -558,16 +590,22 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
     graph as :func:`graph_between` gives it, when the caller has it already.
     """
     roots = [_vertex(t) for t in outputs]
-    stop = {_vertex(t) for t in inputs} if inputs is not None else frozenset()
-    if order is None:
-        order = graph_between(roots, stop)[0] if inputs is not None else toposort(roots)
     signals: dict = {}  # vertex → its error signal, summed over the children done so far
     for vertex, seed in zip(roots, seeds, strict=True):
         signals[vertex] = _add(signals.get(vertex), seed)
-    results = {}
     handed_out = {id(s) for s in seeds}
     # Sums of error signals made by this pass (id -> vertex): only those may be accumulated into in place.
     owned: dict[int, Any] | None = None if create_graph else {}
+    if inputs is None and order is None:
+        _walk_by_creation(signals, handed_out, owned, retain_graph, create_graph)
+        return None
+    stop = {_vertex(t) for t in inputs} if inputs is not None else frozenset()
+    if order is None:
+        order = graph_between(roots, stop)[0]
+    # In creation order too (a topological order), so that fan-in signals are summed in the same order as by
+    # Tensor.backward's walk: the same graph gives bitwise the same gradients either way.
+    order = sorted(order, key=_creation_number)
+    results = {}
     with _Switch("grad_enabled", create_graph):
         for vertex in reversed(order):
             g = signals.pop(vertex, None)
@@ -593,27 +631,66 @@ def backward_pass(outputs: Sequence[Tensor], seeds: Sequence, *, inputs: Sequenc
     return [results.get(_vertex(t)) for t in inputs]
 
 
-def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | None = None) -> None:
+def _creation_number(vertex) -> int:
+    return -1 if isinstance(vertex, Tensor) else vertex.seq
+
+
+def _walk_by_creation(signals: dict, handed_out: set, owned: dict | None, retain_graph: bool,
+                      create_graph: bool) -> None:
+    """The backward walk of ``Tensor.backward``: nodes in descending creation number, which is a reverse
+    topological order, so no toposort is needed.
+
+    ``queue`` is a heap of the nodes that have an error signal and are not done yet. The newest of them has
+    no child left to hear from: every unfinished node on a path from the roots down to it is newer and would
+    be in the queue. Leaves' signals are complete when the queue is empty."""
+    queue = [(-vertex.seq, vertex) for vertex in signals if not isinstance(vertex, Tensor)]
+    heapq.heapify(queue)
+    pop = heapq.heappop
+    with _Switch("grad_enabled", create_graph):
+        while queue:
+            node = pop(queue)[1]
+            g = signals.pop(node)
+            if g is None:  # (a seed of None)
+                continue
+            if owned:
+                owned.pop(id(g), None)
+            try:
+                _propagate(node, g, signals, create_graph, owned, queue)
+            except Exception as error:
+                unavailable(node.primitive.name, "derivative rule", error, (g, *(node.args or ())))
+                raise
+            if not retain_graph:
+                node.release()
+        for leaf, g in signals.items():
+            if g is not None and leaf.requires_grad:
+                _accumulate(leaf, g, handed_out)
+
+
+def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | None = None,
+               queue: list | None = None) -> None:
     """Hand ``g``, the error signal of ``node``, to its parents: ḡ_parent += g · ∂node/∂parent (one VJP each).
 
     ``signals`` maps vertices to error signals. ``owned`` (id of an array → the vertex it is the summed
-    signal of) marks the sums this pass made, which alone may be accumulated into in place."""
+    signal of) marks the sums this pass made, which alone may be accumulated into in place. ``queue``, when
+    given, is :func:`_walk_by_creation`'s heap: a parent node that gets its first signal goes onto it."""
     primitive, args = node.primitive, node.args
     if args is None:
         raise RuntimeError(
             f"chainrule: backward through `{primitive.name}` a second time, but its saved values were "
             f"released by the first backward(); call the first backward(retain_graph=True)")
-    for leaf, version in node.versions:
-        if leaf._version != version:
-            _modified(node)
+    versions = node.versions
+    if versions is not None:
+        for parent, version in zip(node.parents, versions):  # noqa: B905  (same length by construction)
+            if version >= 0 and parent._version != version:
+                _modified(node)
     saved, ans, kwargs, rules = args, node.value, node.kwargs, primitive._vjps
     if create_graph or primitive.unusual:
-        g, ans, args, rules = _unusual(node, g, signals, create_graph)
+        g, ans, args, rules = _unusual(node, g, signals, create_graph, queue)
         if g is None:
             return
-    check = mode.debug > 1
+    check = _state.get().debug > 1
     for parent, position in zip(node.parents, node.positions):  # noqa: B905  (same length by construction)
-        ga = rules[position](g, ans, *args, **kwargs)
+        ga = rules[position](g, ans, *args, **kwargs) if kwargs else rules[position](g, ans, *args)
         target = saved[position]  # the argument as recorded (or its Shape): the shape and dtype to return
         if type(ga) is not np.ndarray or ga.shape != target.shape or ga.dtype is not target.dtype:
             ga = _conform(ga, target, primitive, position)  # (equal dtypes need not be one object: it checks)
@@ -622,6 +699,8 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | N
         previous = signals.get(parent)
         if previous is None:
             signals[parent] = ga
+            if queue is not None and not isinstance(parent, Tensor):
+                heapq.heappush(queue, (-parent.seq, parent))
         elif owned is not None and type(ga) is np.ndarray and owned.get(id(previous)) is parent:
             previous += ga  # a sum this pass made for this vertex alone: accumulate in place
         else:
@@ -638,7 +717,7 @@ def _modified(node: Node) -> None:
         f"Modify a copy instead, or record the operation after the modification")
 
 
-def _unusual(node: Node, g, signals: dict, create_graph: bool):
+def _unusual(node: Node, g, signals: dict, create_graph: bool, queue: list | None = None):
     """The cases off the fast path of :func:`_propagate`: an output of a multi-output node (``_SELECT``),
     rules run on Tensors (``create_graph``), several outputs, a variadic rule. Returns what the rules take,
     ``(g, ans, args, rules by argument position)``, or ``g = None`` when nothing is left to do."""
@@ -647,7 +726,10 @@ def _unusual(node: Node, g, signals: dict, create_graph: bool):
         parent, index = node.parents[0], args[1]
         slots = [None] * parent.primitive.n_outputs
         slots[index] = g
-        signals[parent] = _add(signals.get(parent), tuple(slots))
+        previous = signals.get(parent)
+        if previous is None and queue is not None:
+            heapq.heappush(queue, (-parent.seq, parent))
+        signals[parent] = _add(previous, tuple(slots))
         return None, None, None, None
     if create_graph:
         args = list(args)
@@ -666,7 +748,7 @@ def _unusual(node: Node, g, signals: dict, create_graph: bool):
 
 def _handle(node: Node):
     if node.primitive.n_outputs > 1:  # the outputs' select nodes are not kept; rebuild handles
-        return tuple(Tensor._from_node(v, Node(_SELECT, (node,), (0,), (None, i), {}, v))
+        return tuple(Tensor._from_node(v, Node(_SELECT, (node,), (0,), (None, i), _NO_KWARGS, v))
                      for i, v in enumerate(node.value))
     return Tensor._from_node(node.value, node)
 

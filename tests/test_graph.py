@@ -407,3 +407,146 @@ def test_primitives_take_lists_mixing_tensors_and_numbers():
     expected = np.exp(2.0) * np.tanh(2.0) + (np.exp(2.0) + np.exp(1.0)) * (1 - np.tanh(2.0) ** 2)
     assert t.grad == pytest.approx(expected, rel=1e-12)
     assert cr.grad(lambda x: cnp.mean(cnp.maximum([x, 1.0], [0.0, 2.0])))(3.0) == pytest.approx(0.5)
+
+
+def _tracked_by_node(node) -> list[str]:
+    """The fields of ``node`` holding an object of its own that the cyclic collector tracks."""
+    from chainrule._graph import _NO_KWARGS  # (shared by all nodes recorded without keywords)
+
+    fields = ("parents", "positions", "args", "kwargs", "value", "locked", "versions", "site", "name")
+    return [name for name in fields if gc.is_tracked(getattr(node, name)) and getattr(node, name) is not _NO_KWARGS]
+
+
+def test_a_recorded_node_keeps_at_most_two_objects_the_collector_tracks():
+    # The node and its parents tuple: everything else it holds is tuples of arrays and numbers, which the
+    # collector stops tracking at their first collection (a list would stay tracked for the graph's life).
+    x = cr.tensor(np.linspace(0.1, 0.9, 16), requires_grad=True)
+    c = np.full(16, 2.0)
+    y = x
+    for _ in range(3):
+        y = cnp.tanh(y * 0.9 + x) - 0.1  # saves inputs, a leaf parent with a version, saves its output, nothing
+        y = y * c  # a constant array saved and locked
+        y = (cnp.sum(y.reshape(4, 4), axis=0, keepdims=True) + y.reshape(4, 4)).reshape(16)  # keywords
+        y = cnp.concatenate([y[8:], y[:8]])  # a variadic primitive, of views
+    gc.collect()
+    gc.collect()  # (a tuple holding a tuple, such as a shape, is untracked one collection after its item)
+    nodes, node = [], y._node
+    stack, seen = [node], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not isinstance(node, cr.Node):
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(node.parents)
+    assert len(nodes) > 20
+    assert any(node.versions for node in nodes) and any(node.locked for node in nodes)
+    for node in nodes:
+        assert gc.is_tracked(node)
+        # (an index is a slice object, which the collector tracks: one more for indexing nodes)
+        allowed = (["parents"], ["parents", "args"]) if node.primitive.name == "getitem" else (["parents"],)
+        assert _tracked_by_node(node) in allowed, (node, _tracked_by_node(node))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, cr.grad(lambda v: _lean_chain(v, c).sum())(x.data), rtol=1e-12)
+
+
+def _lean_chain(x, c):
+    y = x
+    for _ in range(3):
+        y = cnp.tanh(y * 0.9 + x) - 0.1
+        y = y * c
+        y = (cnp.sum(y.reshape(4, 4), axis=0, keepdims=True) + y.reshape(4, 4)).reshape(16)
+        y = cnp.concatenate([y[8:], y[:8]])
+    return y
+
+
+def test_backward_order_holds_when_creation_order_interleaves_branches():
+    # Tensor.backward walks nodes by descending creation number; branches recorded interleaved, joined
+    # late, and a node reached by paths of different lengths must still get every child's signal first.
+    def f(x):
+        a = cnp.sin(x)
+        b = cnp.cos(x)
+        a2 = a * b
+        b2 = b * 3.0
+        long = a2
+        for _ in range(5):
+            long = cnp.tanh(long) + b
+        return (long * b2 + a).sum() + (a2 * a2).sum()
+
+    x0 = np.array([0.3, -0.7, 1.1])
+    x = cr.tensor(x0, requires_grad=True)
+    f(x).backward()
+    # graph_between's toposort path (chainrule.grad) and central differences agree with it
+    np.testing.assert_allclose(x.grad, cr.grad(f)(x0), rtol=1e-12)
+    eps = 1e-6
+    numeric = [(f(x0 + eps * e) - f(x0 - eps * e)) / (2 * eps) for e in np.eye(3)]
+    np.testing.assert_allclose(x.grad, numeric, rtol=1e-6)
+
+
+def test_creation_walk_through_multi_output_nodes_and_create_graph():
+    m0 = np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.3], [0.1, 0.3, 3.0]])
+    m = cr.tensor(m0, requires_grad=True)
+    w, v = cnp.linalg.eigh(m)  # two outputs: select nodes newer than their multi-output node
+    loss = (w * w).sum() + (v[:, 0] ** 2 * w[0]).sum()
+    loss.backward(create_graph=True)
+    first = m.grad
+    np.testing.assert_allclose(first.data, cr.grad(lambda a: (cnp.linalg.eigh(a)[0] ** 2).sum()
+                                                   + (cnp.linalg.eigh(a)[1][:, 0] ** 2
+                                                      * cnp.linalg.eigh(a)[0][0]).sum())(m0), rtol=1e-8)
+    x = cr.tensor([0.5, 1.5], requires_grad=True)
+    y = (cnp.sin(x) * x).sum()
+    y.backward(create_graph=True)
+    g = x.grad
+    x.grad = None
+    g.sum().backward()  # the second derivative, through the first backward's recorded graph
+    xs = np.array([0.5, 1.5])
+    np.testing.assert_allclose(x.grad, 2 * np.cos(xs) - xs * np.sin(xs), rtol=1e-12)
+
+
+def test_graphs_recorded_in_two_threads_interleave_creation_numbers_and_both_walks_are_right():
+    import threading
+
+    results, errors = {}, []
+    start = threading.Barrier(2)
+
+    def work(k):
+        try:
+            x = cr.tensor(np.linspace(0.1, 1.0, 8) * (k + 1), requires_grad=True)
+            start.wait()
+            y = x
+            for _ in range(300):
+                y = cnp.tanh(y) * 0.9 + x * 0.01
+            y.sum().backward()
+            results[k] = x.grad
+        except Exception as error:  # pragma: no cover (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+    def f(x):
+        y = x
+        for _ in range(300):
+            y = cnp.tanh(y) * 0.9 + x * 0.01
+        return y.sum()
+
+    for k in range(2):
+        np.testing.assert_allclose(results[k], cr.grad(f)(np.linspace(0.1, 1.0, 8) * (k + 1)), rtol=1e-12)
+
+
+def test_a_released_locking_node_gives_nothing_back_twice():
+    c = np.array([1.0, 2.0, 3.0])
+    x = cr.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    y1 = (x * c).sum()
+    y1.backward()  # releases: c writable again, the node has nothing left to unlock
+    y2 = (x * c).sum()  # a second graph owns c now
+    del y1
+    gc.collect()
+    with pytest.raises(ValueError, match="read-only"):
+        c[0] = 0.0
+    y2.backward()
+    c[0] = 0.0
