@@ -108,6 +108,20 @@ def conv1d(x: Array, weight: Array, bias: Array | None = None, stride: int = 1, 
     return cnp.squeeze(y, 2)
 
 
+def _pool_geometry(what: str, x: Array, kernel_size, stride, padding, dilation) -> tuple:
+    """A pooling's checked input array and its kernel, stride (the kernel's by default), padding (at most
+    half the kernel) and dilation, each a pair."""
+    xs = _raw(x)
+    _check_image(what, xs)
+    kernel = _pair(kernel_size, what, "kernel_size", 1)
+    stride = kernel if stride is None else _pair(stride, what, "stride", 1)
+    padding, dilation = _pair(padding, what, "padding", 0), _pair(dilation, what, "dilation", 1)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{what}: padding {padding} must be at most half the kernel size {kernel}")
+    _check_output(what, xs.shape, kernel, stride, padding, dilation)
+    return xs, kernel, stride, padding, dilation
+
+
 def max_pool2d(x: Array, kernel_size: int | tuple, stride: int | tuple | None = None, padding: int | tuple = 0,
                dilation: int | tuple = 1) -> Array:
     """The maximum over each window: ``(N, C, H, W)`` → ``(N, C, Ho, Wo)``; ``stride`` defaults to the
@@ -117,15 +131,7 @@ def max_pool2d(x: Array, kernel_size: int | tuple, stride: int | tuple | None = 
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    what = "max_pool2d"
-    xs = _raw(x)
-    _check_image(what, xs)
-    kernel = _pair(kernel_size, what, "kernel_size", 1)
-    stride = kernel if stride is None else _pair(stride, what, "stride", 1)
-    padding, dilation = _pair(padding, what, "padding", 0), _pair(dilation, what, "dilation", 1)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{what}: padding {padding} must be at most half the kernel size {kernel}")
-    _check_output(what, xs.shape, kernel, stride, padding, dilation)
+    _, kernel, stride, padding, dilation = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
     return P.max_pool2d(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation)
 
 
@@ -139,15 +145,7 @@ def avg_pool2d(x: Array, kernel_size: int | tuple, stride: int | tuple | None = 
     array([[ 2.5,  4.5],
            [10.5, 12.5]])
     """
-    what = "avg_pool2d"
-    xs = _raw(x)
-    _check_image(what, xs)
-    kernel = _pair(kernel_size, what, "kernel_size", 1)
-    stride = kernel if stride is None else _pair(stride, what, "stride", 1)
-    padding = _pair(padding, what, "padding", 0)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{what}: padding {padding} must be at most half the kernel size {kernel}")
-    _check_output(what, xs.shape, kernel, stride, padding, (1, 1))
+    xs, kernel, stride, padding, _ = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1)
     channels = xs.shape[1]
     weight = np.full((channels, 1, *kernel), 1.0 / (kernel[0] * kernel[1]), dtype=xs.dtype)
     return P.conv2d(x, weight, stride=stride, padding=padding, dilation=(1, 1), groups=channels)

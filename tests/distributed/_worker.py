@@ -84,8 +84,8 @@ def buckets() -> dict:
             "collectives": np.array(comm.collectives - before)}
 
 
-def functional() -> dict:
-    """The functional API: per-rank gradients of the shard's mean loss, averaged = the full batch's."""
+def _functional_problem():
+    """(x, t, parameters, loss) of the functional-API check: 60 examples, a dict of parameters."""
     ds = data()
     x, t = ds.x[:60], ds.y[:60].astype(float)
     w = {"W": np.linspace(-1, 1, 10).reshape(5, 2), "b": np.array([0.1, -0.2]), "scale": 2.0}
@@ -93,6 +93,13 @@ def functional() -> dict:
     def loss(p, x, t):
         out = cr.numpy.tanh(x @ p["W"] + p["b"]) * p["scale"]
         return cr.numpy.mean((out[:, 0] - t) ** 2)
+
+    return x, t, w, loss
+
+
+def functional() -> dict:
+    """The functional API: per-rank gradients of the shard's mean loss, averaged = the full batch's."""
+    x, t, w, loss = _functional_problem()
 
     r, n = dist.rank(), dist.size()
     shard = slice(r * 60 // n, (r + 1) * 60 // n)
@@ -104,13 +111,7 @@ def functional() -> dict:
 
 
 def functional_reference() -> dict:
-    ds = data()
-    x, t = ds.x[:60], ds.y[:60].astype(float)
-    w = {"W": np.linspace(-1, 1, 10).reshape(5, 2), "b": np.array([0.1, -0.2]), "scale": 2.0}
-
-    def loss(p, x, t):
-        out = cr.numpy.tanh(x @ p["W"] + p["b"]) * p["scale"]
-        return cr.numpy.mean((out[:, 0] - t) ** 2)
+    x, t, w, loss = _functional_problem()
 
     grads = cr.grad(loss)(w, x, t)
     return {"W": grads["W"], "b": grads["b"], "scale": np.array(grads["scale"])}
