@@ -880,7 +880,7 @@ class _Program:
                         pool.setdefault(_key(values[s]), []).append(owner.pop(s))
                 continue
             fn, takes_out = fast.get(primitive, (primitive.forward, False))
-            if primitive is P.matmul and _outer_product(*(_value(values, r) for r in refs)):
+            if primitive is P.matmul and P.outer_product(*(_value(values, r) for r in refs)):
                 fn = np.dot  # NumPy's matmul is many times slower with an inner dimension of 1 (batch size 1)
             if primitive in fast:
                 name = f"n_{getattr(fn, '__name__', primitive.name)}"
@@ -933,13 +933,6 @@ class _Program:
 
 
 _PRODUCTS = (np.matmul, np.dot)  # functions whose output must not overlap their inputs
-
-
-def _outer_product(a, b) -> bool:
-    """Whether ``a @ b`` multiplies along an inner dimension of 1 (an outer product; its one term per element
-    makes ``np.dot`` give exactly what ``np.matmul`` does), with NumPy arrays of at most two dimensions."""
-    return type(a) is np.ndarray and type(b) is np.ndarray and 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2 \
-        and a.shape[-1] == 1 and a.dtype.kind in "fc" and b.dtype.kind in "fc"
 
 
 def _key(value) -> tuple:

@@ -351,6 +351,50 @@ def test_matmul_shape_mismatch_names_both_shapes():
         cnp.dot(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+def test_products_along_an_inner_dimension_of_one(dtype, rng, monkeypatch):
+    """Real outer products (a batch of one, a one-output regression head) go through np.dot, which NumPy runs
+    many times faster than matmul there; values and gradients are exactly matmul's, and second order agrees."""
+    def sample(*shape):
+        x = rng.standard_normal(shape)
+        return (x + 1j * rng.standard_normal(shape) if dtype is np.complex128 else x).astype(dtype)
+
+    x, w1, w2 = sample(1, 6), sample(6, 4), sample(4, 1)  # one example through two layers, one output
+    u, v = sample(5, 1), sample(1, 3)  # a rank-one model
+
+    def loss(x, w1, w2, u, v):
+        head = cnp.tanh(x @ w1) @ w2
+        return cnp.real(head * cnp.conj(head)).sum() + cnp.real(cnp.sin(u @ v) ** 2).sum()
+
+    def gradients():
+        ts = [T(a, requires_grad=True) for a in (x, w1, w2, u, v)]
+        loss(*ts).backward()
+        first = [t.grad for t in ts]
+        if dtype is np.complex128:
+            return first, None
+
+        def penalty(*args):  # a gradient penalty: second order through both kinds of product
+            return (chainrule.grad(loss, argnums=1)(*args) ** 2).sum()
+
+        return first, chainrule.grad(penalty, argnums=(0, 1, 2, 3, 4))(x, w1, w2, u, v)
+
+    calls = []
+    real_dot = np.dot
+    monkeypatch.setattr(np, "dot", lambda a, b: calls.append((a.shape, b.shape)) or real_dot(a, b))
+    routed = gradients()
+    if dtype is np.complex128:  # complex products stay matmul's (see outer_product)
+        assert not calls
+    else:
+        assert ((5, 1), (1, 3)) in calls and any(a[-1] == 1 for a, _ in calls[1:])  # forward and backward both
+    monkeypatch.setattr(chainrule._rules, "outer_product", lambda a, b: False)  # matmul everywhere
+    plain = gradients()
+    for a, b in zip(routed[0], plain[0], strict=True):
+        assert a.dtype == dtype and np.array_equal(a, b)
+    if routed[1] is not None:
+        for a, b in zip(routed[1], plain[1], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12 if dtype is np.float64 else 1e-5)
+
+
 def test_complex_eigenvectors_have_no_gradient():
     rotation = T(np.array([[0.0, -1.0], [1.0, 0.0]]), requires_grad=True)
     w, v = cnp.linalg.eig(rotation)
