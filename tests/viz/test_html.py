@@ -227,6 +227,57 @@ def test_readable_at_phone_and_laptop_widths(browser, tmp_path, width):
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_loss_surface_is_drawn_in_the_browser(browser, tmp_path, width):
+    """Looked at, not only present: the surface is on screen inside its card, the red descent path runs
+    inside the surface from the white start marker at the traced point, and the rendered pixels show the
+    surface (many colours) with the marker white where the page puts it."""
+    import matplotlib.image
+
+    tr = regularised_logistic_trace()
+    browser.get("file://" + tr.to_html(str(tmp_path / "surface.html")))
+    set_viewport(browser, width, 900, mobile=width < 500)
+    try:
+        browser.refresh()
+        svg = browser.find_element("css selector", "#surface svg")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", svg)
+        geometry = browser.execute_script("""
+            const svg = document.querySelector('#surface svg'), box = svg.getBoundingClientRect();
+            const path = document.getElementById('descent'), p = path.getBoundingClientRect();
+            const start = svg.querySelector('circle[r="4.5"]').getBoundingClientRect();
+            const m = svg.getScreenCTM(), n = path.points.length;
+            const first = path.points.getItem(0), last = path.points.getItem(n - 1);
+            return {box: [box.left, box.top, box.width, box.height], path: [p.left, p.top, p.right, p.bottom],
+                    start: [start.left + start.width / 2, start.top + start.height / 2],
+                    first: [m.a * first.x + m.e, m.d * first.y + m.f], last: [m.a * last.x + m.e, m.d * last.y + m.f],
+                    length: path.getTotalLength(), inner: window.innerWidth, dpr: window.devicePixelRatio};""")
+        left, top, w, h = geometry["box"]
+        assert 150 <= w <= geometry["inner"] and h > 150 and left >= 0  # on screen, not squeezed, not cut off
+        pl, pt, pr, pb = geometry["path"]
+        assert left <= pl and pr <= left + w and top <= pt and pb <= top + h  # the path lies on the surface
+        assert geometry["length"] > 10 and geometry["first"] != pytest.approx(geometry["last"], abs=1)
+        assert geometry["start"] == pytest.approx(geometry["first"], abs=1)  # the marker is the path's start
+        cells = browser.execute_script("""
+            return Array.from(document.querySelectorAll('#surface rect'), r => {
+                const b = r.getBoundingClientRect();
+                return [r.getAttribute('fill'), b.left + b.width / 2, b.top + b.height / 2]; });""")
+        fills = {fill for fill, _, _ in cells}
+        assert len(cells) > 100 and len(fills) > 20  # a shaded surface, not a blank box
+        png = tmp_path / "surface.png"
+        svg.screenshot(str(png))
+        pixels = matplotlib.image.imread(str(png))[..., :3]
+        scale = pixels.shape[1] / w
+        by_brightness = sorted(cells, key=lambda cell: sum(int(cell[0][i:i + 2], 16) for i in (1, 3, 5)))
+        for fill, cx, cy in (by_brightness[0], by_brightness[-1]):  # the darkest and lightest cells, as rendered
+            shown = pixels[int((cy - top) * scale), int((cx - left) * scale)]
+            np.testing.assert_allclose(shown, [int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5)], atol=0.06)
+        x, y = (np.array(geometry["start"]) - [left, top]) * scale
+        ring = pixels[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2]
+        assert ring.min() > 0.9  # white: the start marker is drawn where the point is
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def test_graphviz_refuses_a_huge_graph_with_a_clear_message(tmp_path):
     pytest.importorskip("graphviz")
     if _layout.shutil.which("dot") is None:
