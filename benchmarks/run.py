@@ -531,6 +531,8 @@ def report(results: dict, columns: list[str], settings: Settings, loaded, skippe
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds, a short long chain")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case (default 7; 3 "
+                        "with --quick); the long chain has its own, fewer")
     parser.add_argument("--peers", default=None, help="comma-separated: torch,jax,autograd,mygrad,micrograd,"
                         "minimal (default: every installed one); chainrule and NumPy always run")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {','.join(CASES)}")
@@ -546,6 +548,10 @@ def main(argv=None) -> int:
             parser.error(f"unknown case {case!r}")
     wanted = set(args.peers.split(",")) if args.peers else None
     settings = Settings(args.quick)
+    if args.rounds is not None:
+        if args.rounds < 1:
+            parser.error("--rounds must be at least 1")
+        settings.rounds = args.rounds
     warnings.simplefilter("ignore")
 
     loaded, skipped = load_peers(wanted)

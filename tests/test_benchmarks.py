@@ -136,3 +136,13 @@ def test_callgrind_names_are_shortened_and_grouped():
                        "/x/Modules/gcmodule.c:_PyObject_GC_New [/x/libpython3.11.so]")}
     assert list(group.values()) == ["interpreter loop", "NumPy (its own code) and libm", "cyclic GC (collections)",
                                     "allocation and deallocation"]
+
+
+def test_rounds_flag_sets_the_rounds_reported_and_refuses_nonsense(tmp_path, capsys):
+    out = tmp_path / "results.md"
+    assert run.main(["--quick", "--rounds", "2", "--peers", "minimal", "--cases", "chain", "--out", str(out)]) == 0
+    assert "(2 per case, 1 for the long chain)" in out.read_text()
+    assert capsys.readouterr().err.count("chain round") == 2
+    with pytest.raises(SystemExit) as stopped:
+        run.main(["--rounds", "0"])
+    assert stopped.value.code == 2 and "--rounds must be at least 1" in capsys.readouterr().err
