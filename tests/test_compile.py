@@ -815,3 +815,23 @@ def test_masks_match_eager_on_any_floats():
 
     check()
     assert _n_programs(compiled) <= 6
+
+
+def test_every_call_gives_the_replays_numbers_from_the_first(rng):
+    """The checked first calls return the replay's results (compared with eager mode's), not eager mode's:
+    rewrites reassociate (0.3 · (X @ W) as X @ (0.3 · W), a bias gradient's sum as a matrix product), which
+    changes the last bits in float32, and a fresh trace — a run resumed from a checkpoint — must not shift
+    a run's numbers by that."""
+    x = rng.standard_normal((300, 40)).astype(np.float32)
+
+    def f(w, b):
+        return cr.value_and_grad(lambda w, b: (cnp.tanh(0.3 * (x @ w) + b) ** 2).sum(), argnums=(0, 1))(w, b)
+
+    w, b = rng.standard_normal((40, 7)).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+    compiled = cr.compile(f)
+    calls = [compiled(w, b) for _ in range(4)]
+    for call in calls[1:]:
+        assert call[0] == calls[0][0] and all(np.array_equal(g, h) for g, h in zip(call[1], calls[0][1], strict=True))
+    assert_trees_close(calls[0], f(w, b), rtol=1e-4, atol=1e-5)  # eager mode's, to float32 tolerance
+    again = cr.compile(f)(w, b)  # a fresh trace on the same values: the same bits
+    assert again[0] == calls[0][0] and all(np.array_equal(g, h) for g, h in zip(again[1], calls[0][1], strict=True))
