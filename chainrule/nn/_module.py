@@ -296,7 +296,14 @@ def parameters_from(module: Module, params: dict[str, Any]) -> Iterator[Module]:
 
 
 def functional_call(module: Module, params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-    """``module(*args, **kwargs)`` computed with the parameter values in ``params`` (see `parameters_from`)."""
+    """``module(*args, **kwargs)`` computed with the parameter values in ``params`` (see `parameters_from`).
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.Linear(2, 1, rng=0)
+    >>> params = {"weight": np.array([[1.0], [2.0]]), "bias": np.array([0.5])}
+    >>> nn.functional_call(net, params, np.array([[3.0, 4.0]])).data
+    array([[11.5]])
+    """
     with parameters_from(module, params):
         return module(*args, **kwargs)
 
