@@ -42,6 +42,16 @@ class Optimizer:
     """Base class. ``params``: the Tensors to train (e.g. ``model.parameters()``).
 
     Subclasses implement ``_update(index, p, g)``; per-parameter buffers live in ``self.state[index]``.
+
+    >>> class HalfStep(Optimizer):
+    ...     def _update(self, index, p, g):
+    ...         p.data -= 0.5 * self.lr * g
+    >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = HalfStep([w], lr=0.2)
+    >>> w.grad = 2 * w.data; opt.step(); w.data  # the gradient of (w * w).sum()
+    array([0.8, 1.6])
+    >>> opt.zero_grad(); w.grad is None
+    True
     """
 
     hyper_names: tuple[str, ...] = ("lr",)
@@ -163,6 +173,15 @@ class Adam(Optimizer):
     m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − η · m̂ / (√v̂ + ε), m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
 
     ``weight_decay`` here is the L2 form (added to g); see `AdamW` for the decoupled form.
+
+    >>> w = chainrule.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = Adam([w], lr=0.1)
+    >>> w.grad = np.array([0.5, -4.0]); opt.step(); w.data
+    array([ 0.9, -1.9])
+    >>> w.grad = np.array([0.5, -4.0]); opt.step(); w.data
+    array([ 0.8, -1.8])
+    >>> sorted(opt.state[0])
+    ['m', 'step', 'v']
     """
 
     hyper_names = ("lr", "betas", "eps", "weight_decay")
@@ -203,7 +222,13 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): θ ← θ(1 − ηλ) before the Adam step."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): θ ← θ(1 − ηλ) before the Adam step.
+
+    >>> w = chainrule.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> w.grad = np.array([0.0, 0.0]); opt.step(); w.data
+    array([ 0.95, -1.9 ])
+    """
 
     decoupled = True
 

@@ -13,7 +13,19 @@ from ._optimizers import Optimizer
 
 
 class Schedule:
-    """Base class: ``lr_at(epoch)`` gives the learning rate for a (0-based) epoch."""
+    """Base class: ``lr_at(epoch)`` gives the learning rate for a (0-based) epoch.
+
+    >>> class Halving(Schedule):
+    ...     def lr_at(self, epoch):
+    ...         return self.base_lr / 2 ** epoch
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=0.8)
+    >>> sched = Halving(opt)
+    >>> [sched.step() for _ in range(3)], opt.lr
+    ([0.4, 0.2, 0.1], 0.1)
+    >>> sched.state_dict()
+    {'type': 'Halving', 'epoch': 3, 'base_lr': 0.8}
+    """
 
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
@@ -60,7 +72,14 @@ class StepLR(Schedule):
 
 class CosineLR(Schedule):
     """Cosine annealing from base_lr to ``min_lr`` over ``total_epochs``:
-    lr = min_lr + ½(base_lr − min_lr)(1 + cos(π · epoch / total_epochs)), constant afterwards."""
+    lr = min_lr + ½(base_lr − min_lr)(1 + cos(π · epoch / total_epochs)), constant afterwards.
+
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0)
+    >>> sched = CosineLR(opt, total_epochs=4, min_lr=0.1)
+    >>> [round(sched.step(), 4) for _ in range(5)]
+    [0.8682, 0.55, 0.2318, 0.1, 0.1]
+    """
 
     def __init__(self, optimizer: Optimizer, total_epochs: int, min_lr: float = 0.0) -> None:
         super().__init__(optimizer)
