@@ -9,7 +9,17 @@ import numpy as np
 
 
 class DataError(ValueError):
-    """A data set could not be loaded: the message says what was expected, and where."""
+    """A data set could not be loaded: the message says what was expected, and where.
+
+    >>> from chainrule.data import load_dataset
+    >>> try:
+    ...     load_dataset("iris")
+    ... except DataError as error:
+    ...     print(error)
+    unknown data set 'iris': expected one of digits, mnist, fashion-mnist, xor, ..., or a path to a .csv or .npz file
+    >>> issubclass(DataError, ValueError)
+    True
+    """
 
 
 class ArrayDataset:
