@@ -24,11 +24,34 @@ INSTALL_HINT = "pip install 'chainrule[distributed]' (mpi4py and the mpich wheel
 
 
 class DistributedError(RuntimeError):
-    """chainrule.distributed cannot work as asked (MPI missing, mismatched ranks, ...)."""
+    """chainrule.distributed cannot work as asked (MPI missing, mismatched ranks, ...).
+
+    >>> Communicator(timeout=-1)
+    Traceback (most recent call last):
+        ...
+    chainrule.distributed._comm.DistributedError: the collective timeout must be positive; got -1
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"CHAINRULE_COLLECTIVE_TIMEOUT": "soon"}):
+    ...     Communicator()
+    Traceback (most recent call last):
+        ...
+    chainrule.distributed._comm.DistributedError: CHAINRULE_COLLECTIVE_TIMEOUT must be a positive number of seconds;
+    got 'soon'
+    >>> issubclass(DistributedError, RuntimeError)
+    True
+    """
 
 
 class CollectiveTimeout(DistributedError):
-    """A collective did not complete within its timeout: another rank died, stalled or took another path."""
+    """A collective did not complete within its timeout: another rank died, stalled or took another path.
+
+    >>> issubclass(CollectiveTimeout, DistributedError)
+    True
+    >>> comm = Communicator(timeout=5.0)  # each collective of comm raises CollectiveTimeout after 5 s
+    >>> comm.timeout, comm.allreduce_arrays([np.array([2.0])])[0] / comm.size
+    (5.0, array([2.]))
+    """
 
 
 def _mpi() -> Any:

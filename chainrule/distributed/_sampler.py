@@ -25,6 +25,7 @@ class DistributedSampler(DataLoader):
     gradient allreduce: a rank whose part of a final, small batch is empty gets a stand-in (the batch's first
     example) with weight 0, which contributes nothing.
 
+    >>> from chainrule.data import ArrayDataset
     >>> ds = ArrayDataset(np.arange(10), np.arange(10))
     >>> [yb.tolist() for _, yb in DistributedSampler(ds, 4, shuffle=False, rank=1, size=2)]
     [[2, 3], [6, 7], [9]]
