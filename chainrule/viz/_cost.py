@@ -142,7 +142,22 @@ class CostRow:
 @dataclass
 class Cost:
     """Multiply-adds of a computation: ``forward``, ``backward`` (totals), ``ratio`` = backward / forward,
-    and ``rows``, one per primitive (``str(cost)`` is the table)."""
+    and ``rows``, one per primitive (``str(cost)`` is the table).
+
+    >>> c = cost(lambda W, b: (np.ones((8, 3)) @ W + b).sum(), np.ones((3, 2)), np.zeros(2))
+    >>> c
+    <Cost forward=80 backward=96 ratio=1.200>
+    >>> print(c)
+    primitive         category      calls        forward       backward   ratio
+    ---------------------------------------------------------------------------
+    matmul            matmul            1             48             48    1.00
+    add               elementwise       1             16             32    2.00
+    sum               reduction         1             16             16    1.00
+    ---------------------------------------------------------------------------
+    total                                             80             96    1.20
+    >>> c.forward, c.backward, round(c.ratio, 3), c.by_primitive["matmul"].calls
+    (80, 96, 1.2, 1)
+    """
 
     forward: int
     backward: int

@@ -56,6 +56,16 @@ class TraceNode:
     ``op`` is the primitive's name, or ``"input"`` for a leaf; ``parents`` are indices into
     :attr:`Trace.nodes`; ``grad`` is the error signal ∂L/∂v (None before/without a backward pass);
     ``contributions`` holds (child index, v̄_child ∂child/∂v) for each child, the terms of the sum.
+
+    >>> import chainrule.numpy as cnp
+    >>> tr = trace(lambda x: cnp.exp(x) * x, 1.0)
+    >>> tr.nodes
+    [<TraceNode 0: x = input (), with v̄>, <TraceNode 1: v1 = exp (), with v̄>, <TraceNode 2: v2 = multiply (), with v̄>]
+    >>> node = tr.nodes[1]
+    >>> node.op, node.parents, round(float(node.value), 4), round(float(node.grad), 4), node.is_leaf, node.shape
+    ('exp', [0], 2.7183, 1.0, False, ())
+    >>> [(child, round(float(term), 4)) for child, term in tr.nodes[0].contributions]
+    [(1, 2.7183), (2, 2.7183)]
     """
 
     index: int
@@ -100,6 +110,25 @@ class Trace:
     Make one with :func:`trace` (run a function) or :meth:`Trace.from_tensor` (from a result you already
     have). ``print(trace.forward_text())`` and ``print(trace.backward_text())`` show the two passes;
     ``trace.to_dot()`` is the graph in Graphviz DOT; ``trace.render("graph.svg")`` draws it.
+
+    >>> import chainrule.numpy as cnp
+    >>> tr = trace(lambda x, y: cnp.sin(x * y) + x, 2.0, 3.0)
+    >>> print(tr.forward_text())
+    x  = 2
+    y  = 3
+    v1 = x · y = 6
+    v2 = sin(v1) = -0.2794
+    v3 = v2 + x = 1.721
+    >>> print(tr.backward_text())
+    v̄3 = 1
+    v̄2 = v̄3 = 1
+    v̄1 = v̄2 · cos(v1) = 0.9602
+    ȳ  = v̄1 · x = 1.92
+    x̄  = v̄1 · y + v̄3 = 2.881 + 1 = 3.881
+    >>> tr.gradients
+    {'x': array(3.88051086), 'y': array(1.92034057)}
+    >>> [node.name for node in tr.inputs], tr.output.name
+    (['x', 'y'], 'v3')
     """
 
     def __init__(self, nodes: list[TraceNode], output: TraceNode, *, modules: dict[tuple, str] | None = None,
