@@ -69,12 +69,32 @@ class Optimizer:
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
-        """Set ``.grad = None`` on every parameter."""
+        """Set ``.grad = None`` on every parameter.
+
+        >>> w = chainrule.tensor([1.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.1)
+        >>> (w * w).sum().backward(); w.grad
+        array([2.])
+        >>> opt.zero_grad(); w.grad is None
+        True
+        """
         for p in self.params:
             p.grad = None
 
     def step(self) -> None:
-        """Apply one update to every parameter that has a gradient."""
+        """Apply one update to every parameter that has a gradient.
+
+        >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.1)
+        >>> for _ in range(3):
+        ...     opt.zero_grad()
+        ...     (w * w).sum().backward()  # gradient 2w
+        ...     opt.step()
+        ...     print(w.data)
+        [0.8 1.6]
+        [0.64 1.28]
+        [0.512 1.024]
+        """
         with cr.no_grad():
             for i, p in enumerate(self.params):
                 if p.grad is None:
@@ -87,7 +107,15 @@ class Optimizer:
 
     # ---- state ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """``{"type", "hyper": {...}, "scalars": {...}, "buffers": {"<i>.<name>": ndarray}}``."""
+        """``{"type", "hyper": {...}, "scalars": {...}, "buffers": {"<i>.<name>": ndarray}}``.
+
+        >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = Adam([w], lr=0.1)
+        >>> w.grad = np.array([0.5, -1.0]); opt.step()
+        >>> state = opt.state_dict()
+        >>> state["type"], state["hyper"], state["scalars"], sorted(state["buffers"])
+        ('Adam', {'lr': 0.1, 'betas': (0.9, 0.999), 'eps': 1e-08, 'weight_decay': 0.0}, {'0.step': 1}, ['0.m', '0.v'])
+        """
         hyper = {name: getattr(self, name) for name in self.hyper_names}
         buffers: dict[str, np.ndarray] = {}
         scalars: dict[str, Any] = {}
@@ -100,7 +128,20 @@ class Optimizer:
         return {"type": type(self).__name__, "hyper": hyper, "scalars": scalars, "buffers": buffers}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned (same optimiser type, same parameter shapes)."""
+        """Restore what `state_dict` returned (same optimiser type, same parameter shapes).
+
+        >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.1, momentum=0.9)
+        >>> w.grad = np.array([1.0, 1.0]); opt.step()
+        >>> resumed = SGD([chainrule.tensor(w.data, requires_grad=True)], lr=0.5)
+        >>> resumed.load_state_dict(opt.state_dict())
+        >>> resumed.lr, resumed.momentum, resumed.state[0]["velocity"]
+        (0.1, 0.9, array([1., 1.]))
+        >>> Adam([w]).load_state_dict(opt.state_dict())
+        Traceback (most recent call last):
+            ...
+        ValueError: Adam.load_state_dict: the state is for 'SGD'
+        """
         if state.get("type") != type(self).__name__:
             raise ValueError(f"{type(self).__name__}.load_state_dict: the state is for {state.get('type')!r}")
         for name, value in state.get("hyper", {}).items():
