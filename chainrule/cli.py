@@ -157,6 +157,13 @@ class TrainConfig:
             self.epochs = 15 if self.model == "cnn" else 30
 
     def resolved_lr(self) -> float:
+        """The learning rate of the run: ``lr``, or the optimiser's default when it is None.
+
+        >>> [TrainConfig(optimizer=name).resolved_lr() for name in ("adam", "rmsprop", "adagrad", "sgd")]
+        [0.001, 0.001, 0.01, 0.1]
+        >>> TrainConfig(optimizer="sgd", lr=0.5).resolved_lr()
+        0.5
+        """
         return self.lr if self.lr is not None else (1e-3 if self.optimizer in ("adam", "rmsprop") else
                                                     0.01 if self.optimizer == "adagrad" else 0.1)
 

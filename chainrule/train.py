@@ -62,6 +62,13 @@ class History:
     message: str = ""
 
     def column(self, key: str) -> list[Any]:
+        """One value of every epoch's record: ``history.column("test_loss")`` (None where it does not apply).
+
+        >>> history = History([{"epoch": 1, "train_loss": 0.7, "val_loss": None},
+        ...                   {"epoch": 2, "train_loss": 0.4, "val_loss": None}])
+        >>> history.column("train_loss"), history.column("val_loss")
+        ([0.7, 0.4], [None, None])
+        """
         return [record[key] for record in self.epochs]
 
 
@@ -106,9 +113,34 @@ class Callback:
     """
 
     def on_epoch_end(self, state: TrainState) -> bool | None:
+        """Called after each epoch's record is appended to ``state.history``; return True to stop training.
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> class StopAfterTwo(Callback):
+        ...     def on_epoch_end(self, state):
+        ...         return state.epoch == 2
+        >>> net = nn.Linear(1, 1, rng=0)
+        >>> x = np.linspace(-1, 1, 8).reshape(8, 1)
+        >>> history = fit(net, "squared-error", optim.SGD(net.parameters(), lr=0.1), (x, x), epochs=10,
+        ...               callbacks=[StopAfterTwo()], progress=False)
+        >>> len(history.epochs), history.stop_reason
+        (2, None)
+        """
         return None
 
     def on_train_end(self, state: TrainState) -> None:
+        """Called once when training ends, however it ends (all epochs, a stop, divergence or Ctrl-C).
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> class Report(Callback):
+        ...     def on_train_end(self, state):
+        ...         print(f"trained {state.epoch} epochs, last train loss {state.history.epochs[-1]['train_loss']:.3f}")
+        >>> net = nn.Linear(1, 1, rng=0)
+        >>> x = np.linspace(-1, 1, 8).reshape(8, 1)
+        >>> _ = fit(net, "squared-error", optim.SGD(net.parameters(), lr=0.1), (x, x), epochs=3, callbacks=[Report()],
+        ...     progress=False)
+        trained 3 epochs, last train loss 0.046
+        """
         return None
 
 
