@@ -249,6 +249,22 @@ class CheckpointCallback(Callback):
             self.saved_epoch = state.epoch
 
     def save(self, state: TrainState) -> None:
+        """Write the checkpoint of ``state`` now: the model, optimiser and schedule, the epoch count, the loader's
+        seed, the dropout RNG states and the history, plus ``info`` and ``arrays``.
+
+        >>> import os, tempfile, chainrule.nn as nn, chainrule.optim as optim
+        >>> from chainrule import checkpoint
+        >>> from chainrule.data import ArrayDataset, DataLoader
+        >>> tmp = tempfile.TemporaryDirectory(); path = os.path.join(tmp.name, "now.safetensors")
+        >>> net = nn.Linear(1, 1, rng=0)
+        >>> loader = DataLoader(ArrayDataset(np.zeros((4, 1)), np.zeros((4, 1))), seed=7)
+        >>> state = TrainState(net, optim.SGD(net.parameters(), lr=0.1), None, 3, History(), loader)
+        >>> CheckpointCallback(path, info={"note": "by hand"}).save(state)  # as on_epoch_end does
+        >>> info = checkpoint.load(path).info
+        >>> info["epoch"], info["loader_seed"], info["note"]
+        (3, 7, 'by hand')
+        >>> tmp.cleanup()
+        """
         from . import checkpoint
 
         info = {**self.info, "epoch": state.epoch, "loader_seed": state.loader.seed,
