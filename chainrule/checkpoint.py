@@ -54,12 +54,30 @@ FORMAT = "chainrule-checkpoint/1"
 MAX_BYTES = 2 * 1024**3
 MAX_HEADER_BYTES = 8 * 1024**2
 MAX_JSON_DEPTH = 64
+__all__ = ["FORMAT", "MAX_BYTES", "MAX_HEADER_BYTES", "MAX_JSON_DEPTH", "Checkpoint", "CheckpointError", "RunLock",
+           "RunLockError", "atomic_write", "decode_safetensors", "encode_safetensors", "load", "read_safetensors",
+           "remove_orphaned_temporaries", "resolve", "save"]
 _DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "U8": "u1", "I16": "<i2", "I32": "<i4",
            "I64": "<i8", "BOOL": "?"}
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file is missing, truncated, altered, or not a chainrule checkpoint."""
+    """A checkpoint file is missing, truncated, altered, or not a chainrule checkpoint.
+
+    >>> import os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "broken.safetensors")
+    >>> with open(path, "wb") as handle:
+    ...     _ = handle.write(bytes(2))
+    >>> load(path)
+    Traceback (most recent call last):
+        ...
+    chainrule.checkpoint.CheckpointError: .../broken.safetensors: file is truncated (2 bytes; a safetensors file
+        starts with an 8-byte header length)
+    >>> issubclass(CheckpointError, ValueError)
+    True
+    >>> tmp.cleanup()
+    """
 
 
 # ---- the safetensors layer --------------------------------------------------------------------------------
@@ -76,7 +94,16 @@ def _digest(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
 def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None,
                        checksum: bool = True) -> bytes:
     """The bytes of a safetensors file (written by the ``safetensors`` library; metadata values are strings),
-    with a ``sha256`` metadata entry over everything else unless ``checksum=False``."""
+    with a ``sha256`` metadata entry over everything else unless ``checksum=False``.
+
+    >>> raw = encode_safetensors({"w": np.arange(3, dtype=np.float32)}, {"note": "hi"})
+    >>> int.from_bytes(raw[:8], "little") < len(raw), sorted(decode_safetensors(raw)[1])
+    (True, ['note', 'sha256'])
+    >>> encode_safetensors({"w": np.zeros(1)}, {"epoch": 1})
+    Traceback (most recent call last):
+        ...
+    TypeError: checkpoint: metadata 'epoch' must be a string (JSON-encode it first)
+    """
     from safetensors.numpy import save
 
     metadata = {k: v for k, v in (metadata or {}).items() if k != "sha256"}
@@ -95,7 +122,20 @@ def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str] 
 def decode_safetensors(raw: bytes, source: str = "checkpoint", verify: bool = True
                        ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Parse and validate safetensors bytes: ``(tensors, metadata)``. With ``verify``, the ``sha256``
-    metadata entry must be present and match."""
+    metadata entry must be present and match.
+
+    >>> raw = encode_safetensors({"w": np.array([1.0, 2.0])}, {"note": "hi"})
+    >>> tensors, metadata = decode_safetensors(raw)
+    >>> tensors["w"], metadata["note"]
+    (array([1., 2.]), 'hi')
+    >>> raw = raw[:-8] + np.zeros(1).tobytes()  # the last number zeroed
+    >>> decode_safetensors(raw, source="w.safetensors")
+    Traceback (most recent call last):
+        ...
+    chainrule.checkpoint.CheckpointError: w.safetensors: checksum mismatch: the file was altered or corrupted
+    >>> decode_safetensors(raw, verify=False)[0]["w"]
+    array([1., 0.])
+    """
     from safetensors.numpy import load
 
     if len(raw) < 8:
@@ -126,7 +166,17 @@ def decode_safetensors(raw: bytes, source: str = "checkpoint", verify: bool = Tr
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, ``os.replace``."""
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, ``os.replace``.
+
+    >>> import os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "sub", "notes.txt")
+    >>> atomic_write(path, b"hello")
+    >>> from pathlib import Path
+    >>> Path(path).read_bytes(), os.listdir(os.path.dirname(path))
+    (b'hello', ['notes.txt'])
+    >>> tmp.cleanup()
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -173,7 +223,16 @@ _TEMPORARY_OF = ("model.safetensors", "history.json", "history.csv")
 
 def remove_orphaned_temporaries(folder: str | os.PathLike) -> int:
     """Delete the temporary files (``.model.safetensors.*.tmp`` ...) a killed save left in a run folder;
-    returns how many. Call it only while holding the folder's `RunLock` (a live save's file looks the same)."""
+    returns how many. Call it only while holding the folder's `RunLock` (a live save's file looks the same).
+
+    >>> import os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for name in (".model.safetensors.abc123.tmp", ".history.json.x.tmp", "keep.tmp"):
+    ...     open(os.path.join(tmp.name, name), "w").close()
+    >>> remove_orphaned_temporaries(tmp.name), os.listdir(tmp.name)
+    (2, ['keep.tmp'])
+    >>> tmp.cleanup()
+    """
     removed = 0
     for name in os.listdir(folder):
         if name.endswith(".tmp") and any(name.startswith(f".{stem}.") for stem in _TEMPORARY_OF):
@@ -186,7 +245,18 @@ def remove_orphaned_temporaries(folder: str | os.PathLike) -> int:
 
 
 class RunLockError(CheckpointError):
-    """Another process holds the run folder's lock."""
+    """Another process holds the run folder's lock.
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> lock = RunLock(tmp.name)
+    >>> try:
+    ...     RunLock(tmp.name)
+    ... except RunLockError as error:
+    ...     print(type(error).__name__, isinstance(error, CheckpointError))
+    RunLockError True
+    >>> lock.release(); tmp.cleanup()
+    """
 
 
 class RunLock:
@@ -241,7 +311,15 @@ class RunLock:
         self.fd = fd
 
     def release(self) -> None:
-        """Remove the lock file and unlock (idempotent)."""
+        """Remove the lock file and unlock (idempotent).
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> lock = RunLock(tmp.name)
+        >>> lock.release(); lock.release()  # idempotent
+        >>> RunLock(tmp.name).release()  # the folder is free again
+        >>> tmp.cleanup()
+        """
         if self.fd is None:
             return
         with contextlib.suppress(FileNotFoundError):
@@ -284,7 +362,22 @@ def _loads(text: str, source: str, what: str) -> Any:
 
 def read_safetensors(path: str, max_bytes: int = MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The tensors (read-only memory maps of the file) and the metadata of a safetensors file, after checking
-    its size, header, dtypes, shapes and offsets; nothing large is allocated. Raises `CheckpointError`."""
+    its size, header, dtypes, shapes and offsets; nothing large is allocated. Raises `CheckpointError`.
+
+    >>> import os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "w.safetensors")
+    >>> atomic_write(path, encode_safetensors({"w": np.eye(2)}, {"note": "hi"}))
+    >>> tensors, metadata = read_safetensors(path)
+    >>> tensors["w"].shape, tensors["w"].flags.writeable, metadata["note"]
+    ((2, 2), False, 'hi')
+    >>> read_safetensors(path, max_bytes=100)
+    Traceback (most recent call last):
+        ...
+    chainrule.checkpoint.CheckpointError: .../w.safetensors: the file has 208 bytes, over the limit of 100
+        (pass max_bytes= to load larger checkpoints)
+    >>> del tensors; tmp.cleanup()
+    """
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
@@ -348,7 +441,34 @@ def read_safetensors(path: str, max_bytes: int = MAX_BYTES) -> tuple[dict[str, n
 class Checkpoint:
     """What `load` returns. ``model_state`` maps `state_dict` names to arrays; ``model_spec`` is the
     architecture (None if the model's class has no ``spec()``); ``arrays`` holds the extra tensors; ``info``
-    the free-form training information."""
+    the free-form training information.
+
+    >>> import os, tempfile, chainrule.nn as nn, chainrule.optim as optim
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> net = nn.mlp([3, 4, 2], rng=0)
+    >>> opt = optim.Adam(net.parameters(), lr=0.01)
+    >>> path = os.path.join(tmp.name, "model.safetensors")
+    >>> save(path, net, opt, info={"epoch": 5}, arrays={"data/mean": np.zeros(3)})
+    >>> ckpt = load(path)
+    >>> ckpt.model_spec, ckpt.info
+    ({'type': 'mlp', 'sizes': [3, 4, 2], 'activation': 'relu'}, {'epoch': 5})
+    >>> sorted(ckpt.model_state)
+    ['0.bias', '0.weight', '2.bias', '2.weight']
+    >>> ckpt.optimizer_state["type"], list(ckpt.arrays)
+    ('Adam', ['data/mean'])
+    >>> rebuilt = ckpt.build_model()
+    >>> np.array_equal(rebuilt[0].weight.data, net[0].weight.data)
+    True
+    >>> fresh = ckpt.restore(nn.mlp([3, 4, 2], rng=1))
+    >>> np.array_equal(fresh[2].bias.data, net[2].bias.data)
+    True
+    >>> ckpt.restore(nn.mlp([3, 5, 2], rng=1))
+    Traceback (most recent call last):
+        ...
+    chainrule.checkpoint.CheckpointError: .../model.safetensors: the weights do not fit the model
+        (load_state_dict: '0.weight' has shape (3, 4) in the state, but the model expects (3, 5))
+    >>> tmp.cleanup()
+    """
 
     path: str
     model_spec: dict[str, Any] | None
@@ -359,7 +479,23 @@ class Checkpoint:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     def build_model(self):
-        """The model, rebuilt from its architecture and loaded with the saved weights (in their dtype)."""
+        """The model, rebuilt from its architecture and loaded with the saved weights (in their dtype).
+
+        >>> import os, tempfile, chainrule.nn as nn
+        >>> tmp = tempfile.TemporaryDirectory(); path = os.path.join(tmp.name, "model.safetensors")
+        >>> net = nn.mlp([2, 4, 3], activation="tanh", rng=0, dtype=np.float64)
+        >>> save(path, net)
+        >>> model = load(path).build_model()
+        >>> print(model)
+        MLP(sizes=[2, 4, 3], activation=tanh)
+          (0): Linear(2 -> 4, init=xavier)  # 12 parameters
+          (1): Tanh()
+          (2): Linear(4 -> 3, init=xavier)  # 15 parameters
+        total: 27 parameters
+        >>> np.array_equal(model(chainrule.tensor(np.ones((1, 2)))).data, net(chainrule.tensor(np.ones((1, 2)))).data)
+        True
+        >>> tmp.cleanup()
+        """
         from .nn import build_model
 
         if self.model_spec is None:
@@ -374,7 +510,27 @@ class Checkpoint:
 
     def restore(self, model):
         """Load the saved weights into ``model`` (e.g. built by its own constructor) and return it; a clear
-        error names missing, unexpected and mis-shaped entries."""
+        error names missing, unexpected and mis-shaped entries.
+
+        >>> import os, tempfile, chainrule.nn as nn
+        >>> class Scale(nn.Module):  # a model with no spec(): saved by its state_dict names only
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.a = nn.Parameter(np.array([2.0]))
+        ...     def forward(self, x):
+        ...         return self.a * x
+        >>> tmp = tempfile.TemporaryDirectory(); path = os.path.join(tmp.name, "scale.safetensors")
+        >>> save(path, Scale())
+        >>> ckpt = load(path)
+        >>> ckpt.model_spec, ckpt.restore(Scale()).a.data
+        (None, array([2.]))
+        >>> ckpt.build_model()
+        Traceback (most recent call last):
+            ...
+        chainrule.checkpoint.CheckpointError: .../scale.safetensors: no architecture is stored (the model's class
+        has no spec()); build the model with its constructor and call restore(model)
+        >>> tmp.cleanup()
+        """
         try:
             model.load_state_dict(self.model_state)
         except (KeyError, ValueError, TypeError) as error:
@@ -386,7 +542,22 @@ class Checkpoint:
 def save(path: str | os.PathLike, model: Any, optimizer: Any = None, scheduler: Any = None, *,
          info: dict[str, Any] | None = None, arrays: dict[str, np.ndarray] | None = None) -> None:
     """Write a checkpoint atomically (see the module docstring for the layout). Any `chainrule.nn.Module`
-    works: its `state_dict` (parameters and buffers) by name; its architecture too if it has ``spec()``."""
+    works: its `state_dict` (parameters and buffers) by name; its architecture too if it has ``spec()``.
+
+    >>> import os, tempfile, chainrule.nn as nn, chainrule.optim as optim
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.safetensors")
+    >>> net = nn.Linear(2, 1, rng=0)
+    >>> opt = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    >>> net.weight.grad, net.bias.grad = np.ones((2, 1)), np.ones(1); opt.step()
+    >>> save(path, net, opt, optim.StepLR(opt, step_size=10), info={"epoch": 3})
+    >>> tensors, metadata = read_safetensors(path)
+    >>> sorted(tensors)
+    ['model/bias', 'model/weight', 'optimizer/0.velocity', 'optimizer/1.velocity']
+    >>> sorted(metadata)
+    ['format', 'info', 'model', 'optimizer', 'scheduler', 'sha256']
+    >>> del tensors; tmp.cleanup()
+    """
     tensors = {f"model/{name}": value for name, value in model.state_dict().items()}
     metadata = {"format": FORMAT, "info": json.dumps(info or {}, allow_nan=False)}
     with contextlib.suppress(NotImplementedError):  # without one: restore into a model built by its constructor
@@ -405,7 +576,19 @@ def save(path: str | os.PathLike, model: Any, optimizer: Any = None, scheduler: 
 
 
 def resolve(run: str | os.PathLike) -> str:
-    """The checkpoint file of a run folder (its ``model.safetensors``), or ``run`` itself if it is a file."""
+    """The checkpoint file of a run folder (its ``model.safetensors``), or ``run`` itself if it is a file.
+
+    >>> import os, tempfile, chainrule.nn as nn
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> resolve(tmp.name)
+    Traceback (most recent call last):
+        ...
+    chainrule.checkpoint.CheckpointError: no model.safetensors in the run folder ...
+    >>> save(os.path.join(tmp.name, "model.safetensors"), nn.Linear(2, 1, rng=0))
+    >>> resolve(tmp.name) == os.path.join(tmp.name, "model.safetensors")
+    True
+    >>> tmp.cleanup()
+    """
     run = os.fspath(run)
     if os.path.isdir(run):
         path = os.path.join(run, "model.safetensors")
@@ -446,7 +629,25 @@ def _check_model_tensors(path: str, state: dict[str, np.ndarray], spec: Any, inf
 
 def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkpoint:
     """Read and verify a checkpoint written by `save`. Raises `CheckpointError` with the reason, in one line,
-    before allocating anything large (see the module docstring for what is checked)."""
+    before allocating anything large (see the module docstring for what is checked).
+
+    >>> import os, tempfile, chainrule.nn as nn
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.safetensors")
+    >>> net = nn.Linear(2, 1, rng=0)
+    >>> save(path, net, info={"epoch": 1})
+    >>> ckpt = load(path)
+    >>> ckpt.info, ckpt.build_model().spec() == net.spec()
+    ({'epoch': 1}, True)
+    >>> from pathlib import Path
+    >>> data = bytearray(Path(path).read_bytes()); data[-1] ^= 1  # one bit flipped
+    >>> atomic_write(path, bytes(data))
+    >>> load(path)
+    Traceback (most recent call last):
+        ...
+    chainrule.checkpoint.CheckpointError: .../model.safetensors: checksum mismatch: the file was altered or corrupted
+    >>> tmp.cleanup()
+    """
     path = os.fspath(path)
     mapped, metadata = read_safetensors(path, max_bytes)
     expected = metadata.get("sha256")

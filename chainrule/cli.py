@@ -28,13 +28,35 @@ from .viz.cli import register as register_explain
 
 PROG = "chainrule"
 
+__all__ = ["DEFAULTS", "PROG", "SCHEDULES", "SUBCOMMANDS", "TABLE_HEADER", "CLIError", "RunError", "TrainConfig",
+           "build_parser", "cmd_evaluate", "cmd_predict", "cmd_train", "main", "plot_curves", "write_history"]
+
 
 class CLIError(Exception):
-    """A usage error (a bad flag or combination of flags): printed as one line, exit status 2."""
+    """A usage error (a bad flag or combination of flags): printed as one line, exit status 2.
+
+    >>> build_parser().parse_args(["train", "--lr", "-1"])
+    Traceback (most recent call last):
+        ...
+    chainrule.cli.CLIError: argument --lr: expected a positive learning rate, got '-1'
+    (see 'chainrule train --help')
+    """
 
 
 class RunError(CLIError):
-    """A failure while running (the data, a file, the training itself): printed as one line, exit status 1."""
+    """A failure while running (the data, a file, the training itself): printed as one line, exit status 1.
+
+    >>> import contextlib, os, sys, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> flags = ["train", "--dataset", "line", "--hidden", "none", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "5"]
+    >>> with contextlib.redirect_stderr(sys.stdout), contextlib.redirect_stdout(None):
+    ...     status = main(flags + ["--out", os.path.join(tmp.name, "run"), "--no-plot"])
+    chainrule: error: the loss became inf at epoch 1, batch 5; stopped (try a smaller learning rate);
+    no checkpoint was written
+    >>> status, issubclass(RunError, CLIError)
+    (1, True)
+    >>> tmp.cleanup()
+    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,7 +117,14 @@ def _hidden(text: str) -> list[int]:
 # ---- configuration ------------------------------------------------------------------------------------------
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (stored in the checkpoint and history.json)."""
+    """Everything that defines a training run (stored in the checkpoint and history.json).
+
+    >>> config = TrainConfig(dataset="xor", optimizer="sgd")
+    >>> config.hidden, config.epochs, config.resolved_lr()
+    ([128], 30, 0.1)
+    >>> TrainConfig(model="cnn").hidden, TrainConfig(model="cnn").epochs, TrainConfig().resolved_lr()
+    ([64], 15, 0.001)
+    """
 
     dataset: str = "digits"
     target: str | None = None
@@ -128,6 +157,13 @@ class TrainConfig:
             self.epochs = 15 if self.model == "cnn" else 30
 
     def resolved_lr(self) -> float:
+        """The learning rate of the run: ``lr``, or the optimiser's default when it is None.
+
+        >>> [TrainConfig(optimizer=name).resolved_lr() for name in ("adam", "rmsprop", "adagrad", "sgd")]
+        [0.001, 0.001, 0.01, 0.1]
+        >>> TrainConfig(optimizer="sgd", lr=0.5).resolved_lr()
+        0.5
+        """
         return self.lr if self.lr is not None else (1e-3 if self.optimizer in ("adam", "rmsprop") else
                                                     0.01 if self.optimizer == "adagrad" else 0.1)
 
@@ -310,7 +346,22 @@ TABLE_HEADER = _table_header()
 
 
 def write_history(folder: str, config: dict[str, Any], epochs: list[dict[str, Any]]) -> None:
-    """history.json (``{"config", "epochs"}``) and history.csv, each written atomically."""
+    """history.json (``{"config", "epochs"}``) and history.csv, each written atomically.
+
+    >>> import json, os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> write_history(tmp.name, {"dataset": "xor"}, [{"epoch": 1, "train_loss": 0.5, "test_loss": 0.6, "lr": 0.1}])
+    >>> sorted(os.listdir(tmp.name))
+    ['history.csv', 'history.json']
+    >>> with open(os.path.join(tmp.name, "history.csv")) as handle:
+    ...     print(handle.read(), end="")
+    epoch,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,seconds
+    1,0.5,,,,0.6,,0.1,
+    >>> with open(os.path.join(tmp.name, "history.json")) as handle:
+    ...     json.load(handle)["epochs"][0]["train_loss"]
+    0.5
+    >>> tmp.cleanup()
+    """
     from .checkpoint import atomic_write
     from .train import COLUMNS
 
@@ -323,7 +374,16 @@ def write_history(folder: str, config: dict[str, Any], epochs: list[dict[str, An
 
 
 def plot_curves(folder: str, epochs: list[dict[str, Any]], title: str) -> str | None:
-    """Write curves.png (losses and test accuracy per epoch); returns a note if matplotlib is missing."""
+    """Write curves.png (losses and test accuracy per epoch); returns a note if matplotlib is missing.
+
+    >>> import os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> epochs = [{"epoch": 1, "train_loss": 0.9, "test_loss": 1.0, "test_accuracy": 0.6},
+    ...       {"epoch": 2, "train_loss": 0.4, "test_loss": 0.5, "test_accuracy": 0.8}]
+    >>> plot_curves(tmp.name, epochs, "xor") is None, os.listdir(tmp.name)
+    (True, ['curves.png'])
+    >>> tmp.cleanup()
+    """
     try:
         import matplotlib
 
@@ -409,7 +469,22 @@ def _finite(value: Any) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """``chainrule train``: train, printing a per-epoch table; write the run folder."""
+    """``chainrule train``: train, printing a per-epoch table; write the run folder.
+
+    >>> import contextlib, io, json, os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> out = os.path.join(tmp.name, "blobs")
+    >>> args = build_parser().parse_args(["train", "--dataset", "blobs", "--hidden", "8", "--optimizer", "sgd",
+    ...                                   "--epochs", "3", "--json", "--out", out, "--no-plot"])
+    >>> with contextlib.redirect_stdout(io.StringIO()) as printed:
+    ...     status = cmd_train(args)
+    >>> summary = json.loads(printed.getvalue())
+    >>> status, summary["epochs"], summary["stop_reason"], round(summary["test_accuracy"], 4)
+    (0, 3, None, 1.0)
+    >>> sorted(os.listdir(out))
+    ['history.csv', 'history.json', 'model.safetensors']
+    >>> tmp.cleanup()
+    """
     from . import checkpoint
     from .distributed.cli import data_parallel, launch_workers, launched_size
     from .train import History, set_rng_states
@@ -590,7 +665,25 @@ def _add_evaluate(subparsers: Any) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """``chainrule evaluate``: loss, accuracy and confusion matrix."""
+    """``chainrule evaluate``: loss, accuracy and confusion matrix.
+
+    >>> import contextlib, os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory(); run = os.path.join(tmp.name, "blobs")
+    >>> with contextlib.redirect_stdout(None):
+    ...     _ = main(["train", "--dataset", "blobs", "--hidden", "8", "--optimizer", "sgd", "--epochs", "3",
+    ...                "--out", run, "--no-plot"])
+    >>> cmd_evaluate(build_parser().parse_args(["evaluate", run]))
+    checkpoint: .../blobs/model.safetensors (epoch 3)
+    data: the test split of blobs (80 examples)
+    loss: 0.0349   accuracy: 100.00%
+    confusion matrix (rows: true class, columns: predicted class):
+           0   1   2
+       0  27   0   0
+       1   0  25   0
+       2   0   0  28
+    0
+    >>> tmp.cleanup()
+    """
     from .nn import get_loss
     from .train import evaluate
 
@@ -687,7 +780,22 @@ def _read_inputs(path: str, n_features: int, target: str | None) -> np.ndarray:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """``chainrule predict``: one prediction per input example."""
+    """``chainrule predict``: one prediction per input example.
+
+    >>> import contextlib, os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory(); run = os.path.join(tmp.name, "blobs")
+    >>> with contextlib.redirect_stdout(None):
+    ...     _ = main(["train", "--dataset", "blobs", "--hidden", "8", "--optimizer", "sgd", "--epochs", "3",
+    ...                "--out", run, "--no-plot"])
+    >>> inputs = os.path.join(tmp.name, "points.npy")
+    >>> np.save(inputs, np.array([[0.0, 2.0], [-1.8, -1.0], [1.8, -1.0]]))  # near the three blobs' centres
+    >>> cmd_predict(build_parser().parse_args(["predict", run, inputs]))
+    0
+    1
+    2
+    0
+    >>> tmp.cleanup()
+    """
     import chainrule as cr
 
     from .train import predict_labels
@@ -754,7 +862,15 @@ SUBCOMMANDS: tuple[Callable[[Any], Any], ...] = (_add_train, _add_evaluate, _add
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``chainrule`` parser. Sub-commands are registered from `SUBCOMMANDS`; each sets ``func``."""
+    """The ``chainrule`` parser. Sub-commands are registered from `SUBCOMMANDS`; each sets ``func``.
+
+    >>> parser = build_parser()
+    >>> args = parser.parse_args(["train", "--dataset", "xor", "--epochs", "3", "--hidden", "16,8"])
+    >>> args.command, args.dataset, args.epochs, args.hidden, args.func is cmd_train
+    ('train', 'xor', 3, [16, 8], True)
+    >>> parser.parse_args(["evaluate", "runs/xor", "--json"]).func is cmd_evaluate
+    True
+    """
     parser = _Parser(prog=PROG, description="chainrule: reverse-mode autodiff for NumPy, and a small "
                                             "training stack. Run 'chainrule train' to train an MLP on digits.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -785,7 +901,29 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``chainrule`` command; returns the exit status."""
+    """Entry point of the ``chainrule`` command; returns the exit status.
+
+    >>> import contextlib, os, sys, tempfile
+    >>> tmp = tempfile.TemporaryDirectory(); run = os.path.join(tmp.name, "xor")
+    >>> main(["train", "--dataset", "xor", "--hidden", "8", "--epochs", "2", "--out", run, "--no-plot"])
+    data: xor, 320 train / 80 test examples, 2 features, 2 classes
+    model: MLP 2 -> 8 -> 2, relu, 42 parameters, float32; loss cross-entropy + L2 0.001; adam lr=0.001, batch 32, seed 0
+    run folder: .../xor
+    epoch  train loss  test loss  test acc     time
+        1      0.8152     0.8371    67.50%    ...
+        2      0.7792     0.7945    67.50%    ...
+    done in ...s: test accuracy 67.50%, test loss 0.7945; wrote .../xor/model.safetensors, history.json, history.csv
+    0
+    >>> main(["evaluate", run, "--json"])
+    {"loss": 0.79446..., "accuracy": 0.675, "confusion": [[35, 4], [22, 19]]}
+    0
+    >>> with contextlib.redirect_stderr(sys.stdout):  # errors are one line on stderr
+    ...     status = main(["train", "--epochs", "0"])
+    chainrule: error: argument --epochs: expected a positive integer, got '0' (see 'chainrule train --help')
+    >>> status
+    2
+    >>> tmp.cleanup()
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:

@@ -48,19 +48,45 @@ LossFn = Callable[[cr.Tensor, Any], cr.Tensor]
 @dataclass
 class History:
     """Per-epoch records (dicts with the keys in `COLUMNS`) and why training stopped:
-    ``stop_reason`` is None (all epochs ran), ``"early_stopping"``, ``"diverged"`` or ``"interrupted"``."""
+    ``stop_reason`` is None (all epochs ran), ``"early_stopping"``, ``"diverged"`` or ``"interrupted"``.
+
+    >>> history = History()
+    >>> history.epochs.append({"epoch": 1, "train_loss": 0.9, "test_loss": 1.0})
+    >>> history.epochs.append({"epoch": 2, "train_loss": 0.5, "test_loss": 0.7})
+    >>> history.column("train_loss"), history.stop_reason
+    ([0.9, 0.5], None)
+    """
 
     epochs: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
     message: str = ""
 
     def column(self, key: str) -> list[Any]:
+        """One value of every epoch's record: ``history.column("test_loss")`` (None where it does not apply).
+
+        >>> history = History([{"epoch": 1, "train_loss": 0.7, "val_loss": None},
+        ...                   {"epoch": 2, "train_loss": 0.4, "val_loss": None}])
+        >>> history.column("train_loss"), history.column("val_loss")
+        ([0.7, 0.4], [None, None])
+        """
         return [record[key] for record in self.epochs]
 
 
 @dataclass
 class TrainState:
-    """What callbacks see at the end of an epoch. ``epoch`` counts completed epochs."""
+    """What callbacks see at the end of an epoch. ``epoch`` counts completed epochs.
+
+    >>> import chainrule.nn as nn, chainrule.optim as optim
+    >>> class Show(Callback):
+    ...     def on_epoch_end(self, state):
+    ...         print(state.epoch, type(state.model).__name__, state.optimizer.lr, len(state.history.epochs))
+    >>> net = nn.Linear(1, 1, rng=0)
+    >>> x = np.linspace(-1, 1, 8).reshape(8, 1)
+    >>> _ = fit(net, "squared-error", optim.SGD(net.parameters(), lr=0.1), (x, 2 * x), epochs=2, callbacks=[Show()],
+    ...     progress=False)
+    1 Linear 0.1 1
+    2 Linear 0.1 2
+    """
 
     model: Module
     optimizer: Any
@@ -71,12 +97,50 @@ class TrainState:
 
 
 class Callback:
-    """Hooks called by `fit`. ``on_epoch_end`` may return True to stop training."""
+    """Hooks called by `fit`. ``on_epoch_end`` may return True to stop training.
+
+    >>> import chainrule.nn as nn, chainrule.optim as optim
+    >>> class StopBelow(Callback):
+    ...     def on_epoch_end(self, state):
+    ...         return state.history.epochs[-1]["train_loss"] < 0.05
+    >>> net = nn.Linear(1, 1, rng=0)
+    >>> x = np.linspace(-1, 1, 16).reshape(16, 1)
+    >>> opt = optim.SGD(net.parameters(), lr=0.5)
+    >>> history = fit(net, "squared-error", opt, (x, 2 * x), epochs=50, batch_size=4, callbacks=[StopBelow()],
+    ...               progress=False)
+    >>> len(history.epochs), round(history.epochs[-1]["train_loss"], 4)
+    (2, 0.0133)
+    """
 
     def on_epoch_end(self, state: TrainState) -> bool | None:
+        """Called after each epoch's record is appended to ``state.history``; return True to stop training.
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> class StopAfterTwo(Callback):
+        ...     def on_epoch_end(self, state):
+        ...         return state.epoch == 2
+        >>> net = nn.Linear(1, 1, rng=0)
+        >>> x = np.linspace(-1, 1, 8).reshape(8, 1)
+        >>> history = fit(net, "squared-error", optim.SGD(net.parameters(), lr=0.1), (x, x), epochs=10,
+        ...               callbacks=[StopAfterTwo()], progress=False)
+        >>> len(history.epochs), history.stop_reason
+        (2, None)
+        """
         return None
 
     def on_train_end(self, state: TrainState) -> None:
+        """Called once when training ends, however it ends (all epochs, a stop, divergence or Ctrl-C).
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> class Report(Callback):
+        ...     def on_train_end(self, state):
+        ...         print(f"trained {state.epoch} epochs, last train loss {state.history.epochs[-1]['train_loss']:.3f}")
+        >>> net = nn.Linear(1, 1, rng=0)
+        >>> x = np.linspace(-1, 1, 8).reshape(8, 1)
+        >>> _ = fit(net, "squared-error", optim.SGD(net.parameters(), lr=0.1), (x, x), epochs=3, callbacks=[Report()],
+        ...     progress=False)
+        trained 3 epochs, last train loss 0.046
+        """
         return None
 
 
@@ -156,7 +220,23 @@ class CSVLogger(Callback):
 class CheckpointCallback(Callback):
     """Save a checkpoint (see `chainrule.checkpoint`) after every ``every`` epochs, atomically, with the
     epoch count, the optimiser and schedule state, and dropout RNG states, so `fit` can resume exactly.
-    ``info`` and ``arrays`` are stored too (e.g. the run configuration and the feature scaler)."""
+    ``info`` and ``arrays`` are stored too (e.g. the run configuration and the feature scaler).
+
+    >>> import os, tempfile, chainrule.nn as nn, chainrule.optim as optim
+    >>> from chainrule import checkpoint
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "run.safetensors")
+    >>> net = nn.Linear(1, 1, rng=0)
+    >>> x = np.linspace(-1, 1, 8).reshape(8, 1)
+    >>> _ = fit(net, "squared-error", optim.SGD(net.parameters(), lr=0.1), (x, 2 * x), epochs=3,
+    ...     callbacks=[CheckpointCallback(path)], progress=False)
+    >>> loaded = checkpoint.load(path)
+    >>> loaded.info["epoch"], loaded.optimizer_state["type"], len(loaded.info["history"])
+    (3, 'SGD', 3)
+    >>> np.array_equal(loaded.model_state["weight"], net.weight.data)
+    True
+    >>> tmp.cleanup()
+    """
 
     def __init__(self, path: str, every: int = 1, info: dict[str, Any] | None = None,
                  arrays: dict[str, np.ndarray] | None = None) -> None:
@@ -169,6 +249,22 @@ class CheckpointCallback(Callback):
             self.saved_epoch = state.epoch
 
     def save(self, state: TrainState) -> None:
+        """Write the checkpoint of ``state`` now: the model, optimiser and schedule, the epoch count, the loader's
+        seed, the dropout RNG states and the history, plus ``info`` and ``arrays``.
+
+        >>> import os, tempfile, chainrule.nn as nn, chainrule.optim as optim
+        >>> from chainrule import checkpoint
+        >>> from chainrule.data import ArrayDataset, DataLoader
+        >>> tmp = tempfile.TemporaryDirectory(); path = os.path.join(tmp.name, "now.safetensors")
+        >>> net = nn.Linear(1, 1, rng=0)
+        >>> loader = DataLoader(ArrayDataset(np.zeros((4, 1)), np.zeros((4, 1))), seed=7)
+        >>> state = TrainState(net, optim.SGD(net.parameters(), lr=0.1), None, 3, History(), loader)
+        >>> CheckpointCallback(path, info={"note": "by hand"}).save(state)  # as on_epoch_end does
+        >>> info = checkpoint.load(path).info
+        >>> info["epoch"], info["loader_seed"], info["note"]
+        (3, 7, 'by hand')
+        >>> tmp.cleanup()
+        """
         from . import checkpoint
 
         info = {**self.info, "epoch": state.epoch, "loader_seed": state.loader.seed,
@@ -177,12 +273,28 @@ class CheckpointCallback(Callback):
 
 
 def rng_states(model: Module) -> dict[str, Any]:
-    """The bit-generator states of the model's random layers (`Dropout`), by module name."""
+    """The bit-generator states of the model's random layers (`Dropout`), by module name.
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.mlp([2, 4, 1], dropout=0.5, rng=0)
+    >>> states = rng_states(net)
+    >>> list(states), states["2"]["bit_generator"]
+    (['2'], 'PCG64')
+    """
     return {name: m.rng.bit_generator.state for name, m in model.named_modules() if isinstance(m, Dropout)}
 
 
 def set_rng_states(model: Module, states: dict[str, Any]) -> None:
-    """Restore what `rng_states` returned."""
+    """Restore what `rng_states` returned.
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.mlp([2, 4, 1], dropout=0.5, rng=0)
+    >>> saved = rng_states(net)
+    >>> first = net[2].rng.random(3)
+    >>> set_rng_states(net, saved)
+    >>> np.array_equal(net[2].rng.random(3), first)
+    True
+    """
     for name, m in model.named_modules():
         if isinstance(m, Dropout) and name in states:
             m.rng.bit_generator.state = states[name]
@@ -203,7 +315,16 @@ def _as_dataset(data: Any, what: str) -> ArrayDataset:
 
 def predict_labels(outputs: np.ndarray, loss: LossFn | None = None) -> np.ndarray:
     """Class predictions from model outputs: the argmax of several outputs; for a single output, the sign
-    of the logit (or > 0.5 for a squared-error model, whose output estimates the label)."""
+    of the logit (or > 0.5 for a squared-error model, whose output estimates the label).
+
+    >>> predict_labels(np.array([[0.1, 2.0, -1.0], [3.0, 0.0, 0.0]]))
+    array([1, 0])
+    >>> predict_labels(np.array([[-0.3], [1.2]]))
+    array([0, 1])
+    >>> from chainrule.nn import squared_error
+    >>> predict_labels(np.array([[0.3], [0.7]]), squared_error)
+    array([0, 1])
+    """
     if outputs.ndim == 2 and outputs.shape[1] > 1:
         return outputs.argmax(axis=1)
     threshold = 0.5 if loss is squared_error else 0.0
@@ -213,7 +334,15 @@ def predict_labels(outputs: np.ndarray, loss: LossFn | None = None) -> np.ndarra
 def evaluate(model: Module, loss: LossFn | str, x: np.ndarray, y: np.ndarray, batch_size: int = 1024
              ) -> dict[str, Any]:
     """Mean loss over ``(x, y)`` and, for integer targets, accuracy and predicted labels (no graph is
-    recorded; the model is put in eval mode and restored)."""
+    recorded; the model is put in eval mode and restored).
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.Linear(2, 3, rng=0)
+    >>> net.weight.data[:] = np.eye(2, 3)
+    >>> result = evaluate(net, "cross-entropy", np.array([[5.0, 0.0], [0.0, 5.0], [5.0, 0.0]]), np.array([0, 1, 2]))
+    >>> result["predictions"], round(result["accuracy"], 4), round(result["loss"], 4), result["outputs"].shape
+    (array([0, 1, 0]), 0.6667, 1.6801, (3, 3))
+    """
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
     was_training = model.training
     model.eval()
@@ -373,6 +502,21 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     history, the checkpoint and the message agree. Training stops early, with ``history.stop_reason`` set and
     a message, when a callback asks, when the loss becomes NaN or infinite (the update that would apply it
     is skipped), or on Ctrl-C (the partial epoch is discarded from the history).
+
+    >>> import chainrule.nn as nn, chainrule.optim as optim
+    >>> from chainrule.data import synthetic
+    >>> x, y = synthetic("blobs", n=200, seed=0)
+    >>> net = nn.mlp([2, 8, 3], activation="tanh", rng=0)
+    >>> train, test = (x[:150], y[:150]), (x[150:], y[150:])
+    >>> history = fit(net, "cross-entropy", optim.SGD(net.parameters(), lr=0.1), train, test, epochs=3, batch_size=16,
+    ...               seed=0, progress=False)
+    >>> for record in history.epochs:
+    ...     print(record["epoch"], f"{record['train_loss']:.3f} {record['test_loss']:.3f}", record["test_accuracy"])
+    1 0.291 0.324 0.98
+    2 0.173 0.194 0.98
+    3 0.123 0.141 0.98
+    >>> history.stop_reason is None
+    True
     """
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
     if isinstance(train_data, DataLoader):

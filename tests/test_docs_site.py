@@ -63,6 +63,10 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     assert (site / "index.html").is_file() and (site / "course" / "index.html").is_file()
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
     assert "value_and_grad" in api and "to_html" in api and "&gt;&gt;&gt;" in api
+    for name in ("read_idx", "CheckpointCallback", "encode_safetensors", "DistributedSampler", "scale_by_learning_rate",
+                 "he_normal"):  # the training stack's modules are in the reference too
+        assert name in api, name
+    assert (site / "sgd-curves.png").is_file()  # the course's SGD figure
     for optional in ("training", "benchmarks", "migration", "distributed"):  # in the nav when present
         assert (site / optional / "index.html").is_file() == (ROOT / "docs" / f"{optional}.md").is_file()
 

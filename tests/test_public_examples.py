@@ -13,6 +13,7 @@ import importlib
 import inspect
 import os
 import pkgutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -27,17 +28,18 @@ PUBLIC_MODULES = ["chainrule"] + sorted(
 
 # Modules whose names do not all have examples yet (issue 13); each leaves this set when it is done.
 PENDING = {
-    "chainrule", "chainrule.checkpoint", "chainrule.cli", "chainrule.data",
-    "chainrule.distributed", "chainrule.distributed.cli", "chainrule.extend", "chainrule.nn",
-    "chainrule.nn.init", "chainrule.nn.losses", "chainrule.numpy", "chainrule.numpy.fft",
-    "chainrule.numpy.linalg", "chainrule.optim", "chainrule.optim.functional",
+    "chainrule",
+    "chainrule.extend",
+    "chainrule.numpy", "chainrule.numpy.fft",
+    "chainrule.numpy.linalg",
     "chainrule.scipy.integrate", "chainrule.scipy.linalg", "chainrule.scipy.signal", "chainrule.scipy.special",
     "chainrule.scipy.stats.beta", "chainrule.scipy.stats.dirichlet", "chainrule.scipy.stats.gamma",
     "chainrule.scipy.stats.multivariate_normal", "chainrule.scipy.stats.norm", "chainrule.scipy.stats.poisson",
-    "chainrule.scipy.stats.t", "chainrule.train", "chainrule.viz", "chainrule.viz.cli",
+    "chainrule.scipy.stats.t",
 }
 
-OPTIONAL = {"chainrule.scipy": "scipy", "chainrule.sklearn": "sklearn"}  # module prefix -> what it needs
+# module prefix -> what it needs
+OPTIONAL = {"chainrule.scipy": "scipy", "chainrule.sklearn": "sklearn", "chainrule.distributed": "mpi4py"}
 
 
 def _defined_by_chainrule(obj) -> bool:
@@ -73,6 +75,16 @@ def public_names(module) -> list[tuple[str, object]]:
 
 
 def _problems(module_name: str) -> list[str]:
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)  # an example that writes a file (plot_descent's descent.png) writes it here
+        try:
+            return _run_examples(module_name)
+        finally:
+            os.chdir(cwd)
+
+
+def _run_examples(module_name: str) -> list[str]:
     module = importlib.import_module(module_name)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     problems = []

@@ -6,8 +6,18 @@
 """
 
 from ._core import ArrayDataset, DataError, DataLoader, Standardizer, train_test_split
-from ._datasets import NAMED, SYNTHETIC, DataSplit, check_finite, download, load_dataset, read_idx, synthetic
+from ._datasets import (
+    CHECKSUMS,
+    MIRRORS,
+    NAMED,
+    SYNTHETIC,
+    DataSplit,
+    check_finite,
+    download,
+    load_dataset,
+    read_idx,
+    synthetic,
+)
 
-__all__ = ["NAMED", "SYNTHETIC", "ArrayDataset", "DataError", "DataLoader", "DataSplit", "Standardizer",
-           "check_finite", "download", "load_dataset", "read_idx", "synthetic",
-           "train_test_split"]
+__all__ = ["CHECKSUMS", "MIRRORS", "NAMED", "SYNTHETIC", "ArrayDataset", "DataError", "DataLoader", "DataSplit",
+           "Standardizer", "check_finite", "download", "load_dataset", "read_idx", "synthetic", "train_test_split"]

@@ -9,7 +9,17 @@ import numpy as np
 
 
 class DataError(ValueError):
-    """A data set could not be loaded: the message says what was expected, and where."""
+    """A data set could not be loaded: the message says what was expected, and where.
+
+    >>> from chainrule.data import load_dataset
+    >>> try:
+    ...     load_dataset("iris")
+    ... except DataError as error:
+    ...     print(error)
+    unknown data set 'iris': expected one of digits, mnist, fashion-mnist, xor, ..., or a path to a .csv or .npz file
+    >>> issubclass(DataError, ValueError)
+    True
+    """
 
 
 class ArrayDataset:
@@ -57,11 +67,25 @@ class DataLoader:
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """The next iteration uses the shuffle order of ``epoch``."""
+        """The next iteration uses the shuffle order of ``epoch``.
+
+        >>> loader = DataLoader(ArrayDataset(np.arange(6), np.arange(6)), batch_size=3, shuffle=True, seed=0)
+        >>> first = [yb.tolist() for _, yb in loader]   # epoch 0; iterating moves on to epoch 1
+        >>> loader.set_epoch(0)
+        >>> [yb.tolist() for _, yb in loader] == first, loader.epoch
+        (True, 1)
+        """
         self.epoch = int(epoch)
 
     def order(self, epoch: int) -> np.ndarray:
-        """The example order for ``epoch``."""
+        """The example order for ``epoch``.
+
+        >>> loader = DataLoader(ArrayDataset(np.arange(5), np.arange(5)), batch_size=2, shuffle=True, seed=0)
+        >>> loader.order(0), loader.order(1)
+        (array([2, 4, 3, 0, 1]), array([1, 4, 3, 0, 2]))
+        >>> DataLoader(ArrayDataset(np.arange(5), np.arange(5)), shuffle=False).order(3)
+        array([0, 1, 2, 3, 4])
+        """
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
@@ -115,6 +139,12 @@ class Standardizer:
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
 
     def fit(self, x: Any) -> Standardizer:
+        """Learn the per-feature mean and standard deviation of ``x`` (rows are examples); returns self.
+
+        >>> s = Standardizer().fit(np.array([[1.0, 10.0], [3.0, 10.0]]))
+        >>> s.mean, s.std
+        (array([ 2., 10.]), array([1., 1.]))
+        """
         x = np.asarray(x, dtype=np.float64)
         self.mean = x.mean(axis=0)
         std = x.std(axis=0)
@@ -122,6 +152,17 @@ class Standardizer:
         return self
 
     def transform(self, x: Any) -> np.ndarray:
+        """``(x − mean) / std`` with the fitted statistics; ``x`` must have the features it was fitted on.
+
+        >>> s = Standardizer().fit(np.array([[1.0, 10.0], [3.0, 10.0]]))
+        >>> s.transform(np.array([[2.0, 11.0], [5.0, 10.0]]))
+        array([[0., 1.],
+               [3., 0.]])
+        >>> s.transform(np.ones((1, 3)))
+        Traceback (most recent call last):
+            ...
+        chainrule.data._core.DataError: expected inputs with (2,) features per example (as in training); got (3,)
+        """
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.transform before fit")
         x = np.asarray(x, dtype=np.float64)

@@ -44,6 +44,17 @@ class DataSplit:
     ``task`` is ``"classification"`` (``y`` holds class indices 0..k−1, ``classes`` their original labels)
     or ``"regression"`` (``y`` holds float targets of shape ``(n, outputs)``). ``image_shape`` is
     ``(channels, height, width)`` for image data (rows of ``x`` are flattened images), else None.
+
+    >>> split = load_dataset("blobs", seed=0)
+    >>> split.name, split.task, split.classes, split.x_train.shape, split.x_test.shape, split.x_train.dtype
+    ('blobs', 'classification', [0, 1, 2], (320, 2), (80, 2), dtype('float32'))
+    >>> split.n_features, split.n_outputs
+    (2, 3)
+    >>> bool(abs(split.x_train.mean(axis=0)).max() < 1e-6), split.x_train.std(axis=0).round(4)
+    (True, array([1., 1.], dtype=float32))
+    >>> raw = load_dataset("blobs", seed=0, standardize=False, dtype=np.float64)
+    >>> raw.scaler is None, raw.standardize().scaler.transform(raw.x_test).shape
+    (True, (80, 2))
     """
 
     name: str
@@ -58,23 +69,45 @@ class DataSplit:
 
     @property
     def n_features(self) -> int:
+        """Numbers per example (the product of a row's shape: 784 for 28×28 images).
+
+        >>> load_dataset("circles", seed=0).n_features
+        2
+        """
         return int(np.prod(self.x_train.shape[1:]))
 
     @property
     def n_outputs(self) -> int:
+        """Outputs a model needs: the number of classes, or of numeric targets for regression.
+
+        >>> load_dataset("blobs", seed=0).n_outputs, load_dataset("line", seed=0).n_outputs
+        (3, 1)
+        """
         if self.task == "classification":
             return len(self.classes)
         return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
 
     def astype(self, dtype: Any) -> DataSplit:
-        """Cast the features (and numeric targets) to ``dtype`` (returns self)."""
+        """Cast the features (and numeric targets) to ``dtype`` (returns self).
+
+        >>> split = load_dataset("line", seed=0).astype(np.float64)
+        >>> split.task, split.x_train.dtype, split.y_train.dtype
+        ('regression', dtype('float64'), dtype('float64'))
+        """
         self.x_train, self.x_test = self.x_train.astype(dtype, copy=False), self.x_test.astype(dtype, copy=False)
         if self.task == "regression":
             self.y_train, self.y_test = self.y_train.astype(dtype, copy=False), self.y_test.astype(dtype, copy=False)
         return self
 
     def standardize(self) -> DataSplit:
-        """Fit a `Standardizer` on the training features and apply it to both splits (returns self)."""
+        """Fit a `Standardizer` on the training features and apply it to both splits (returns self).
+
+        >>> split = load_dataset("xor", seed=0, standardize=False)
+        >>> split.scaler is None
+        True
+        >>> split.standardize().scaler.mean.round(3), split.x_train.mean(axis=0).round(6) + 0.0
+        (array([0.524, 0.559]), array([0., 0.]))
+        """
         self.scaler = Standardizer().fit(self.x_train)
         self.x_train, self.x_test = self.scaler.transform(self.x_train), self.scaler.transform(self.x_test)
         return self
@@ -105,7 +138,15 @@ def _classify(name: str, y: np.ndarray, y_test: np.ndarray | None = None
 
 
 def check_finite(name: str, x: np.ndarray, what: str = "features", first_row: int = 0) -> None:
-    """Refuse NaN or infinite features, naming the first bad row and column (rows counted from ``first_row``)."""
+    """Refuse NaN or infinite features, naming the first bad row and column (rows counted from ``first_row``).
+
+    >>> check_finite("train.csv", np.array([[1.0, 2.0], [3.0, np.inf]]), first_row=1)
+    Traceback (most recent call last):
+        ...
+    chainrule.data._core.DataError: train.csv: the features hold inf at row 2, column 1; expected finite numbers
+    >>> check_finite("train.csv", np.ones((2, 2))) is None
+    True
+    """
     if x.dtype.kind in "fc" and not np.isfinite(x).all():
         row, *column = np.argwhere(~np.isfinite(x.reshape(len(x), -1)))[0]
         value = x.reshape(len(x), -1)[row, column[0]]
@@ -129,7 +170,19 @@ def synthetic(name: str, n: int = 400, seed: int = 0, noise: float = 0.1) -> tup
     """``x`` (n, 2) and integer labels ``y`` for ``xor`` (the four corners, label = a XOR b, plus noise),
     ``spirals`` (two interleaved spirals), ``circles`` (a disc inside a ring) or ``blobs`` (three
     Gaussian clusters); for ``line``, ``x`` (n, 1) and a numeric target t = 1.5x − 0.5 + noise (the
-    data of a model with two weights, w and b, whose training can be drawn in its weight plane)."""
+    data of a model with two weights, w and b, whose training can be drawn in its weight plane).
+
+    >>> x, y = synthetic("xor", n=200, seed=0)
+    >>> x.shape, y.dtype, np.bincount(y)
+    ((200, 2), dtype('int64'), array([107,  93]))
+    >>> x, t = synthetic("line", n=5, seed=0)
+    >>> x.shape, t.shape
+    ((5, 1), (5,))
+    >>> synthetic("moons")
+    Traceback (most recent call last):
+        ...
+    chainrule.data._core.DataError: unknown synthetic data set 'moons'; expected one of xor, spirals, ...
+    """
     rng = np.random.default_rng(seed)
     if name == "line":
         x = rng.uniform(-2.0, 2.0, size=(n, 1))
@@ -175,7 +228,25 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 def read_idx(path: str, max_bytes: int = MAX_BYTES) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzip-compressed or raw. The header's dimensions are checked
     (their product without overflow) against ``max_bytes`` and the file before the payload is read; a
-    gzip file is decompressed as a stream, never beyond the size its header announces."""
+    gzip file is decompressed as a stream, never beyond the size its header announces.
+
+    >>> import gzip, os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "tiny-idx2-ubyte.gz")
+    >>> header = bytes([0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3])  # 00 00, uint8, 2 dimensions: 2 and 3
+    >>> with gzip.open(path, "wb") as handle:
+    ...     _ = handle.write(header + bytes(range(6)))
+    >>> read_idx(path)
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=uint8)
+    >>> with gzip.open(path, "wb") as handle:
+    ...     _ = handle.write(header + bytes(5))
+    >>> read_idx(path)
+    Traceback (most recent call last):
+        ...
+    chainrule.data._core.DataError: .../tiny-idx2-ubyte.gz: IDX payload does not have the 6 bytes shape (2, 3) needs
+    >>> tmp.cleanup()
+    """
     try:
         with open(path, "rb") as raw_handle:
             compressed = raw_handle.read(2) == b"\x1f\x8b"
@@ -243,7 +314,15 @@ def _md5(path: str) -> str:
 def download(name: str, data_dir: str) -> None:
     """Fetch the four ``.gz`` IDX files of ``mnist`` or ``fashion-mnist`` into ``data_dir`` (skipping files
     already there with the right checksum) and verify their MD5 checksums; a file that does not match is
-    deleted and refused. (Untested here: the test machines are offline.)"""
+    deleted and refused. (Untested here: the test machines are offline.)
+
+    >>> sorted(CHECKSUMS["mnist"])
+    ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte']
+    >>> CHECKSUMS["mnist"]["t10k-labels-idx1-ubyte"], MIRRORS["mnist"]
+    ('ec29112dd5afa0611ce80d1b7f02629c', 'https://ossci-datasets.s3.amazonaws.com/mnist/')
+    >>> import tempfile
+    >>> download("mnist", tempfile.mkdtemp())  # doctest: +SKIP
+    """
     import urllib.request
 
     os.makedirs(data_dir, exist_ok=True)

@@ -24,11 +24,34 @@ INSTALL_HINT = "pip install 'chainrule[distributed]' (mpi4py and the mpich wheel
 
 
 class DistributedError(RuntimeError):
-    """chainrule.distributed cannot work as asked (MPI missing, mismatched ranks, ...)."""
+    """chainrule.distributed cannot work as asked (MPI missing, mismatched ranks, ...).
+
+    >>> Communicator(timeout=-1)
+    Traceback (most recent call last):
+        ...
+    chainrule.distributed._comm.DistributedError: the collective timeout must be positive; got -1
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"CHAINRULE_COLLECTIVE_TIMEOUT": "soon"}):
+    ...     Communicator()
+    Traceback (most recent call last):
+        ...
+    chainrule.distributed._comm.DistributedError: CHAINRULE_COLLECTIVE_TIMEOUT must be a positive number of seconds;
+    got 'soon'
+    >>> issubclass(DistributedError, RuntimeError)
+    True
+    """
 
 
 class CollectiveTimeout(DistributedError):
-    """A collective did not complete within its timeout: another rank died, stalled or took another path."""
+    """A collective did not complete within its timeout: another rank died, stalled or took another path.
+
+    >>> issubclass(CollectiveTimeout, DistributedError)
+    True
+    >>> comm = Communicator(timeout=5.0)  # each collective of comm raises CollectiveTimeout after 5 s
+    >>> comm.timeout, comm.allreduce_arrays([np.array([2.0])])[0] / comm.size
+    (5.0, array([2.]))
+    """
 
 
 def _mpi() -> Any:
@@ -84,7 +107,12 @@ class Communicator:
 
     # ---- waiting with a deadline -----------------------------------------------------------------------------
     def wait(self, request: Any, what: str) -> None:
-        """Complete ``request`` (a non-blocking MPI operation) or raise `CollectiveTimeout`."""
+        """Complete ``request`` (a non-blocking MPI operation) or raise `CollectiveTimeout`.
+
+        >>> comm = Communicator(timeout=10)
+        >>> comm.wait(comm.comm.Ibarrier(), "a barrier"); comm.collectives
+        1
+        """
         started, cpu_started = time.perf_counter(), time.process_time()
         deadline = started + self.timeout
         try:
@@ -106,7 +134,17 @@ class Communicator:
 
     # ---- collectives on flat buffers ---------------------------------------------------------------------------
     def allreduce_buffer(self, buffer: np.ndarray, what: str = "allreduce") -> np.ndarray:
-        """Sum ``buffer`` (contiguous) over all ranks, in place; returns it."""
+        """Sum ``buffer`` (contiguous) over all ranks, in place; returns it.
+
+        >>> comm = Communicator()
+        >>> buffer = np.full(3, 2.0)
+        >>> comm.allreduce_buffer(buffer) is buffer, buffer / comm.size  # the sum over the ranks, in place
+        (True, array([2., 2., 2.]))
+        >>> comm.allreduce_buffer(np.ones((3, 3))[:, 0])
+        Traceback (most recent call last):
+            ...
+        TypeError: allreduce: needs a writable C-contiguous ndarray; got ndarray float64(3,)
+        """
         buffer = _contiguous(buffer, what)
         if self.size > 1:
             self.wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.SUM),
@@ -114,14 +152,25 @@ class Communicator:
         return buffer
 
     def broadcast_buffer(self, buffer: np.ndarray, root: int = 0, what: str = "broadcast") -> np.ndarray:
-        """Overwrite ``buffer`` (contiguous) with rank ``root``'s values, in place; returns it."""
+        """Overwrite ``buffer`` (contiguous) with rank ``root``'s values, in place; returns it.
+
+        >>> comm = Communicator()
+        >>> buffer = np.arange(3.0) if comm.rank == 0 else np.empty(3)
+        >>> comm.broadcast_buffer(buffer, root=0)
+        array([0., 1., 2.])
+        """
         buffer = _contiguous(buffer, what)
         if self.size > 1:
             self.wait(self.comm.Ibcast(buffer, root=root), f"{what} ({buffer.size} × {buffer.dtype})")
         return buffer
 
     def broadcast_bytes(self, data: bytes | None, root: int = 0, what: str = "broadcast") -> bytes:
-        """Rank ``root``'s ``data`` on every rank (other ranks pass None)."""
+        """Rank ``root``'s ``data`` on every rank (other ranks pass None).
+
+        >>> comm = Communicator()
+        >>> comm.broadcast_bytes(b"config" if comm.rank == 0 else None)
+        b'config'
+        """
         if self.size == 1:
             return data or b""
         length = np.array([len(data) if self.rank == root and data is not None else 0], dtype=np.int64)
@@ -132,7 +181,11 @@ class Communicator:
         return payload.tobytes()
 
     def barrier(self, what: str = "barrier") -> None:
-        """Wait until every rank has arrived (or time out)."""
+        """Wait until every rank has arrived (or time out).
+
+        >>> comm = Communicator(timeout=10)
+        >>> comm.barrier()  # returns when every rank has called it
+        """
         if self.size > 1:
             self.wait(self.comm.Ibarrier(), what)
 
@@ -141,7 +194,20 @@ class Communicator:
                          weight: float | None = None) -> list[np.ndarray]:
         """The elementwise sum (or with ``average`` the mean) of each array over all ranks, as new arrays.
         ``weight`` scales this rank's arrays before the sum (then ``average`` must be False). One collective
-        per dtype: the arrays of a dtype travel in one contiguous buffer."""
+        per dtype: the arrays of a dtype travel in one contiguous buffer.
+
+        >>> comm = Communicator()
+        >>> total, counts = comm.allreduce_arrays([np.array([1.0, 3.0]), np.array([2, 4])])
+        >>> total / comm.size, counts.dtype
+        (array([1., 3.]), dtype('int64'))
+        >>> comm.allreduce_arrays([np.array([1.0, 3.0])], average=True)[0]
+        array([1., 3.])
+        >>> comm.allreduce_arrays([np.array([1, 2])], average=True)
+        Traceback (most recent call last):
+            ...
+        TypeError: allreduce: cannot average or weight ['int64'] arrays; integer and boolean arrays can
+        only be summed
+        """
         arrays = [np.asarray(a) for a in arrays]
         scale = (1.0 / self.size if average else 1.0) if weight is None else float(weight)
         if weight is not None and average:
@@ -166,7 +232,14 @@ class Communicator:
 
     def broadcast_arrays(self, arrays: Sequence[np.ndarray], root: int = 0, what: str = "broadcast"
                          ) -> list[np.ndarray]:
-        """Rank ``root``'s values of ``arrays`` (same shapes and dtypes on every rank), as new arrays."""
+        """Rank ``root``'s values of ``arrays`` (same shapes and dtypes on every rank), as new arrays.
+
+        >>> comm = Communicator()
+        >>> weights = [np.eye(2), np.zeros(3, np.float32)]
+        >>> [a.dtype for a in comm.broadcast_arrays(weights, root=0)], comm.broadcast_arrays(weights)[0]
+        ([dtype('float64'), dtype('float32')], array([[1., 0.],
+               [0., 1.]]))
+        """
         arrays = [np.asarray(a) for a in arrays]
         self.check_same([(a.shape, a.dtype.str) for a in arrays], what)
         results: list[np.ndarray | None] = [None] * len(arrays)
@@ -183,7 +256,12 @@ class Communicator:
 
     def check_same(self, description: Any, what: str) -> None:
         """Raise `DistributedError` on every rank unless ``description`` (JSON-able) is equal on all ranks:
-        collectives over mismatched shapes would mix unrelated numbers."""
+        collectives over mismatched shapes would mix unrelated numbers.
+
+        >>> comm = Communicator()
+        >>> comm.check_same([[2, 3], "float32"], "my collective") is None  # equal on every rank (one rank here)
+        True
+        """
         if self.size == 1:
             return
         mine = json.dumps(description, sort_keys=True, default=str).encode()

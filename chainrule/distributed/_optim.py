@@ -125,10 +125,24 @@ class DistributedOptimizer:
     # the wrapped optimiser's surface
     @property
     def params(self) -> list[Tensor]:
+        """The wrapped optimiser's parameters.
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> net = nn.Linear(2, 1, rng=0)
+        >>> DistributedOptimizer(optim.SGD(net.parameters(), lr=0.1)).params == net.parameters()
+        True
+        """
         return self.optimizer.params
 
     @property
     def lr(self) -> float:
+        """The wrapped optimiser's learning rate (schedules set it through the wrapper).
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> opt = DistributedOptimizer(optim.SGD(nn.Linear(2, 1, rng=0).parameters(), lr=0.1))
+        >>> opt.lr = 0.05; opt.lr, opt.optimizer.lr
+        (0.05, 0.05)
+        """
         return self.optimizer.lr
 
     @lr.setter
@@ -136,19 +150,51 @@ class DistributedOptimizer:
         self.optimizer.lr = value
 
     def zero_grad(self) -> None:
+        """The wrapped optimiser's ``zero_grad()``: every parameter's ``.grad`` back to None.
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> net = nn.Linear(2, 1, rng=0)
+        >>> opt = DistributedOptimizer(optim.SGD(net.parameters(), lr=0.1))
+        >>> net(chainrule.tensor(np.ones((3, 2)))).sum().backward()
+        >>> opt.zero_grad(); net.weight.grad is None
+        True
+        """
         self.optimizer.zero_grad()
 
     def state_dict(self) -> dict[str, Any]:
+        """The wrapped optimiser's state (the same on every rank), so checkpoints are those of one process.
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> opt = DistributedOptimizer(optim.Adam(nn.Linear(2, 1, rng=0).parameters(), lr=0.01))
+        >>> opt.state_dict()["type"], opt.state_dict()["hyper"]["lr"]
+        ('Adam', 0.01)
+        """
         return self.optimizer.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the wrapped optimiser's state (from `state_dict` or a checkpoint).
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> opt = DistributedOptimizer(optim.SGD(nn.Linear(2, 1, rng=0).parameters(), lr=0.1))
+        >>> opt.load_state_dict({"type": "SGD", "hyper": {"lr": 0.02}, "scalars": {}, "buffers": {}}); opt.lr
+        0.02
+        """
         self.optimizer.load_state_dict(state)
 
     def __repr__(self) -> str:
         return f"DistributedOptimizer({self.optimizer!r}, {self.comm!r})"
 
     def allreduce_gradients(self) -> None:
-        """Replace every parameter's ``.grad`` by its weighted mean over the ranks (in place of step)."""
+        """Replace every parameter's ``.grad`` by its weighted mean over the ranks (in place of step).
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> net = nn.Linear(2, 1, rng=0)
+        >>> opt = DistributedOptimizer(optim.SGD(net.parameters(), lr=0.1))
+        >>> net.weight.grad = np.array([[2.0], [4.0]])  # and no gradient for the bias
+        >>> opt.allreduce_gradients()
+        >>> net.weight.grad.ravel(), net.bias.grad is None  # (one rank here: the mean is its own gradient)
+        (array([2., 4.], dtype=float32), True)
+        """
         weight = self.sampler.shard_weight if self.sampler is not None else 1.0 / self.comm.size
         params = self.optimizer.params
         for dtype, (members, length) in self._layout.items():
@@ -176,7 +222,16 @@ class DistributedOptimizer:
                 start += p.size + 1
 
     def step(self) -> None:
-        """Average the gradients over the ranks, then apply the wrapped optimiser's update."""
+        """Average the gradients over the ranks, then apply the wrapped optimiser's update.
+
+        >>> import chainrule.nn as nn, chainrule.optim as optim
+        >>> net = nn.Linear(1, 1, bias=False, rng=0, dtype=np.float64)
+        >>> net.weight.data[:] = 1.0
+        >>> opt = DistributedOptimizer(optim.SGD(net.parameters(), lr=0.1))
+        >>> net.weight.grad = np.array([[0.5]])
+        >>> opt.step(); net.weight.data  # 1 − 0.1 · (the mean gradient over the ranks)
+        array([[0.95]])
+        """
         self.allreduce_gradients()
         self.optimizer.step()
 

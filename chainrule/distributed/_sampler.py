@@ -25,6 +25,7 @@ class DistributedSampler(DataLoader):
     gradient allreduce: a rank whose part of a final, small batch is empty gets a stand-in (the batch's first
     example) with weight 0, which contributes nothing.
 
+    >>> from chainrule.data import ArrayDataset
     >>> ds = ArrayDataset(np.arange(10), np.arange(10))
     >>> [yb.tolist() for _, yb in DistributedSampler(ds, 4, shuffle=False, rank=1, size=2)]
     [[2, 3], [6, 7], [9]]
@@ -50,11 +51,26 @@ class DistributedSampler(DataLoader):
 
     @property
     def global_batch_size(self) -> int:
+        """The size of the minibatch all ranks together take each step (this rank takes its shard of it).
+
+        >>> ds = ArrayDataset(np.arange(10), np.arange(10))
+        >>> sampler = DistributedSampler(ds, 4, rank=0, size=2)
+        >>> sampler.global_batch_size, len(sampler)
+        (4, 3)
+        """
         return self.batch_size
 
     def shard(self, batch: np.ndarray) -> tuple[np.ndarray, float]:
         """This rank's part of the global batch ``batch`` (example indices) and its share of it (a stand-in
-        example with share 0 when the part is empty)."""
+        example with share 0 when the part is empty).
+
+        >>> sampler = DistributedSampler(ArrayDataset(np.arange(10), np.arange(10)), 4, rank=2, size=3)
+        >>> sampler.shard(np.array([7, 1, 4, 9]))  # rank 2 of 3 takes the last 2 of 4
+        (array([4, 9]), 0.5)
+        >>> first = DistributedSampler(ArrayDataset(np.arange(10), np.arange(10)), 4, rank=0, size=3)
+        >>> first.shard(np.array([5, 8]))  # rank 0's part of a batch of 2 is empty: a stand-in with weight 0
+        (array([5]), 0.0)
+        """
         bounds = [len(batch) * r // self.size for r in range(self.size + 1)]
         start, stop = bounds[self.rank], bounds[self.rank + 1]
         if start == stop:

@@ -18,6 +18,9 @@ from typing import Any
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
+__all__ = ["SIZE_VARIABLES", "THREAD_VARIABLES", "add_train_flags", "data_parallel", "find_mpiexec", "launch_workers",
+           "launched_size"]
+
 
 def launched_size() -> int:
     """The number of ranks an MPI launcher started this process among (1 when not launched by one),
@@ -44,7 +47,14 @@ def _workers(text: str) -> int:
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
-    """``--workers N`` on ``chainrule train``."""
+    """``--workers N`` on ``chainrule train``.
+
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="train")
+    >>> add_train_flags(parser)
+    >>> parser.parse_args(["--workers", "4"]).workers, parser.parse_args([]).workers
+    (4, None)
+    """
     parser.add_argument("--workers", type=_workers, metavar="N",
                         help="train data-parallel on N processes of this machine, launched with mpiexec "
                              "(the same as 'mpiexec -n N chainrule train ...'; needs chainrule[distributed]); "
@@ -74,7 +84,21 @@ def find_mpiexec() -> str | None:
 
 def launch_workers(argv: list[str], workers: int) -> int | None:
     """Run ``chainrule <argv>`` (without ``--workers``) on ``workers`` ranks under mpiexec and return its
-    exit status; None when this process should just train (one worker, or already one of the ranks)."""
+    exit status; None when this process should just train (one worker, or already one of the ranks).
+
+    >>> from unittest import mock
+    >>> launch_workers(["train", "--dataset", "xor"], workers=1) is None  # one worker: train in this process
+    True
+    >>> with mock.patch.dict(os.environ, {"PMI_SIZE": "2"}):  # as in each of 2 ranks started by mpiexec
+    ...     launch_workers(["train", "--workers", "2"], workers=2) is None
+    True
+    >>> with mock.patch.dict(os.environ, {"PMI_SIZE": "4"}):
+    ...     launch_workers(["train", "--workers", "2"], workers=2)
+    Traceback (most recent call last):
+        ...
+    chainrule.cli.CLIError: --workers 2 under an MPI launcher that started 4 ranks; drop --workers when
+    launching with mpiexec
+    """
     size = launched_size()
     if size > 1:
         if workers != size:
@@ -125,6 +149,14 @@ def data_parallel(optimizer: Any, x_train: Any, y_train: Any, batch_size: int, s
     state broadcast, gradients averaged), a `DistributedSampler` over the global ``batch_size`` with the
     run's seed — the same batches as one process, whatever the number of ranks, so ``--resume`` works with
     any number — and ``writer`` true only on rank 0; other ranks print nothing to stdout.
+
+    >>> from unittest import mock
+    >>> import chainrule.nn as nn, chainrule.optim as optim
+    >>> opt = optim.SGD(nn.Linear(2, 1, rng=0).parameters(), lr=0.1)
+    >>> with mock.patch.dict(os.environ, {name: "" for name in SIZE_VARIABLES}):  # not started by an MPI launcher
+    ...     same, loader, writer = data_parallel(opt, np.zeros((8, 2)), np.zeros(8), batch_size=4, seed=0)
+    >>> same is opt, loader, writer
+    (True, None, True)
     """
     if launched_size() == 1:
         return optimizer, None, True

@@ -16,32 +16,69 @@ from ._module import Module, Parameter
 
 # ---- activations as functions -------------------------------------------------------------------------
 def sigmoid(x: cr.Tensor) -> cr.Tensor:
-    """σ(x) = 1 / (1 + e^(−x)), elementwise."""
+    """σ(x) = 1 / (1 + e^(−x)), elementwise.
+
+    >>> import chainrule.nn as nn
+    >>> nn.sigmoid(chainrule.tensor([-2.0, 0.0, 2.0])).data.round(4)
+    array([0.1192, 0.5   , 0.8808])
+    """
     return cnp.sigmoid(x)
 
 
 def tanh(x: cr.Tensor) -> cr.Tensor:
-    """tanh(x), elementwise."""
+    """tanh(x), elementwise.
+
+    >>> import chainrule.nn as nn
+    >>> nn.tanh(chainrule.tensor([-1.0, 0.0, 1.0])).data.round(4)
+    array([-0.7616,  0.    ,  0.7616])
+    """
     return cnp.tanh(x)
 
 
 def relu(x: cr.Tensor) -> cr.Tensor:
-    """max(x, 0), elementwise."""
+    """max(x, 0), elementwise.
+
+    >>> import chainrule.nn as nn
+    >>> x = chainrule.tensor([-1.0, 0.0, 2.0])
+    >>> nn.relu(x).data
+    array([0., 0., 2.])
+    >>> chainrule.grad(lambda v: nn.relu(v).sum())(np.array([-1.0, 3.0]))
+    array([0., 1.])
+    """
     return cnp.relu(x)
 
 
 def softmax(x: cr.Tensor, axis: int = -1) -> cr.Tensor:
-    """exp(x) / Σ exp(x) along ``axis``."""
+    """exp(x) / Σ exp(x) along ``axis``.
+
+    >>> import chainrule.nn as nn
+    >>> p = nn.softmax(chainrule.tensor([[1.0, 2.0, 3.0]]))
+    >>> p.data.round(4), round(float(p.data.sum()), 12)
+    (array([[0.09  , 0.2447, 0.6652]]), 1.0)
+    """
     return cnp.softmax(x, axis=axis)
 
 
 def log_softmax(x: cr.Tensor, axis: int = -1) -> cr.Tensor:
-    """x − logsumexp(x) along ``axis`` (computed stably)."""
+    """x − logsumexp(x) along ``axis`` (computed stably).
+
+    >>> import chainrule.nn as nn
+    >>> z = chainrule.tensor([[1.0, 2.0, 3.0]])
+    >>> nn.log_softmax(z).data.round(4)
+    array([[-2.4076, -1.4076, -0.4076]])
+    >>> np.allclose(np.exp(nn.log_softmax(z).data), nn.softmax(z).data)
+    True
+    """
     return cnp.log_softmax(x, axis=axis)
 
 
 def identity(x: cr.Tensor) -> cr.Tensor:
-    """x unchanged."""
+    """x unchanged.
+
+    >>> import chainrule.nn as nn
+    >>> nn.identity(chainrule.tensor([1.0, -2.0])).data
+    array([ 1., -2.])
+    """
     return x
 
 
@@ -54,7 +91,16 @@ class _Activation(Module):
 
 
 class Sigmoid(_Activation):
-    """Elementwise logistic sigmoid; any shape in, same shape out."""
+    """Elementwise logistic sigmoid; any shape in, same shape out.
+
+    >>> import chainrule.nn as nn
+    >>> act = nn.Sigmoid()
+    >>> act(chainrule.tensor(np.zeros((2, 3)))).data
+    array([[0.5, 0.5, 0.5],
+           [0.5, 0.5, 0.5]])
+    >>> act.num_parameters()
+    0
+    """
 
     kind = "sigmoid"
 
@@ -63,7 +109,12 @@ class Sigmoid(_Activation):
 
 
 class Tanh(_Activation):
-    """Elementwise tanh; any shape in, same shape out."""
+    """Elementwise tanh; any shape in, same shape out.
+
+    >>> import chainrule.nn as nn
+    >>> nn.Tanh()(chainrule.tensor([[0.0, 1.0]])).data.round(4)
+    array([[0.    , 0.7616]])
+    """
 
     kind = "tanh"
 
@@ -72,7 +123,14 @@ class Tanh(_Activation):
 
 
 class ReLU(_Activation):
-    """Elementwise max(x, 0); any shape in, same shape out."""
+    """Elementwise max(x, 0); any shape in, same shape out.
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU())
+    >>> out = net(chainrule.tensor(np.ones((2, 3))))
+    >>> out.shape, bool((out.data >= 0).all())
+    ((2, 4), True)
+    """
 
     kind = "relu"
 
@@ -81,7 +139,14 @@ class ReLU(_Activation):
 
 
 class Identity(_Activation):
-    """Returns its input."""
+    """Returns its input.
+
+    >>> import chainrule.nn as nn
+    >>> nn.Identity()(chainrule.tensor([1.0, 2.0])).data
+    array([1., 2.])
+    >>> nn.Identity().spec()
+    {'type': 'identity'}
+    """
 
     kind = "identity"
 
@@ -90,7 +155,13 @@ class Identity(_Activation):
 
 
 class Softmax(_Activation):
-    """Softmax along ``axis`` (default the last: class scores of shape ``(batch, classes)``)."""
+    """Softmax along ``axis`` (default the last: class scores of shape ``(batch, classes)``).
+
+    >>> import chainrule.nn as nn
+    >>> probs = nn.Softmax()(chainrule.tensor(np.zeros((2, 4))))
+    >>> probs.shape, probs.data[0].tolist()
+    ((2, 4), [0.25, 0.25, 0.25, 0.25])
+    """
 
     kind = "softmax"
 
@@ -109,7 +180,12 @@ class Softmax(_Activation):
 
 
 class LogSoftmax(Softmax):
-    """log softmax along ``axis``, computed stably."""
+    """log softmax along ``axis``, computed stably.
+
+    >>> import chainrule.nn as nn
+    >>> nn.LogSoftmax()(chainrule.tensor([[0.0, 0.0]])).data.round(4)
+    array([[-0.6931, -0.6931]])
+    """
 
     kind = "log_softmax"
 
@@ -286,7 +362,19 @@ class MLP(Sequential):
 
 def mlp(sizes: Sequence[int], activation: str = "relu", output_activation: str | None = None, *,
         dropout: float = 0.0, rng: int | np.random.Generator | None = None, dtype: Any = np.float32) -> MLP:
-    """Build an `MLP` (see there). ``mlp([64, 64, 10], "relu", rng=0)``."""
+    """Build an `MLP` (see there). ``mlp([64, 64, 10], "relu", rng=0)``.
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.mlp([4, 8, 3], activation="tanh", rng=0)
+    >>> print(net)
+    MLP(sizes=[4, 8, 3], activation=tanh)
+      (0): Linear(4 -> 8, init=xavier)  # 40 parameters
+      (1): Tanh()
+      (2): Linear(8 -> 3, init=xavier)  # 27 parameters
+    total: 67 parameters
+    >>> net(chainrule.tensor(np.zeros((5, 4), dtype=np.float32))).shape
+    (5, 3)
+    """
     return MLP(sizes, activation, output_activation, dropout=dropout, rng=rng, dtype=dtype)
 
 

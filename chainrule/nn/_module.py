@@ -65,6 +65,18 @@ class Module:
         self.training = True
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """What calling the module computes; every subclass defines it (``module(x)`` calls ``forward(x)``).
+
+        >>> class Double(Module):
+        ...     def forward(self, x):
+        ...         return 2 * x
+        >>> Double()(chainrule.tensor([1.0, 2.0])).data
+        array([2., 4.])
+        >>> Module()(1.0)
+        Traceback (most recent call last):
+            ...
+        NotImplementedError: Module does not define forward()
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -77,7 +89,13 @@ class Module:
                 yield (f"{attribute}.{suffix}" if suffix else attribute), item
 
     def named_modules(self) -> list[tuple[str, Module]]:
-        """All modules in the tree, this one first (name ``""``), in attribute order."""
+        """All modules in the tree, this one first (name ``""``), in attribute order.
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Tanh(), nn.Sequential(nn.Linear(3, 1, rng=1)))
+        >>> [(name, type(m).__name__) for name, m in net.named_modules()]
+        [('', 'Sequential'), ('0', 'Linear'), ('1', 'Tanh'), ('2', 'Sequential'), ('2.0', 'Linear')]
+        """
         found: list[tuple[str, Module]] = []
         stack: list[tuple[str, Module]] = [("", self)]
         seen: set[int] = set()
@@ -92,7 +110,13 @@ class Module:
         return found
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
-        """``(dotted name, Parameter)`` pairs, each Parameter once, in a stable order."""
+        """``(dotted name, Parameter)`` pairs, each Parameter once, in a stable order.
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.mlp([2, 3, 1], rng=0)
+        >>> [(name, p.shape) for name, p in net.named_parameters()]
+        [('0.weight', (2, 3)), ('0.bias', (3,)), ('2.weight', (3, 1)), ('2.bias', (1,))]
+        """
         found: list[tuple[str, Parameter]] = []
         seen: set[int] = set()
         for prefix, module in self.named_modules():
@@ -103,16 +127,39 @@ class Module:
         return found
 
     def parameters(self) -> list[Parameter]:
-        """The Parameters of this module and its sub-modules (what an optimiser trains)."""
+        """The Parameters of this module and its sub-modules (what an optimiser trains).
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.mlp([2, 3, 1], rng=0)
+        >>> [p.shape for p in net.parameters()], all(p.requires_grad for p in net.parameters())
+        ([(2, 3), (3,), (3, 1), (1,)], True)
+        """
         return [p for _, p in self.named_parameters()]
 
     def num_parameters(self) -> int:
-        """Total number of scalar parameters."""
+        """Total number of scalar parameters.
+
+        >>> import chainrule.nn as nn
+        >>> nn.mlp([784, 128, 10], rng=0).num_parameters()  # 784·128 + 128 + 128·10 + 10
+        101770
+        """
         return sum(p.size for p in self.parameters())
 
     # ---- buffers: arrays a module keeps and saves but does not train (BatchNorm's running statistics) --
     def register_buffer(self, name: str, value: Any) -> None:
-        """Keep ``value`` (an ndarray) as attribute ``name``, saved in `state_dict` beside the parameters."""
+        """Keep ``value`` (an ndarray) as attribute ``name``, saved in `state_dict` beside the parameters.
+
+        >>> class Counter(Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.register_buffer("seen", np.zeros(1))
+        ...     def forward(self, x):
+        ...         self.seen += len(x)
+        ...         return x
+        >>> c = Counter(); _ = c(np.ones((5, 2)))
+        >>> c.state_dict(), c.parameters()
+        ({'seen': array([5.])}, [])
+        """
         if not hasattr(self, "_buffer_names"):
             self._buffer_names: list[str] = []
         if name not in self._buffer_names:
@@ -120,7 +167,13 @@ class Module:
         setattr(self, name, np.array(value, copy=True))
 
     def named_buffers(self) -> list[tuple[str, np.ndarray]]:
-        """``(dotted name, array)`` pairs of every buffer in the tree."""
+        """``(dotted name, array)`` pairs of every buffer in the tree.
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.Sequential(nn.Linear(2, 2, rng=0), nn.BatchNorm1d(2))
+        >>> [name for name, _ in net.named_buffers()]
+        ['1.running_mean', '1.running_var']
+        """
         found = []
         for prefix, module in self.named_modules():
             for name in getattr(module, "_buffer_names", ()):
@@ -129,7 +182,16 @@ class Module:
 
     # ---- state ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's and buffer's values, by dotted name (``0.weight``, ``1.running_mean``)."""
+        """A copy of every parameter's and buffer's values, by dotted name (``0.weight``, ``1.running_mean``).
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.Linear(2, 1, rng=0)
+        >>> state = net.state_dict()
+        >>> sorted(state), state["bias"]
+        (['bias', 'weight'], array([0.], dtype=float32))
+        >>> state["bias"][0] = 5.0; float(net.bias.data[0])  # a copy: the model is unchanged
+        0.0
+        """
         state = {name: p.data.copy() for name, p in self.named_parameters()}
         state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
         return state
@@ -210,26 +272,67 @@ class Module:
         return self
 
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (affects e.g. `Dropout`) on this module and all sub-modules."""
+        """Set training mode (affects e.g. `Dropout`) on this module and all sub-modules.
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.mlp([2, 4, 1], dropout=0.5, rng=0)
+        >>> net.eval().training, net[2].training
+        (False, False)
+        >>> net.train().training, net[2].training
+        (True, True)
+        """
         for _, module in self.named_modules():
             module.training = mode
         return self
 
     def eval(self) -> Module:
-        """Evaluation mode: ``train(False)``."""
+        """Evaluation mode: ``train(False)``.
+
+        >>> import chainrule.nn as nn
+        >>> drop = nn.Dropout(0.5, rng=0)
+        >>> x = chainrule.tensor(np.ones(6))
+        >>> drop(x).data
+        array([2., 0., 0., 0., 2., 2.])
+        >>> drop.eval()(x).data
+        array([1., 1., 1., 1., 1., 1.])
+        """
         return self.train(False)
 
     def zero_grad(self) -> None:
-        """Forget accumulated gradients (``p.grad = None`` for every parameter)."""
+        """Forget accumulated gradients (``p.grad = None`` for every parameter).
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.Linear(2, 1, rng=0)
+        >>> net(chainrule.tensor(np.ones((4, 2)))).sum().backward()
+        >>> net.bias.grad
+        array([4.], dtype=float32)
+        >>> net.zero_grad(); net.bias.grad is None
+        True
+        """
         for p in self.parameters():
             p.grad = None
 
     # ---- description ----------------------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The text in this module's line of ``repr(model)`` between the parentheses (subclasses override it).
+
+        >>> import chainrule.nn as nn
+        >>> nn.Linear(3, 2, rng=0).extra_repr(), nn.Dropout(0.25).extra_repr()
+        ('3 -> 2, init=xavier', 'p=0.25')
+        """
         return ""
 
     def spec(self) -> dict[str, Any]:
-        """The architecture as a JSON-able dict, for `build_model` (checkpoints store it)."""
+        """The architecture as a JSON-able dict, for `build_model` (checkpoints store it).
+
+        >>> import chainrule.nn as nn
+        >>> net = nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU())
+        >>> net.spec()
+        {'type': 'sequential', 'layers': [{'type': 'linear', 'in': 2, 'out': 3, 'bias': True, 'init': 'xavier'},
+         {'type': 'relu'}]}
+        >>> nn.build_model(net.spec(), rng=0).num_parameters() == net.num_parameters()
+        True
+        """
         raise NotImplementedError(f"{type(self).__name__} has no architecture description (spec)")
 
     def _repr_html_(self) -> str:  # Jupyter's rich display (rendering lives in chainrule/viz/_rich.py)
@@ -296,7 +399,14 @@ def parameters_from(module: Module, params: dict[str, Any]) -> Iterator[Module]:
 
 
 def functional_call(module: Module, params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-    """``module(*args, **kwargs)`` computed with the parameter values in ``params`` (see `parameters_from`)."""
+    """``module(*args, **kwargs)`` computed with the parameter values in ``params`` (see `parameters_from`).
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.Linear(2, 1, rng=0)
+    >>> params = {"weight": np.array([[1.0], [2.0]]), "bias": np.array([0.5])}
+    >>> nn.functional_call(net, params, np.array([[3.0, 4.0]])).data
+    array([[11.5]])
+    """
     with parameters_from(module, params):
         return module(*args, **kwargs)
 

@@ -25,6 +25,9 @@ import chainrule.numpy as cnp
 from chainrule import _rules
 from chainrule._composite import _call_on_values
 
+__all__ = ["LOSSES", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "get_loss",
+           "l2_penalty", "one_hot", "softmax_cross_entropy", "squared_error", "weights"]
+
 
 def _values(target: Any) -> np.ndarray:
     return target.data if isinstance(target, cr.Tensor) else np.asarray(target)
@@ -46,7 +49,16 @@ def _batch_mean(per_example: cr.Tensor) -> cr.Tensor:
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:
-    """Rows of the identity: ``one_hot([2, 0], 3) == [[0, 0, 1], [1, 0, 0]]``."""
+    """Rows of the identity: ``one_hot([2, 0], 3) == [[0, 0, 1], [1, 0, 0]]``.
+
+    >>> one_hot([2, 0], 3)
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    >>> one_hot([3], 3)
+    Traceback (most recent call last):
+        ...
+    ValueError: one_hot: labels must lie in [0, 3); got range [3, 3]
+    """
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes}); got range "
@@ -59,6 +71,12 @@ def squared_error(y: cr.Tensor, t: Any) -> cr.Tensor:
 
     ``y``: ``(batch, k)`` (or ``(batch,)``); ``t`` the same shape. If ``y`` is ``(batch, k)`` with k > 1 and
     ``t`` holds ``batch`` integer class labels, ``t`` is one-hot encoded first.
+
+    >>> y = chainrule.tensor([[0.5, 1.0], [2.0, 0.0]])
+    >>> float(squared_error(y, np.array([[0.0, 1.0], [1.0, 0.0]])))
+    0.3125
+    >>> float(squared_error(y, np.array([1, 0])))
+    0.3125
     """
     target = _values(t)
     if y.ndim == 2 and y.shape[1] > 1 and target.shape == (y.shape[0],):
@@ -73,6 +91,10 @@ def binary_cross_entropy(p: cr.Tensor, t: Any, eps: float = 1e-12) -> cr.Tensor:
     """−[t log p + (1 − t) log(1 − p)] from probabilities ``p`` in (0, 1), mean over all elements.
 
     ``p`` is clipped to [eps, 1 − eps]; prefer `binary_cross_entropy_with_logits`, which needs no clipping.
+
+    >>> p = chainrule.tensor([0.9, 0.2])
+    >>> round(float(binary_cross_entropy(p, np.array([1.0, 0.0]))), 6)
+    0.164252
     """
     target = _as(_values(t), p.dtype, p.shape)
     p = cnp.clip(p, eps, 1.0 - eps)
@@ -80,14 +102,31 @@ def binary_cross_entropy(p: cr.Tensor, t: Any, eps: float = 1e-12) -> cr.Tensor:
 
 
 def binary_cross_entropy_with_logits(b: cr.Tensor, t: Any) -> cr.Tensor:
-    """Binary cross-entropy of σ(b) against t, computed stably as softplus(b) − t·b, mean over elements."""
+    """Binary cross-entropy of σ(b) against t, computed stably as softplus(b) − t·b, mean over elements.
+
+    >>> b = chainrule.tensor([2.0, -1.0])
+    >>> round(float(binary_cross_entropy_with_logits(b, np.array([1.0, 0.0]))), 6)
+    0.220095
+    >>> s = 1 / (1 + np.exp(-b.data))
+    >>> round(float(binary_cross_entropy(chainrule.tensor(s), np.array([1.0, 0.0]))), 6)
+    0.220095
+    """
     target = _as(_values(t), b.dtype, b.shape)
     return (cnp.softplus(b) - target * b).mean()
 
 
 def softmax_cross_entropy(z: cr.Tensor, labels: Any) -> cr.Tensor:
     """−log softmax(z)[k] for integer class labels k, from logits ``z`` of shape ``(batch, classes)``;
-    mean over the batch. Uses a stable log-softmax (logsumexp)."""
+    mean over the batch. Uses a stable log-softmax (logsumexp).
+
+    >>> z = chainrule.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> round(float(softmax_cross_entropy(z, np.array([0, 2]))), 6)
+    0.669079
+    >>> softmax_cross_entropy(z, np.array([0, 3]))
+    Traceback (most recent call last):
+        ...
+    ValueError: softmax_cross_entropy: labels must lie in [0, 3); got range [0, 3]
+    """
     k = _values(labels)
     if not (isinstance(k, np.ndarray) and k.dtype == np.int64 and k.ndim == 1):  # else pass it on as it is,
         k = np.asarray(k)                                                       # so compile sees the input
@@ -106,7 +145,13 @@ def softmax_cross_entropy(z: cr.Tensor, labels: Any) -> cr.Tensor:
 
 def cross_entropy(z: cr.Tensor, t: Any) -> cr.Tensor:
     """Cross-entropy from logits, choosing the form from the output: one logit per example → binary
-    (`binary_cross_entropy_with_logits`), several → `softmax_cross_entropy` with integer labels."""
+    (`binary_cross_entropy_with_logits`), several → `softmax_cross_entropy` with integer labels.
+
+    >>> round(float(cross_entropy(chainrule.tensor([[2.0, 0.0, 0.0]]), np.array([0]))), 6)
+    0.239545
+    >>> round(float(cross_entropy(chainrule.tensor([[2.0]]), np.array([1.0]))), 6)
+    0.126928
+    """
     if z.ndim == 1 or (z.ndim == 2 and z.shape[1] == 1):
         target = _values(t)
         if target.size and (np.min(target) < 0 or np.max(target) > 1):
@@ -117,7 +162,12 @@ def cross_entropy(z: cr.Tensor, t: Any) -> cr.Tensor:
 
 
 def l2_penalty(params: Iterable[cr.Tensor], lam: float) -> cr.Tensor | float:
-    """The regulariser λ·R with R = ½ Σ_w ‖w‖² over ``params`` (pass weights, usually not biases)."""
+    """The regulariser λ·R with R = ½ Σ_w ‖w‖² over ``params`` (pass weights, usually not biases).
+
+    >>> w = [chainrule.tensor([[1.0, 2.0]]), chainrule.tensor([3.0])]
+    >>> round(float(l2_penalty(w, lam=0.1)), 12)
+    0.7
+    """
     total: cr.Tensor | float = 0.0
     for w in params:
         total = total + (w * w).sum()
@@ -125,7 +175,15 @@ def l2_penalty(params: Iterable[cr.Tensor], lam: float) -> cr.Tensor | float:
 
 
 def weights(model: Any) -> list[cr.Tensor]:
-    """The parameters of ``model`` that an L2 penalty should cover: every matrix (ndim ≥ 2), not biases."""
+    """The parameters of ``model`` that an L2 penalty should cover: every matrix (ndim ≥ 2), not biases.
+
+    >>> import chainrule.nn as nn
+    >>> net = nn.mlp([2, 3, 1], rng=0)
+    >>> [tuple(p.shape) for p in weights(net)]
+    [(2, 3), (3, 1)]
+    >>> len(net.parameters())
+    4
+    """
     return [p for p in model.parameters() if p.ndim >= 2]
 
 
@@ -139,7 +197,15 @@ LOSSES: dict[str, Callable[[cr.Tensor, Any], cr.Tensor]] = {
 
 def get_loss(name: str) -> Callable[[cr.Tensor, Any], cr.Tensor]:
     """A loss function by name: one of ``cross-entropy``, ``squared-error``, ``binary-cross-entropy``,
-    ``softmax-cross-entropy``."""
+    ``softmax-cross-entropy``.
+
+    >>> get_loss("squared-error") is squared_error
+    True
+    >>> get_loss("hinge")
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown loss 'hinge'; expected one of cross-entropy, squared-error, ...-entropy
+    """
     try:
         return LOSSES[name]
     except KeyError:

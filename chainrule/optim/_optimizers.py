@@ -42,6 +42,16 @@ class Optimizer:
     """Base class. ``params``: the Tensors to train (e.g. ``model.parameters()``).
 
     Subclasses implement ``_update(index, p, g)``; per-parameter buffers live in ``self.state[index]``.
+
+    >>> class HalfStep(Optimizer):
+    ...     def _update(self, index, p, g):
+    ...         p.data -= 0.5 * self.lr * g
+    >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = HalfStep([w], lr=0.2)
+    >>> w.grad = 2 * w.data; opt.step(); w.data  # the gradient of (w * w).sum()
+    array([0.8, 1.6])
+    >>> opt.zero_grad(); w.grad is None
+    True
     """
 
     hyper_names: tuple[str, ...] = ("lr",)
@@ -59,12 +69,32 @@ class Optimizer:
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
-        """Set ``.grad = None`` on every parameter."""
+        """Set ``.grad = None`` on every parameter.
+
+        >>> w = chainrule.tensor([1.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.1)
+        >>> (w * w).sum().backward(); w.grad
+        array([2.])
+        >>> opt.zero_grad(); w.grad is None
+        True
+        """
         for p in self.params:
             p.grad = None
 
     def step(self) -> None:
-        """Apply one update to every parameter that has a gradient."""
+        """Apply one update to every parameter that has a gradient.
+
+        >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.1)
+        >>> for _ in range(3):
+        ...     opt.zero_grad()
+        ...     (w * w).sum().backward()  # gradient 2w
+        ...     opt.step()
+        ...     print(w.data)
+        [0.8 1.6]
+        [0.64 1.28]
+        [0.512 1.024]
+        """
         with cr.no_grad():
             for i, p in enumerate(self.params):
                 if p.grad is None:
@@ -77,7 +107,15 @@ class Optimizer:
 
     # ---- state ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """``{"type", "hyper": {...}, "scalars": {...}, "buffers": {"<i>.<name>": ndarray}}``."""
+        """``{"type", "hyper": {...}, "scalars": {...}, "buffers": {"<i>.<name>": ndarray}}``.
+
+        >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = Adam([w], lr=0.1)
+        >>> w.grad = np.array([0.5, -1.0]); opt.step()
+        >>> state = opt.state_dict()
+        >>> state["type"], state["hyper"], state["scalars"], sorted(state["buffers"])
+        ('Adam', {'lr': 0.1, 'betas': (0.9, 0.999), 'eps': 1e-08, 'weight_decay': 0.0}, {'0.step': 1}, ['0.m', '0.v'])
+        """
         hyper = {name: getattr(self, name) for name in self.hyper_names}
         buffers: dict[str, np.ndarray] = {}
         scalars: dict[str, Any] = {}
@@ -90,7 +128,20 @@ class Optimizer:
         return {"type": type(self).__name__, "hyper": hyper, "scalars": scalars, "buffers": buffers}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned (same optimiser type, same parameter shapes)."""
+        """Restore what `state_dict` returned (same optimiser type, same parameter shapes).
+
+        >>> w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.1, momentum=0.9)
+        >>> w.grad = np.array([1.0, 1.0]); opt.step()
+        >>> resumed = SGD([chainrule.tensor(w.data, requires_grad=True)], lr=0.5)
+        >>> resumed.load_state_dict(opt.state_dict())
+        >>> resumed.lr, resumed.momentum, resumed.state[0]["velocity"]
+        (0.1, 0.9, array([1., 1.]))
+        >>> Adam([w]).load_state_dict(opt.state_dict())
+        Traceback (most recent call last):
+            ...
+        ValueError: Adam.load_state_dict: the state is for 'SGD'
+        """
         if state.get("type") != type(self).__name__:
             raise ValueError(f"{type(self).__name__}.load_state_dict: the state is for {state.get('type')!r}")
         for name, value in state.get("hyper", {}).items():
@@ -163,6 +214,15 @@ class Adam(Optimizer):
     m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − η · m̂ / (√v̂ + ε), m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
 
     ``weight_decay`` here is the L2 form (added to g); see `AdamW` for the decoupled form.
+
+    >>> w = chainrule.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = Adam([w], lr=0.1)
+    >>> w.grad = np.array([0.5, -4.0]); opt.step(); w.data
+    array([ 0.9, -1.9])
+    >>> w.grad = np.array([0.5, -4.0]); opt.step(); w.data
+    array([ 0.8, -1.8])
+    >>> sorted(opt.state[0])
+    ['m', 'step', 'v']
     """
 
     hyper_names = ("lr", "betas", "eps", "weight_decay")
@@ -203,7 +263,13 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): θ ← θ(1 − ηλ) before the Adam step."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): θ ← θ(1 − ηλ) before the Adam step.
+
+    >>> w = chainrule.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> w.grad = np.array([0.0, 0.0]); opt.step(); w.data
+    array([ 0.95, -1.9 ])
+    """
 
     decoupled = True
 

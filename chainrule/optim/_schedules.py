@@ -13,7 +13,19 @@ from ._optimizers import Optimizer
 
 
 class Schedule:
-    """Base class: ``lr_at(epoch)`` gives the learning rate for a (0-based) epoch."""
+    """Base class: ``lr_at(epoch)`` gives the learning rate for a (0-based) epoch.
+
+    >>> class Halving(Schedule):
+    ...     def lr_at(self, epoch):
+    ...         return self.base_lr / 2 ** epoch
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=0.8)
+    >>> sched = Halving(opt)
+    >>> [sched.step() for _ in range(3)], opt.lr
+    ([0.4, 0.2, 0.1], 0.1)
+    >>> sched.state_dict()
+    {'type': 'Halving', 'epoch': 3, 'base_lr': 0.8}
+    """
 
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
@@ -21,18 +33,49 @@ class Schedule:
         self.epoch = 0
 
     def lr_at(self, epoch: int) -> float:
+        """The learning rate for (0-based) ``epoch``; each schedule defines it from ``base_lr``.
+
+        >>> from chainrule.optim import SGD
+        >>> sched = StepLR(SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0), step_size=3, gamma=0.5)
+        >>> [sched.lr_at(e) for e in range(7)]
+        [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+        """
         raise NotImplementedError
 
     def step(self) -> float:
-        """Advance one epoch and set the optimiser's lr; returns the new lr."""
+        """Advance one epoch and set the optimiser's lr; returns the new lr.
+
+        >>> from chainrule.optim import SGD
+        >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=0.1)
+        >>> sched = ExponentialLR(opt, gamma=0.5)
+        >>> sched.step(), sched.step(), opt.lr, sched.epoch
+        (0.05, 0.025, 0.025, 2)
+        """
         self.epoch += 1
         self.optimizer.lr = self.lr_at(self.epoch)
         return self.optimizer.lr
 
     def state_dict(self) -> dict[str, Any]:
+        """``{"type", "epoch", "base_lr"}``: all a schedule needs to resume (`load_state_dict`).
+
+        >>> from chainrule.optim import SGD
+        >>> sched = CosineLR(SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0), total_epochs=10)
+        >>> _ = sched.step(); _ = sched.step()
+        >>> sched.state_dict()
+        {'type': 'CosineLR', 'epoch': 2, 'base_lr': 1.0}
+        """
         return {"type": type(self).__name__, "epoch": self.epoch, "base_lr": self.base_lr}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned and set the optimiser's lr for that epoch.
+
+        >>> from chainrule.optim import SGD
+        >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = StepLR(opt, step_size=2, gamma=0.1)
+        >>> sched.load_state_dict({"type": "StepLR", "epoch": 4, "base_lr": 1.0})
+        >>> sched.epoch, round(opt.lr, 6), round(sched.step(), 6)
+        (4, 0.01, 0.01)
+        """
         self.epoch, self.base_lr = int(state["epoch"]), float(state["base_lr"])
         self.optimizer.lr = self.lr_at(self.epoch)
 
@@ -60,7 +103,14 @@ class StepLR(Schedule):
 
 class CosineLR(Schedule):
     """Cosine annealing from base_lr to ``min_lr`` over ``total_epochs``:
-    lr = min_lr + ½(base_lr − min_lr)(1 + cos(π · epoch / total_epochs)), constant afterwards."""
+    lr = min_lr + ½(base_lr − min_lr)(1 + cos(π · epoch / total_epochs)), constant afterwards.
+
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0)
+    >>> sched = CosineLR(opt, total_epochs=4, min_lr=0.1)
+    >>> [round(sched.step(), 4) for _ in range(5)]
+    [0.8682, 0.55, 0.2318, 0.1, 0.1]
+    """
 
     def __init__(self, optimizer: Optimizer, total_epochs: int, min_lr: float = 0.0) -> None:
         super().__init__(optimizer)
@@ -213,7 +263,18 @@ class ReduceLROnPlateau:
         self.best, self.waited, self.epoch = math.inf, 0, 0
 
     def step(self, value: float | None = None) -> float:
-        """Record this epoch's ``value``; returns the (possibly reduced) lr."""
+        """Record this epoch's ``value``; returns the (possibly reduced) lr.
+
+        >>> from chainrule.optim import SGD
+        >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = ReduceLROnPlateau(opt, factor=0.5, patience=0)
+        >>> [sched.step(v) for v in (1.0, 1.0, 0.5, 0.6)]
+        [1.0, 0.5, 0.5, 0.25]
+        >>> sched.step(float("nan"))
+        Traceback (most recent call last):
+            ...
+        ValueError: ReduceLROnPlateau.step: needs the epoch's monitored value (a finite number); got nan
+        """
         if value is None or not math.isfinite(value):
             raise ValueError(f"ReduceLROnPlateau.step: needs the epoch's monitored value (a finite number); got "
                              f"{value}")
@@ -228,10 +289,27 @@ class ReduceLROnPlateau:
         return self.optimizer.lr
 
     def state_dict(self) -> dict[str, Any]:
+        """The epoch count, the best value so far, the epochs waited and the lr (JSON-able, for checkpoints).
+
+        >>> from chainrule.optim import SGD
+        >>> sched = ReduceLROnPlateau(SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0), patience=2)
+        >>> _ = sched.step(0.8); _ = sched.step(0.9)
+        >>> sched.state_dict()
+        {'type': 'ReduceLROnPlateau', 'epoch': 2, 'best': 0.8, 'waited': 1, 'lr': 1.0}
+        """
         return {"type": type(self).__name__, "epoch": self.epoch, "best": self.best if math.isfinite(self.best)
                 else None, "waited": self.waited, "lr": self.optimizer.lr}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned, the optimiser's lr included.
+
+        >>> from chainrule.optim import SGD
+        >>> opt = SGD([chainrule.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = ReduceLROnPlateau(opt, factor=0.5, patience=1)
+        >>> sched.load_state_dict({"type": "ReduceLROnPlateau", "epoch": 3, "best": 0.8, "waited": 1, "lr": 0.25})
+        >>> opt.lr, sched.step(0.9)
+        (0.25, 0.125)
+        """
         self.epoch, self.waited = int(state["epoch"]), int(state["waited"])
         self.best = math.inf if state["best"] is None else float(state["best"])
         self.optimizer.lr = float(state["lr"])

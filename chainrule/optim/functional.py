@@ -75,7 +75,17 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
 # ---- transformations -----------------------------------------------------------------------------------
 class GradientTransformation(NamedTuple):
-    """``init(params) -> state``; ``update(grads, state, params=None) -> (updates, state)``."""
+    """``init(params) -> state``; ``update(grads, state, params=None) -> (updates, state)``.
+
+    >>> halve = GradientTransformation(init=lambda params: (), update=lambda grads, state, params=None: (
+    ...     tree_map(lambda g: -0.5 * g, grads), state))
+    >>> updates, _ = halve.update({"w": np.array([2.0, 4.0])}, halve.init(None))
+    >>> updates
+    {'w': array([-1., -2.])}
+    >>> opt = chain(halve, scale_by_learning_rate(0.1))
+    >>> opt.update({"w": np.array([2.0])}, opt.init(None))[0]
+    {'w': array([0.1])}
+    """
 
     init: Callable[[Any], Any]
     update: Callable[..., tuple[Any, Any]]
@@ -90,7 +100,17 @@ def _zeros(params: Any) -> Any:
 
 
 def scale_by_learning_rate(lr: float | Schedule) -> GradientTransformation:
-    """updates = −lr(step) · grads (lr a number or a schedule of the step count 0, 1, ...)."""
+    """updates = −lr(step) · grads (lr a number or a schedule of the step count 0, 1, ...).
+
+    >>> opt = scale_by_learning_rate(lambda step: 1.0 / (step + 1))
+    >>> state = opt.init(None)
+    >>> for _ in range(3):
+    ...     updates, state = opt.update({"w": np.array([1.0])}, state)
+    ...     print(updates["w"], state)
+    [-1.] {'count': 1}
+    [-0.5] {'count': 2}
+    [-0.33333333] {'count': 3}
+    """
     def init(params: Any) -> dict[str, int]:
         return {"count": 0}
 
@@ -119,7 +139,15 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
 
 
 def clip(value: float) -> GradientTransformation:
-    """Clip every gradient element to [−value, value]."""
+    """Clip every gradient element to [−value, value].
+
+    >>> clip(0.5).update({"a": np.array([-2.0, 0.25, 3.0])}, ())[0]
+    {'a': array([-0.5 ,  0.25,  0.5 ])}
+    >>> clip(0.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: clip: value must be positive; got 0.0
+    """
     if not value > 0:
         raise ValueError(f"clip: value must be positive; got {value}")
     return GradientTransformation(lambda params: (),
@@ -129,7 +157,14 @@ def clip(value: float) -> GradientTransformation:
 
 def chain(*transformations: GradientTransformation) -> GradientTransformation:
     """Apply transformations in order, each to the updates of the one before; the state is the tuple of
-    their states."""
+    their states.
+
+    >>> opt = chain(clip(1.0), sgd(0.1))
+    >>> state = opt.init({"w": np.zeros(2)})
+    >>> updates, state = opt.update({"w": np.array([5.0, -0.5])}, state)
+    >>> updates["w"], len(state)
+    (array([-0.1 ,  0.05]), 2)
+    """
     def init(params: Any) -> tuple:
         return tuple(t.init(params) for t in transformations)
 
@@ -171,7 +206,17 @@ def sgd(lr: float | Schedule, momentum: float = 0.0, nesterov: bool = False) -> 
 def adam(lr: float | Schedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
          weight_decay: float = 0.0) -> GradientTransformation:
     """Adam as `chainrule.optim.Adam` (with ``weight_decay`` > 0: AdamW's decoupled decay, which needs
-    ``params`` in ``update``)."""
+    ``params`` in ``update``).
+
+    >>> opt = adam(0.1)
+    >>> params = {"w": np.array([1.0, -2.0])}
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update({"w": np.array([0.5, -4.0])}, state, params)
+    >>> updates["w"], state["count"]
+    (array([-0.1,  0.1]), 1)
+    >>> apply_updates(params, updates)["w"]
+    array([ 0.9, -1.9])
+    """
     if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
         raise ValueError(f"adam: b1 and b2 must lie in [0, 1); got {b1}, {b2}")
 
@@ -194,7 +239,13 @@ def adam(lr: float | Schedule, b1: float = 0.9, b2: float = 0.999, eps: float = 
 
 
 def rmsprop(lr: float | Schedule, alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
-    """RMSprop as `chainrule.optim.RMSprop` (no momentum): s ← αs + (1−α)g², step −η g/(√s + ε)."""
+    """RMSprop as `chainrule.optim.RMSprop` (no momentum): s ← αs + (1−α)g², step −η g/(√s + ε).
+
+    >>> opt = rmsprop(0.01, alpha=0.9)
+    >>> updates, state = opt.update({"w": np.array([2.0])}, opt.init({"w": np.zeros(1)}))
+    >>> updates["w"].round(6), state["square_avg"]["w"].round(6)
+    (array([-0.031623]), array([0.4]))
+    """
     def init(params: Any) -> dict[str, Any]:
         return {"count": 0, "square_avg": _zeros(params)}
 
@@ -208,7 +259,17 @@ def rmsprop(lr: float | Schedule, alpha: float = 0.99, eps: float = 1e-8) -> Gra
 
 
 def adagrad(lr: float | Schedule, eps: float = 1e-10, initial_accumulator: float = 0.0) -> GradientTransformation:
-    """Adagrad as `chainrule.optim.Adagrad`: s ← s + g², step −η g/(√s + ε)."""
+    """Adagrad as `chainrule.optim.Adagrad`: s ← s + g², step −η g/(√s + ε).
+
+    >>> opt = adagrad(0.5)
+    >>> state = opt.init({"w": np.zeros(1)})
+    >>> for _ in range(3):
+    ...     updates, state = opt.update({"w": np.array([2.0])}, state)
+    ...     print(updates["w"].round(4))
+    [-0.5]
+    [-0.3536]
+    [-0.2887]
+    """
     def init(params: Any) -> dict[str, Any]:
         return {"count": 0, "sum": tree_map(lambda p: np.full_like(np.asarray(p), initial_accumulator), params)}
 

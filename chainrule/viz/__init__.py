@@ -37,7 +37,18 @@ def plot_descent(*args, **kwargs):
 
 def plot_weights_for_run(*args, **kwargs):
     """Draw a trained two-weight model's loss over its weight plane with the recorded weights: see
-    :func:`chainrule.viz._plot.plot_weights_for_run` (imported lazily: needs matplotlib)."""
+    :func:`chainrule.viz._plot.plot_weights_for_run` (imported lazily: needs matplotlib).
+
+    >>> import os, tempfile, chainrule.nn as nn
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> model = nn.Sequential(nn.Linear(1, 1, rng=0, dtype=np.float64), nn.Sigmoid())
+    >>> x, t = np.array([[-1.0], [0.5], [2.0]]), np.array([[0.0], [1.0], [1.0]])
+    >>> points = [(0.1, 0.0), (0.6, 0.2), (1.2, 0.3)]
+    >>> path = plot_weights_for_run(model, nn.squared_error, x, t, points, os.path.join(tmp.name, "weights.png"))
+    >>> os.path.basename(path), os.path.getsize(path) > 0
+    ('weights.png', True)
+    >>> tmp.cleanup()
+    """
     from ._plot import plot_weights_for_run as plot
 
     return plot(*args, **kwargs)

@@ -51,7 +51,18 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 class ExplainError(ValueError):
-    """A user error of ``chainrule explain`` (bad formula, missing value, bad option): one-line message."""
+    """A user error of ``chainrule explain`` (bad formula, missing value, bad option): one-line message.
+
+    >>> try:
+    ...     parse_assignments("x=two")
+    ... except ExplainError as error:
+    ...     print(type(error).__name__, "-", error)
+    FormulaError - the value of x must be a number; got 'two'
+    >>> parse_formula("__import__('os')")
+    Traceback (most recent call last):
+        ...
+    chainrule.viz._formula.FormulaError: dunder names are not allowed in a formula: '__import__'
+    """
 
 
 class FormulaError(ExplainError):
@@ -309,7 +320,17 @@ def _syntax_message(text: str, error: SyntaxError) -> str:
 
 
 def parse_assignments(text: str) -> dict[str, float]:
-    """``"x=2,z=3"`` → ``{"x": 2.0, "z": 3.0}``, with a clear error for anything else."""
+    """``"x=2,z=3"`` → ``{"x": 2.0, "z": 3.0}``, with a clear error for anything else.
+
+    >>> parse_assignments("x=2, z=-0.5")
+    {'x': 2.0, 'z': -0.5}
+    >>> parse_assignments("")
+    {}
+    >>> parse_assignments("x")
+    Traceback (most recent call last):
+        ...
+    chainrule.viz._formula.FormulaError: expected NAME=VALUE pairs separated by commas, like x=2,z=3; got 'x'
+    """
     values: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",")):
         if not part:

@@ -56,6 +56,16 @@ class TraceNode:
     ``op`` is the primitive's name, or ``"input"`` for a leaf; ``parents`` are indices into
     :attr:`Trace.nodes`; ``grad`` is the error signal ∂L/∂v (None before/without a backward pass);
     ``contributions`` holds (child index, v̄_child ∂child/∂v) for each child, the terms of the sum.
+
+    >>> import chainrule.numpy as cnp
+    >>> tr = trace(lambda x: cnp.exp(x) * x, 1.0)
+    >>> tr.nodes
+    [<TraceNode 0: x = input (), with v̄>, <TraceNode 1: v1 = exp (), with v̄>, <TraceNode 2: v2 = multiply (), with v̄>]
+    >>> node = tr.nodes[1]
+    >>> node.op, node.parents, round(float(node.value), 4), round(float(node.grad), 4), node.is_leaf, node.shape
+    ('exp', [0], 2.7183, 1.0, False, ())
+    >>> [(child, round(float(term), 4)) for child, term in tr.nodes[0].contributions]
+    [(1, 2.7183), (2, 2.7183)]
     """
 
     index: int
@@ -71,22 +81,46 @@ class TraceNode:
 
     @property
     def is_leaf(self) -> bool:
+        """Whether the node is an input (a leaf of the graph) rather than computed by a primitive.
+
+        >>> tr = trace(lambda x: 3.0 * x, 2.0)
+        >>> [(n.name, n.is_leaf) for n in tr.nodes]
+        [('x', True), ('v1', False)]
+        """
         return self.op == "input"
 
     @property
     def shape(self) -> tuple:
+        """The shape of the node's value (a tuple of shapes for a primitive with several outputs).
+
+        >>> tr = trace(lambda x: (x * x).sum(), np.ones((2, 3)))
+        >>> [(n.name, n.shape) for n in tr.nodes]
+        [('x', (2, 3)), ('v1', (2, 3)), ('v2', ())]
+        """
         if isinstance(self.value, tuple):
             return tuple(np.shape(v) for v in self.value)
         return self.value.shape if isinstance(self.value, Shape) else np.shape(self.value)
 
     @property
     def dtype(self) -> Any:
+        """The dtype of the node's value (None for a primitive with several outputs).
+
+        >>> tr = trace(lambda x: x * 2.0, np.ones(2, dtype=np.float32))
+        >>> [n.dtype for n in tr.nodes]
+        [dtype('float32'), dtype('float32')]
+        """
         if isinstance(self.value, tuple):
             return None
         return self.value.dtype if isinstance(self.value, Shape) else np.asarray(self.value).dtype
 
     @property
     def primitive(self) -> Primitive | None:
+        """The `chainrule.extend.Primitive` that computed the node (None for an input): its rules and formulas.
+
+        >>> tr = trace(lambda x: x * 2.0, 1.5)
+        >>> tr.nodes[0].primitive is None, tr.nodes[1].primitive.name, tr.nodes[1].primitive.formulas
+        (True, 'multiply', ('{g} · {1}', '{g} · {0}'))
+        """
         return self.vertex.primitive if isinstance(self.vertex, Node) else None
 
     def __repr__(self) -> str:
@@ -100,6 +134,25 @@ class Trace:
     Make one with :func:`trace` (run a function) or :meth:`Trace.from_tensor` (from a result you already
     have). ``print(trace.forward_text())`` and ``print(trace.backward_text())`` show the two passes;
     ``trace.to_dot()`` is the graph in Graphviz DOT; ``trace.render("graph.svg")`` draws it.
+
+    >>> import chainrule.numpy as cnp
+    >>> tr = trace(lambda x, y: cnp.sin(x * y) + x, 2.0, 3.0)
+    >>> print(tr.forward_text())
+    x  = 2
+    y  = 3
+    v1 = x · y = 6
+    v2 = sin(v1) = -0.2794
+    v3 = v2 + x = 1.721
+    >>> print(tr.backward_text())
+    v̄3 = 1
+    v̄2 = v̄3 = 1
+    v̄1 = v̄2 · cos(v1) = 0.9602
+    ȳ  = v̄1 · x = 1.92
+    x̄  = v̄1 · y + v̄3 = 2.881 + 1 = 3.881
+    >>> tr.gradients
+    {'x': array(3.88051086), 'y': array(1.92034057)}
+    >>> [node.name for node in tr.inputs], tr.output.name
+    (['x', 'y'], 'v3')
     """
 
     def __init__(self, nodes: list[TraceNode], output: TraceNode, *, modules: dict[tuple, str] | None = None,
@@ -157,16 +210,31 @@ class Trace:
 
     @property
     def inputs(self) -> list[TraceNode]:
-        """The leaves (inputs and parameters that require grad), in order."""
+        """The leaves (inputs and parameters that require grad), in order.
+
+        >>> tr = trace(lambda w, x: w * x + w, 2.0, 3.0)
+        >>> [(n.name, float(n.value)) for n in tr.inputs]
+        [('w', 2.0), ('x', 3.0)]
+        """
         return [n for n in self.nodes if n.is_leaf]
 
     @property
     def gradients(self) -> dict[str, Any]:
-        """``{leaf name: ∂L/∂leaf}`` (empty before a backward pass)."""
+        """``{leaf name: ∂L/∂leaf}`` (empty before a backward pass).
+
+        >>> tr = trace(lambda w, x: w * x + w, 2.0, 3.0)
+        >>> {name: float(g) for name, g in tr.gradients.items()}  # ∂/∂w = x + 1, ∂/∂x = w
+        {'w': 4.0, 'x': 2.0}
+        """
         return {n.name: n.grad for n in self.inputs if n.grad is not None}
 
     def children(self, node: TraceNode) -> list[TraceNode]:
-        """The nodes that use ``node`` as an input."""
+        """The nodes that use ``node`` as an input.
+
+        >>> tr = trace(lambda w, x: w * x + w, 2.0, 3.0)
+        >>> [c.name for c in tr.children(tr["w"])], [c.name for c in tr.children(tr["v1"])]
+        (['v1', 'v2'], ['v2'])
+        """
         return [self.nodes[i] for i, _ in node.contributions] if node.contributions else \
             [n for n in self.nodes if node.index in n.parents]
 
@@ -177,7 +245,13 @@ class Trace:
 
     # ---- text ---------------------------------------------------------------------------------------
     def expression(self, node: TraceNode) -> str:
-        """The operation that computed ``node``, with its inputs' names: ``w · x``, ``sin(v1)``."""
+        """The operation that computed ``node``, with its inputs' names: ``w · x``, ``sin(v1)``.
+
+        >>> import chainrule.numpy as cnp
+        >>> tr = trace(lambda w, x: cnp.sin(w * x) + 1.0, 2.0, 3.0)
+        >>> [tr.expression(n) for n in tr.nodes]
+        ['input', 'input', 'w · x', 'sin(v1)', 'v2 + 1']
+        """
         if node.is_leaf:
             return "input"
         vertex = node.vertex
@@ -206,7 +280,19 @@ class Trace:
         return texts
 
     def forward_text(self, precision: int = 4, max_elements: int = 6) -> str:
-        """The forward pass, one line per node in topological order: ``z = v1 + b = 0.5``."""
+        """The forward pass, one line per node in topological order: ``z = v1 + b = 0.5``.
+
+        >>> import chainrule.numpy as cnp
+        >>> print(trace(lambda x: cnp.exp(-x) * x, 2.0).forward_text(precision=3))
+        x  = 2
+        v1 = −x = -2
+        v2 = exp(v1) = 0.135
+        v3 = v2 · x = 0.271
+        >>> print(trace(lambda x: (x * x).sum(), np.arange(10.0)).forward_text(max_elements=4))
+        x  = ‹(10,), ‖·‖ = 16.88›
+        v1 = x · x = ‹(10,), ‖·‖ = 123.8›
+        v2 = sum(v1) = 285
+        """
         width = max(len(n.name) for n in self.nodes)
         lines = []
         for node in self.nodes:
@@ -220,7 +306,20 @@ class Trace:
     def backward_text(self, precision: int = 4, max_elements: int = 6) -> str:
         """The backward pass as the notes write it: one line per node in reverse topological order,
         ``v̄ = Σ_children v̄_child ∂child/∂v``, symbolically (each primitive's rule, names filled in) and
-        numerically, e.g. ``w̄ = v̄1 · x + v̄2 · 2·w = 0.4567``."""
+        numerically, e.g. ``w̄ = v̄1 · x + v̄2 · 2·w = 0.4567``.
+
+        >>> import chainrule.numpy as cnp
+        >>> print(trace(lambda x: cnp.exp(-x) * x, 2.0).backward_text(precision=3))
+        v̄3 = 1
+        v̄2 = v̄3 · x = 2
+        v̄1 = v̄2 · exp(v1) = 0.271
+        x̄  = -v̄1 + v̄3 · v2 = -0.271 + 0.135 = -0.135
+        >>> trace(lambda x: 2 * x, np.ones(2)).backward_text()
+        Traceback (most recent call last):
+            ...
+        ValueError: backward_text: this trace has no error signals (the output is not a scalar; pass seed= to
+        trace the backward pass of a non-scalar output)
+        """
         if not self.backward_done:
             raise ValueError("backward_text: this trace has no error signals (the output is not a scalar; "
                              "pass seed= to trace the backward pass of a non-scalar output)")
@@ -246,7 +345,12 @@ class Trace:
     def rule_text(self, child: TraceNode, parent: TraceNode) -> str:
         """``v̄_child ∂child/∂parent`` written with the child's rule (``formulas``), e.g. ``z̄ · x``.
 
-        A parent used twice by one child (``x · x``) gives a sum of both rules."""
+        A parent used twice by one child (``x · x``) gives a sum of both rules.
+
+        >>> tr = trace(lambda w, x: w * x * w, 2.0, 3.0)
+        >>> tr.rule_text(tr["v1"], tr["w"]), tr.rule_text(tr["v2"], tr["w"])
+        ('v̄1 · x', 'v̄2 · v1')
+        """
         primitive = child.primitive
         if child.op == "select":
             return bar(child.name) + " (into output " + self._arg_texts(child)[1] + ")"
@@ -270,7 +374,13 @@ class Trace:
         return " + ".join(terms)
 
     def gradient_text(self, precision: int = 6, max_elements: int = 6) -> str:
-        """``∂L/∂x = ...`` for every input."""
+        """``∂L/∂x = ...`` for every input.
+
+        >>> tr = trace(lambda w, x: w * x, 2.0, np.array([1.0, 2.0, 3.0]), seed=np.ones(3))
+        >>> print(tr.gradient_text())
+        ∂v1/∂w = 6
+        ∂v1/∂x = [2, 2, 2]
+        """
         lines = []
         for node in self.inputs:
             value = "0 (no path)" if node.grad is None else array_text(node.grad, precision, max_elements)
@@ -287,7 +397,13 @@ class Trace:
     # ---- pictures -----------------------------------------------------------------------------------
     def to_dot(self, *, show_values: bool | None = None, show_grads: bool = True, max_elements: int = 6,
                group_modules: bool = True, rankdir: str = "TB", precision: int = 4) -> str:
-        """The graph in Graphviz DOT (a string; needs nothing installed). See :mod:`chainrule.viz._dot`."""
+        """The graph in Graphviz DOT (a string; needs nothing installed). See :mod:`chainrule.viz._dot`.
+
+        >>> tr = trace(lambda w, x: w * x, 2.0, 3.0)
+        >>> dot = tr.to_dot()
+        >>> dot.startswith("digraph"), dot.count("->")
+        (True, 2)
+        """
         from ._dot import to_dot
 
         return to_dot(self, show_values=show_values, show_grads=show_grads, max_elements=max_elements,
@@ -295,7 +411,16 @@ class Trace:
 
     def render(self, path: str, **options: Any) -> str:
         """Write the graph to ``path``: ``.dot`` (always), ``.svg``/``.png``/``.pdf`` (needs the
-        ``graphviz`` Python package and the Graphviz ``dot`` program). Returns ``path``."""
+        ``graphviz`` Python package and the Graphviz ``dot`` program). Returns ``path``.
+
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> tr = trace(lambda w, x: w * x, 2.0, 3.0)
+        >>> path = tr.render(os.path.join(tmp.name, "graph.dot"), show_grads=False)
+        >>> os.path.basename(path), open(path, encoding="utf-8").read().startswith("digraph")
+        ('graph.dot', True)
+        >>> tmp.cleanup()
+        """
         from ._dot import render
 
         return render(self.to_dot(**options), path)

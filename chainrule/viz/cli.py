@@ -20,6 +20,8 @@ import numpy as np
 
 from ._formula import FUNCTIONS, ExplainError, parse_assignments, parse_formula
 
+__all__ = ["DESCRIPTION", "ExplainError", "explain_formula", "main", "register", "run_explain", "trace_formula"]
+
 DESCRIPTION = (
     "Print the forward pass, the backward pass in the notes' notation (v̄ = ∂f/∂v is the error signal of "
     "node v; f̄ = 1; v̄ = Σ over children c of c̄ ∂c/∂v) and the gradient of a formula at a point; or show one "
@@ -28,7 +30,15 @@ DESCRIPTION = (
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``explain`` sub-command to ``subparsers`` (from ``parser.add_subparsers()``)."""
+    """Add the ``explain`` sub-command to ``subparsers`` (from ``parser.add_subparsers()``).
+
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="chainrule")
+    >>> explain = register(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["explain", "sin(x)", "--at", "x=0", "--wrt", "x"])
+    >>> args.command, args.formula, args.at, args.wrt, args.func is run_explain
+    ('explain', 'sin(x)', 'x=0', 'x', True)
+    """
     p = subparsers.add_parser("explain", help="see backprop: forward pass, error signals, gradient",
                               description=DESCRIPTION)
     p.add_argument("formula", nargs="?", metavar="FORMULA", help='e.g. "cos(sin(x**2) + 3*x**2)"')
@@ -53,7 +63,21 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_explain(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Run ``chainrule explain`` with parsed ``args``; print to ``out`` (default stdout); return 0."""
+    """Run ``chainrule explain`` with parsed ``args``; print to ``out`` (default stdout); return 0.
+
+    >>> import argparse, io
+    >>> parser = argparse.ArgumentParser(prog="chainrule")
+    >>> _ = register(parser.add_subparsers(dest="command"))
+    >>> out = io.StringIO()
+    >>> run_explain(parser.parse_args(["explain", "exp(2*x)", "--at", "x=0.5"]), out=out)
+    0
+    >>> print(out.getvalue().split("gradient:")[1].strip())
+    ∂f/∂x = 5.43656
+    >>> run_explain(parser.parse_args(["explain", "x + y", "--at", "x=1,y=2,z=3"]))
+    Traceback (most recent call last):
+        ...
+    chainrule.viz._formula.ExplainError: --at gives z, which the formula does not use (its variables: x, y)
+    """
     out = out or sys.stdout
     if args.model:
         if args.formula:
@@ -181,7 +205,34 @@ def _indent(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``explain`` on its own (``python -m chainrule.viz.cli ...``), printing errors as one line."""
+    """Run ``explain`` on its own (``python -m chainrule.viz.cli ...``), printing errors as one line.
+
+    >>> main(["x * y + x", "--at", "x=2,y=3"])
+    f = x * y + x   at x = 2, y = 3
+    <BLANKLINE>
+    forward pass (topological order):
+      x  = 2
+      y  = 3
+      v1 = x · y = 6
+      f  = v1 + x = 8
+    <BLANKLINE>
+    backward pass (reverse topological order; v̄ = ∂f/∂v is the error signal of v):
+      f̄  = 1
+      v̄1 = f̄ = 1
+      ȳ  = v̄1 · x = 2
+      x̄  = v̄1 · y + f̄ = 3 + 1 = 4
+    <BLANKLINE>
+    gradient:
+      ∂f/∂x = 4
+      ∂f/∂y = 2
+    0
+    >>> import contextlib, sys
+    >>> with contextlib.redirect_stderr(sys.stdout):
+    ...     status = main(["x * y", "--at", "x=2"])
+    chainrule: error: no value for y: pass --at x=2.0,y=1.0
+    >>> status
+    2
+    """
     parser = argparse.ArgumentParser(prog="chainrule")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["explain", *(sys.argv[1:] if argv is None else argv)])
