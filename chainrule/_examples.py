@@ -203,7 +203,7 @@ def primitive_doc(primitive: Any, names: tuple[str, ...], cost: str) -> str:
                                       if stands else "chainrule's own (NumPy has none): an array on arrays")
                   + "; on Tensors it also records itself in the graph for the backward pass.", ""]
         lines += _rules_text(first, primitive)
-    lines += ["", f"Cost category: ``{cost}`` (:func:`chainrule.viz.cost`)."]
+    lines += ["", f"Cost category: ``{cost}`` (as ``chainrule.viz.cost`` counts it)."]
     documented = [n for n in names if n in EXAMPLES]
     for name in documented:
         lines += ["", f"Example (``chainrule.{name}``):" if len(names) > 1 else "Example:", "",

@@ -63,6 +63,12 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     assert (site / "index.html").is_file() and (site / "course" / "index.html").is_file()
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
     assert "value_and_grad" in api and "to_html" in api and "&gt;&gt;&gt;" in api
+    assert "<blockquote>" not in api and "<span class=\"gp\">&gt;&gt;&gt; </span>" in api  # examples: code, not quotes
+    functions = (site / "numpy-api" / "index.html").read_text(encoding="utf-8")
+    for name in ("numpy.sin", "numpy.mean", "numpy.argmax", "numpy.linalg.solve", "numpy.fft.fft2",
+                 "scipy.special.erf", "scipy.stats.norm.logpdf"):  # primitives, composites, values-only, SciPy's
+        assert f'id="chainrule.{name}"' in functions, name
+    assert "x̄ = ḡ · cos(x)" in functions and "carries no gradient" in functions  # their run-time docstrings
     for optional in ("training", "benchmarks", "migration", "distributed"):  # in the nav when present
         assert (site / optional / "index.html").is_file() == (ROOT / "docs" / f"{optional}.md").is_file()
 
