@@ -177,8 +177,8 @@ def _rules_text(public: str, primitive: Any) -> list[str]:
             text = text.replace(field, name)
         lines.append(f"    {text}" if re.match(r"^\S+: ", text) else f"    {_bar(names[position])} = {text}")
     shown = next((names[i] for i, f in enumerate(formulas) if f is not None), names[0])
-    out = [f"Derivative rules, in the notes' notation (ḡ: the error signal ∂L/∂{output} of the output "
-           f"{output}; {_bar(shown)}: that of {shown}):", "", *lines]
+    out = ["Derivative rules, in the notes' notation",
+           f"(ḡ: the error signal ∂L/∂{output} of the output {output}; {_bar(shown)}: that of {shown}):", "", *lines]
     if constants:
         out += ["", "No gradient with respect to " + " and ".join(f"``{c}``" for c in constants)
                 + " (pass a constant there)."]
@@ -195,13 +195,13 @@ def primitive_doc(primitive: Any, names: tuple[str, ...], cost: str) -> str:
     library = "NumPy" if first.startswith("numpy") else "SciPy"
     stands = library_function(first) is not None or library == "SciPy"
     if not primitive.differentiable:
-        lines += [f"{called} is ``{first}`` on Tensors too. Not differentiable: its output carries no "
-                  f"gradient (a Tensor that does not require grad), as its derivative is zero wherever it is "
-                  f"defined."]
+        lines += [f"{called} is ``{first}`` on Tensors too.",
+                  "Not differentiable: its output carries no gradient (a Tensor that does not require grad),",
+                  "as its derivative is zero wherever it is defined."]
     else:
-        lines += [f"{called} is " + (f"``{first}`` made differentiable: {library}'s result on arrays"
-                                      if stands else "chainrule's own (NumPy has none): an array on arrays")
-                  + "; on Tensors it also records itself in the graph for the backward pass.", ""]
+        lines += [f"{called} is " + (f"``{first}`` made differentiable: {library}'s result on arrays;"
+                                      if stands else "chainrule's own (NumPy has none): an array on arrays;"),
+                  "on Tensors it also records itself in the graph for the backward pass.", ""]
         lines += _rules_text(first, primitive)
     lines += ["", f"Cost category: ``{cost}`` (as ``chainrule.viz.cost`` counts it)."]
     documented = [n for n in names if n in EXAMPLES]
@@ -213,9 +213,9 @@ def primitive_doc(primitive: Any, names: tuple[str, ...], cost: str) -> str:
 
 def _values_only_doc(public: str) -> str:
     name = public.rpartition(".")[2]
-    return (f"{summary(public)}\n\n``numpy.{name}`` on the values of Tensors: the result carries no gradient, "
-            f"because {NO_GRADIENT[name]}. An array result comes back as a Tensor that does not require grad; "
-            f"anything else (a number, a shape, a tuple of index arrays) as NumPy gives it.")
+    return (f"{summary(public)}\n\n``numpy.{name}`` on the values of Tensors: the result carries no gradient,\n"
+            f"because {NO_GRADIENT[name]}.\nAn array result comes back as a Tensor that does not require grad; "
+            f"anything else\n(a number, a shape, a tuple of index arrays) as NumPy gives it.")
 
 
 _BY_SPACE: dict[str, dict[str, str]] = {}
@@ -252,7 +252,8 @@ def document(names: dict[str, Any], space: str) -> None:
             example = example.replace("\n", "\n" + indent)
             obj.__doc__ = f"{own.rstrip()}\n\n{indent}{example}\n{indent}"
         else:
-            obj.__doc__ = f"{summary(key)} (``{key}``, differentiable).\n\n{example}\n"
+            own_name = f"{key.rpartition('.')[0]}.{getattr(obj, '__name__', attribute)}"  # vstack, not row_stack
+            obj.__doc__ = f"{summary(own_name).rstrip('.')} (``{own_name}``, differentiable).\n\n{example}\n"
             obj._doc_indent = ""
 
 
