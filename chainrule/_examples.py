@@ -81,14 +81,14 @@ SUMMARIES: dict[str, str] = {
 # where the rule's text or the function's convention names them otherwise.
 ARGUMENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "numpy.getitem": (("x", "index"), "y"),
-    "numpy.setitem": (("x", "index", "value"), "y"),
+    "numpy.setitem": (("x", "index", "v"), "y"),
     "numpy.linalg.inv": (("A",), "A⁻¹"),
     "numpy.linalg.det": (("A",), "det A"),
     "numpy.linalg.solve": (("A", "b"), "x"),
     "numpy.linalg.cholesky": (("A",), "L"),
     "numpy.linalg.eigvalsh": (("A",), "w"),
     "numpy.linalg.pinv": (("A",), "P"),
-    "numpy.linalg.qr": (("A",), "(Q, R)"),
+    "numpy.linalg.qr": (("A",), "Q, R"),
     "scipy.special.polygamma": (("n", "x"), "y"),
     "scipy.special.multigammaln": (("a", "d"), "y"),
     "scipy.special.beta": (("a", "b"), "B"),
@@ -177,8 +177,10 @@ def _rules_text(public: str, primitive: Any) -> list[str]:
             text = text.replace(field, name)
         lines.append(f"    {text}" if re.match(r"^\S+: ", text) else f"    {_bar(names[position])} = {text}")
     shown = next((names[i] for i, f in enumerate(formulas) if f is not None), names[0])
-    out = ["Derivative rules, in the notes' notation",
-           f"(ḡ: the error signal ∂L/∂{output} of the output {output}; {_bar(shown)}: that of {shown}):", "", *lines]
+    outputs = output.split(", ")
+    signals = f"ḡ: the error signal ∂L/∂{output} of the output {output}" if len(outputs) == 1 else \
+        f"{', '.join(_bar(o) for o in outputs)}: the error signals of the outputs {output}"
+    out = ["Derivative rules, in the notes' notation", f"({signals}; {_bar(shown)}: that of {shown}):", "", *lines]
     if constants:
         out += ["", "No gradient with respect to " + " and ".join(f"``{c}``" for c in constants)
                 + " (pass a constant there)."]
