@@ -25,7 +25,7 @@ _LAZY = {"gradcheck": "._check", "GradcheckError": "._check", "localize_fault": 
          "compile": "._compile", "CompileWarning": "._compile", "trace": ".viz", "cost": ".viz"}
 
 
-_SUBPACKAGES = ("nn", "optim", "data", "train", "checkpoint", "viz", "extend")
+_SUBPACKAGES = ("nn", "optim", "data", "train", "checkpoint", "viz", "extend", "scipy")
 
 
 def __getattr__(name: str) -> _Any:

@@ -14,7 +14,16 @@ from ._tensor import Tensor
 
 class GradcheckError(AssertionError):
     """Reverse mode and finite differences disagree. ``.fault`` names the first primitive whose own rule
-    disagrees with finite differences (None if every rule checks out on its own)."""
+    disagrees with finite differences (None if every rule checks out on its own).
+
+    >>> bad = chainrule.primitive(lambda x: x ** 2, name="bad_square")
+    >>> _ = chainrule.defvjp(bad, lambda g, ans, x: g * x)      # wrong: the derivative is 2x
+    >>> try:
+    ...     chainrule.gradcheck(lambda x: chainrule.numpy.sin(bad(x)), np.array([1.0, 2.0]))
+    ... except chainrule.GradcheckError as error:
+    ...     print(error.fault)
+    first faulty rule: `bad_square` (recorded at ...): its VJP for argument 0 gives ..., finite differences give ...
+    """
 
     def __init__(self, message: str, fault: str | None = None):
         super().__init__(message)
@@ -179,7 +188,15 @@ def _as_differentiable(value) -> np.ndarray:
 def localize_fault(fun: Callable, *args: Any, eps: float | None = None, rtol: float = 1e-5, atol: float = 1e-6,
                    seed: int = 0) -> str | None:
     """Record ``fun(*args)`` and check each recorded operation's VJP rule on its own against finite
-    differences, in topological order. Returns a description of the first faulty rule, or None."""
+    differences, in topological order. Returns a description of the first faulty rule, or None.
+
+    >>> bad = chainrule.primitive(lambda x: x ** 2, name="bad_square")
+    >>> _ = chainrule.defvjp(bad, lambda g, ans, x: g * x)      # wrong: the derivative is 2x
+    >>> print(chainrule.localize_fault(lambda x: chainrule.numpy.sin(bad(x)), np.array([1.0, 2.0])))
+    first faulty rule: `bad_square` (recorded at ...): its VJP for argument 0 gives ..., finite differences give ...
+    >>> chainrule.localize_fault(lambda x: chainrule.numpy.sin(x * x), np.array([1.0, 2.0])) is None
+    True
+    """
     flat, spec = tree_flatten(args)
     inputs = [Tensor(_as_differentiable(getattr(v, "data", v)), requires_grad=True) for v in flat]
     with _Switch("grad_enabled", True), _Switch("debug", 1):  # debug level 1 records each node's source line

@@ -75,7 +75,21 @@ __all__ = ["compile", "CompileWarning"]
 
 
 class CompileWarning(UserWarning):
-    """``chainrule.compile`` fell back to eager mode for a function (the message says why)."""
+    """``chainrule.compile`` fell back to eager mode for a function (the message says why).
+
+    >>> import warnings
+    >>> def impure(x):
+    ...     y = x * 2.0
+    ...     y.backward()                    # backward() inside: compile cannot trace it
+    ...     return y
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     y = chainrule.compile(impure)(chainrule.tensor(1.0, requires_grad=True))
+    >>> [w.category.__name__ for w in caught]
+    ['CompileWarning']
+    >>> y                                   # the eager result, still right
+    tensor(2., grad_fn=multiply)
+    """
 
 
 class _Escape(Exception):
@@ -1252,8 +1266,15 @@ def compile(fun: Callable, donate_argnums: int | tuple[int, ...] = ()) -> Callab
     outputs into, as JAX's ``jit`` does — e.g. the parameters of a training step that returns the new
     parameters, updated in place instead of in fresh arrays. Do not use a donated argument after the call.
 
+    >>> def loss(w, x, y):
+    ...     return ((x @ w - y) ** 2).mean()
     >>> step = chainrule.compile(chainrule.value_and_grad(loss))
-    >>> value, gradient = step(w, x, y)
+    >>> w, x, y = np.array([1.0, -1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0])
+    >>> value, gradient = step(w, x, y)     # traced on the first call, replayed on the next ones
+    >>> value, gradient
+    (2.5, array([ -7., -10.]))
+    >>> np.allclose(gradient, chainrule.grad(loss)(w, x, y))    # eager mode's answer
+    True
     """
     if isinstance(donate_argnums, int):
         donate_argnums = (donate_argnums,)

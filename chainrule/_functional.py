@@ -20,7 +20,14 @@ from ._tensor import Tensor
 
 
 def tree_flatten(tree: Any) -> tuple[list, Any]:
-    """Leaves of a nested tuple/list/dict (dicts in key order), and a description to rebuild it."""
+    """Leaves of a nested tuple/list/dict (dicts in key order), and a description to rebuild it.
+
+    >>> leaves, spec = chainrule.tree_flatten({"w": np.ones(2), "layers": [1.0, (2.0, 3.0)]})
+    >>> leaves
+    [array([1., 1.]), 1.0, 2.0, 3.0]
+    >>> chainrule.tree_unflatten(spec, [10 * v for v in leaves])
+    {'w': array([10., 10.]), 'layers': [10.0, (20.0, 30.0)]}
+    """
     leaves: list = []
     stack = [(tree, None, None)]
     root: list = [None]  # an explicit stack, so that deep containers need no recursion
@@ -44,7 +51,12 @@ def tree_flatten(tree: Any) -> tuple[list, Any]:
 
 
 def tree_unflatten(spec: Any, leaves: Sequence) -> Any:
-    """Inverse of :func:`tree_flatten`."""
+    """Inverse of :func:`tree_flatten`: the same nesting, with ``leaves`` in the places of the old ones.
+
+    >>> _, spec = chainrule.tree_flatten(((1.0, 2.0), [3.0]))
+    >>> chainrule.tree_unflatten(spec, ["a", "b", "c"])
+    (('a', 'b'), ['c'])
+    """
     if isinstance(spec, int):
         return leaves[spec]
     # post-order over the spec with an explicit stack

@@ -155,7 +155,17 @@ def is_grad_enabled() -> bool:
 
 
 class AnomalyError(FloatingPointError):
-    """A NaN or inf appeared under :func:`detect_anomaly`."""
+    """A NaN or inf appeared under :func:`detect_anomaly` (a ``FloatingPointError``).
+
+    >>> x = chainrule.tensor([1.0, -1.0], requires_grad=True)
+    >>> with np.errstate(invalid="ignore"):
+    ...     try:
+    ...         with chainrule.detect_anomaly():
+    ...             y = chainrule.numpy.log(x)
+    ...     except chainrule.AnomalyError as error:
+    ...         print(isinstance(error, FloatingPointError), "log" in str(error))
+    True True
+    """
 
 
 def detect_anomaly() -> _Switch:
@@ -202,6 +212,20 @@ class Primitive:
     ``saves`` names what the rules read: argument positions and ``"ans"``. The graph keeps those arrays
     and, for every other array, only its shape and dtype (a :class:`Shape`), so that memory is freed as
     soon as the forward pass is done with it. ``None`` (the default) keeps everything.
+
+    Every function of :mod:`chainrule.numpy` with a derivative rule of its own is one (its docstring is
+    written from its registration, :mod:`chainrule._registry`).
+
+    >>> isinstance(chainrule.numpy.sin, chainrule.Primitive)
+    True
+    >>> double = chainrule.Primitive("double", lambda x: 2 * x, (lambda g, ans, x: 2 * g,), formulas=("2{g}",))
+    >>> x = chainrule.tensor([1.0, 3.0], requires_grad=True)
+    >>> y = double(x)
+    >>> y
+    tensor([2., 6.], grad_fn=double)
+    >>> y.sum().backward()
+    >>> x.grad
+    array([2., 2.])
     """
 
     __slots__ = ("name", "forward", "_vjps", "missing_rules", "formulas", "differentiable", "n_outputs",
@@ -376,7 +400,16 @@ def _describe(values) -> str:
 
 
 class Shape:
-    """What the graph keeps of an array its rules do not read: the shape and dtype (see ``Primitive.saves``)."""
+    """What the graph keeps of an array its rules do not read: the shape and dtype (see ``Primitive.saves``).
+
+    >>> x = chainrule.tensor(np.ones((100, 100)), requires_grad=True)
+    >>> y = chainrule.numpy.exp(x)          # exp's rule reads its output, not its input
+    >>> kept = y._node.args[0]
+    >>> kept
+    <not kept: float64 array of shape (100, 100)>
+    >>> kept.shape, kept.ndim, kept.size
+    ((100, 100), 2, 10000)
+    """
 
     __slots__ = ("shape", "dtype")
 
@@ -461,7 +494,18 @@ class Node:
     tuples; ``args`` the raw arguments as recorded (arrays the rules do not read as :class:`Shape`);
     ``versions`` None, or each leaf parent's version when recorded (-1 for a node parent); ``locked`` what
     the node made read-only; ``seq`` its creation number, larger than any of its parents' (so descending
-    numbers are a reverse topological order)."""
+    numbers are a reverse topological order).
+
+    >>> x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = chainrule.numpy.sin(x) * 3.0
+    >>> node = y._node
+    >>> node
+    <Node multiply>
+    >>> node.primitive, node.parents, node.positions
+    (<chainrule primitive multiply>, (<Node sin>,), (0,))
+    >>> node.parents[0].parents[0] is x     # a leaf Tensor is a parent as itself
+    True
+    """
 
     __slots__ = ("primitive", "parents", "positions", "args", "kwargs", "value", "locked", "versions",
                  "site", "name", "seq", "__weakref__")

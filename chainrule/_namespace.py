@@ -103,7 +103,10 @@ def namespace(*arrays: Any) -> Any:
     another array-API library, whose `ArrayNamespace` is returned. Arrays of two different non-NumPy
     libraries are an error.
 
-    >>> namespace(np.ones(2), 3.0) is np
+    >>> import chainrule.extend
+    >>> chainrule.extend.xp(np.ones(2), 3.0) is np     # chainrule.extend.xp is this function
+    True
+    >>> chainrule.extend.xp(chainrule.tensor([1.0])) is np    # a Tensor's array's library
     True
     """
     found = None

@@ -11,6 +11,9 @@ the primitive (forward, VJPs, saves, formula text) and, beside it:
 * ``fast``: the function :func:`chainrule.compile` replays it with (same result on arrays), and whether
   that function takes ``out=`` (a preallocated buffer).
 
+A public primitive's docstring is written here too, from these facts and its example in
+:mod:`chainrule._examples`.
+
 Everything else reads this table: the namespaces (:func:`namespace`), the cost categories
 (:func:`cost_categories`), compile's fast forms (:func:`fast_forms`), and the test meta-test, which checks
 that every registered primitive is exercised by a spec in ``tests/rules``.
@@ -26,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 
+from ._examples import primitive_doc
 from ._graph import Primitive
 
 COST_CATEGORIES = ("elementwise", "reduction", "matmul", "contraction", "cubic", "movement")
@@ -73,6 +77,8 @@ def register(primitive: Primitive, *, cost: str, names: tuple[str, ...] | list[s
     for space, attribute in places:
         _PUBLIC[space][attribute] = primitive
     REGISTRY[primitive.name] = Registration(primitive, cost, names, fast, fast_takes_out, module)
+    if names:  # its own docstring (help(chainrule.numpy.sin)), not the Primitive class's
+        primitive.__doc__ = primitive_doc(primitive, names, cost)
     return primitive
 
 

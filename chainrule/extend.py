@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 
+from ._examples import document as _document
 from ._graph import Primitive
 from ._rules import unbroadcast, xp
 
@@ -35,11 +36,26 @@ def primitive(forward: Callable | None = None, *, name: str | None = None, diffe
               n_outputs: int = 1):
     """Make ``forward`` (a function of raw arrays) a chainrule primitive; give it rules with :func:`defvjp`.
 
-    Use as ``@primitive`` or ``@primitive(name="my_op")``.
+    Use as ``@primitive`` or ``@primitive(name="my_op")``. The primitive's docstring is ``forward``'s.
+
+    >>> @chainrule.primitive
+    ... def cube(x):
+    ...     "x³, element-wise."
+    ...     return x ** 3
+    >>> _ = chainrule.defvjp(cube, lambda g, ans, x: g * 3 * x ** 2)
+    >>> chainrule.grad(lambda x: cube(x).sum())(np.array([1.0, 2.0]))    # 3x²
+    array([ 3., 12.])
+    >>> cube.__doc__
+    'x³, element-wise.'
+    >>> chainrule.primitive(name="floor_of")(np.floor)           # a function that is not a def, named
+    <chainrule primitive floor_of>
     """
     def make(function: Callable) -> Primitive:
-        return Primitive(name or function.__name__, function, (), differentiable=differentiable,
+        made = Primitive(name or function.__name__, function, (), differentiable=differentiable,
                          n_outputs=n_outputs)
+        if getattr(function, "__doc__", None):
+            made.__doc__ = function.__doc__  # help(cube) shows cube's docstring, not Primitive's
+        return made
 
     return make(forward) if forward is not None else make
 
@@ -111,3 +127,6 @@ def _uncurried(prim: Primitive, rule: Callable, position: int) -> Callable:
     raise TypeError(f"chainrule.defvjp({prim.name}): the rule for argument {position} takes {taken} positional "
                     f"argument{'s' if taken != 1 else ''}; expected {inputs + 2} (g, ans, {names}), or autograd's "
                     f"curried form with {inputs + 1} (ans, {names}) returning a function of g")
+
+
+_document(globals(), "extend")  # unbroadcast's example (chainrule/_examples.py; its code is in _rules.py)

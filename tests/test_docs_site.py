@@ -67,6 +67,12 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
                  "he_normal"):  # the training stack's modules are in the reference too
         assert name in api, name
     assert (site / "sgd-curves.png").is_file()  # the course's SGD figure
+    assert "<blockquote>" not in api and "<span class=\"gp\">&gt;&gt;&gt; </span>" in api  # examples: code, not quotes
+    functions = (site / "numpy-api" / "index.html").read_text(encoding="utf-8")
+    for name in ("numpy.sin", "numpy.mean", "numpy.argmax", "numpy.linalg.solve", "numpy.fft.fft2",
+                 "scipy.special.erf", "scipy.stats.norm.logpdf"):  # primitives, composites, values-only, SciPy's
+        assert f'id="chainrule.{name}"' in functions, name
+    assert "x̄ = ḡ · cos(x)" in functions and "carries no gradient" in functions  # their run-time docstrings
     for optional in ("training", "benchmarks", "migration", "distributed"):  # in the nav when present
         assert (site / optional / "index.html").is_file() == (ROOT / "docs" / f"{optional}.md").is_file()
 

@@ -9,8 +9,8 @@ import pytest
 
 import chainrule
 
-MODULES = ["chainrule._registry", "chainrule.extend", "chainrule.builtins", "chainrule.numpy", "chainrule.numpy.fft",
-           "chainrule._composite_construction"]
+MODULES = ["chainrule._registry", "chainrule._examples", "chainrule.extend", "chainrule.builtins", "chainrule.numpy",
+           "chainrule.numpy.fft", "chainrule._composite_construction"]
 SCIPY_MODULES = ["chainrule.scipy", "chainrule.scipy.special", "chainrule.scipy.stats", "chainrule.scipy.stats.norm",
                  "chainrule.scipy.stats.t", "chainrule.scipy.stats.gamma", "chainrule.scipy.stats.beta",
                  "chainrule.scipy.stats.poisson", "chainrule.scipy.stats.dirichlet",

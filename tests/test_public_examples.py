@@ -26,18 +26,6 @@ PUBLIC_MODULES = ["chainrule"] + sorted(
     info.name for info in pkgutil.walk_packages(chainrule.__path__, "chainrule.")
     if not any(part.startswith("_") for part in info.name.split(".")[1:]))
 
-# Modules whose names do not all have examples yet (issue 13); each leaves this set when it is done.
-PENDING = {
-    "chainrule",
-    "chainrule.extend",
-    "chainrule.numpy", "chainrule.numpy.fft",
-    "chainrule.numpy.linalg",
-    "chainrule.scipy.integrate", "chainrule.scipy.linalg", "chainrule.scipy.signal", "chainrule.scipy.special",
-    "chainrule.scipy.stats.beta", "chainrule.scipy.stats.dirichlet", "chainrule.scipy.stats.gamma",
-    "chainrule.scipy.stats.multivariate_normal", "chainrule.scipy.stats.norm", "chainrule.scipy.stats.poisson",
-    "chainrule.scipy.stats.t",
-}
-
 # module prefix -> what it needs
 OPTIONAL = {"chainrule.scipy": "scipy", "chainrule.sklearn": "sklearn", "chainrule.distributed": "mpi4py"}
 
@@ -107,19 +95,5 @@ def test_every_public_name_has_a_running_example(module_name):
     for prefix, requirement in OPTIONAL.items():
         if module_name.startswith(prefix):
             pytest.importorskip(requirement)
-    if module_name in PENDING:
-        pytest.skip("examples not written yet (issue 13)")
     problems = _problems(module_name)
     assert not problems, "\n".join(problems)
-
-
-def test_the_pending_list_is_honest():
-    """A module that has all its examples leaves PENDING (so the list cannot hide a finished module)."""
-    finished = []
-    for name in sorted(PENDING):
-        for prefix, requirement in OPTIONAL.items():
-            if name.startswith(prefix):
-                pytest.importorskip(requirement)
-        if not _problems(name):
-            finished.append(name)
-    assert not finished, f"these modules have every example now; remove them from PENDING: {finished}"

@@ -197,8 +197,11 @@ if _primitives.keys() & globals().keys():
                       f"{sorted(_primitives.keys() & globals().keys())}")
 globals().update(_primitives)
 del _primitives
+from .._examples import document as _document  # noqa: E402
 from . import fft, linalg  # noqa: F401,E402
 from ._values_only import *  # noqa: F401,F403,E402
+
+_document(globals(), "numpy")  # each public function's example (chainrule/_examples.py)
 
 
 def __getattr__(name: str):

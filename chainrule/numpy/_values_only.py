@@ -28,6 +28,8 @@ def values_only(function):
         result = _call_on_values(function, args, kwargs)  # recorded by compile's tracer
         return Tensor(result) if tensors and isinstance(result, np.ndarray) else result
 
+    wrapper.__doc__ = None  # NumPy's examples are not chainrule's: chainrule._examples writes its own
+    wrapper._values_only = True
     return wrapper
 
 

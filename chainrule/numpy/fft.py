@@ -16,6 +16,7 @@ from __future__ import annotations
 from numpy.fft import fftfreq, rfftfreq  # noqa: F401  (NumPy's own: no Tensor inputs)
 
 from .._composite import roll as _roll
+from .._examples import document as _document
 from .._registry import namespace as _namespace
 from .._rules import ndim_of as _ndim_of
 from .._rules import shape_of as _shape_of
@@ -108,3 +109,6 @@ def ifftshift(x, axes=None):
     """The inverse of :func:`fftshift` (``numpy.fft.ifftshift``): a roll by −(n // 2) per axis."""
     axes = _shift_axes(x, axes)
     return _roll(x, tuple(-(_shape_of(x)[a] // 2) for a in axes), tuple(axes))
+
+
+_document(globals(), "numpy.fft")  # each public function's example (chainrule/_examples.py)

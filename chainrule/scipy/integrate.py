@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _composite as _C
 from .. import _rules as _P
+from .._examples import document as _document
 from .._rules_integrate import odeint_flat as _odeint_flat
 
 
@@ -41,3 +42,6 @@ def odeint(func, y0, t, args=(), rtol=None, atol=None, **kwargs):
 
     y0 = y0 if hasattr(y0, "shape") else np.asarray(y0, dtype=float)
     return _odeint_flat(func, y0, np.asarray(t, dtype=float), theta, unflatten, rtol, atol)
+
+
+_document(globals(), "scipy.integrate")  # each public function's example (chainrule/_examples.py)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .. import _composite as _C
 from .. import _rules as _P
+from .._examples import document as _document
 from .._registry import namespace as _namespace
 
 globals().update(_namespace("scipy.linalg"))  # the primitives' public names, from their registrations
@@ -50,3 +51,6 @@ def inv(a, overwrite_a=False, check_finite=True):
 def det(a, overwrite_a=False, check_finite=True):
     """The determinant."""
     return _P.det(a)
+
+
+_document(globals(), "scipy.linalg")  # each public function's example (chainrule/_examples.py)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import _rules as _P
 from .. import _rules_signal as _S
 from .._composite_construction import _array
+from .._examples import document as _document
 
 
 def convolve(in1, in2, mode="full", method="auto"):
@@ -25,3 +26,6 @@ def correlate(in1, in2, mode="full", method="auto"):
     v = _S.as_array(_array(in2))
     v = _P.conj(v) if _P._is_complex(v) else v
     return convolve(in1, _P.flip(v, tuple(range(_P.ndim_of(v)))), mode)
+
+
+_document(globals(), "scipy.signal")  # each public function's example (chainrule/_examples.py)

@@ -12,6 +12,7 @@ array([-0.57721566])
 from __future__ import annotations
 
 from .. import _rules as _P
+from .._examples import document as _document
 from .._registry import namespace as _namespace
 
 globals().update(_namespace("scipy.special"))  # the primitives' public names, from their registrations
@@ -42,3 +43,6 @@ def softmax(x, axis=None):
 def log_softmax(x, axis=None):
     """x − logsumexp(x) over ``axis`` (all elements when None, as SciPy), computed stably."""
     return _over_all(_P.log_softmax, x, axis)
+
+
+_document(globals(), "scipy.special")  # each public function's example (chainrule/_examples.py)

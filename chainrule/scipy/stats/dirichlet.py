@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ... import _rules as _P
 from ... import _rules_special as _S
+from ..._examples import document as _document
 
 
 def logpdf(x, alpha):
@@ -22,3 +23,6 @@ def logpdf(x, alpha):
 def pdf(x, alpha):
     """The Dirichlet density at ``x``."""
     return _P.exp(logpdf(x, alpha))
+
+
+_document(globals(), "scipy.stats.dirichlet")  # each public function's example (chainrule/_examples.py)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ... import _rules as _P
 from ... import _rules_special as _S
+from ..._examples import document as _document
 
 
 def logpdf(x, a, loc=0.0, scale=1.0):
@@ -32,3 +33,6 @@ def cdf(x, a, loc=0.0, scale=1.0):
 def logcdf(x, a, loc=0.0, scale=1.0):
     """log P(X ≤ x)."""
     return _P.log(cdf(x, a, loc, scale))
+
+
+_document(globals(), "scipy.stats.gamma")  # each public function's example (chainrule/_examples.py)

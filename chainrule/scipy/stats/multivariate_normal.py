@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ... import _rules as _P
+from ..._examples import document as _document
 
 
 def _chol_parts(x, mean, cov):
@@ -43,3 +44,6 @@ def entropy(mean, cov):
     d = _P.shape_of(cov)[-1]
     logdet = 2 * _P.sum(_P.log(_P.diagonal(_P.cholesky(cov), 0, -2, -1)), axis=-1)
     return 0.5 * (logdet + d * (1 + math.log(2 * math.pi)))
+
+
+_document(globals(), "scipy.stats.multivariate_normal")  # each public function's example (chainrule/_examples.py)

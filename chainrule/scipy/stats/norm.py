@@ -12,6 +12,7 @@ import math
 
 from ... import _rules as _P
 from ... import _rules_special as _S
+from ..._examples import document as _document
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -50,3 +51,6 @@ def logsf(x, loc=0.0, scale=1.0):
 def ppf(q, loc=0.0, scale=1.0):
     """The quantile function, the inverse of :func:`cdf`."""
     return loc + scale * _S.ndtri(q)
+
+
+_document(globals(), "scipy.stats.norm")  # each public function's example (chainrule/_examples.py)

@@ -14,6 +14,7 @@ import numpy as np
 from ... import _rules as _P
 from ... import _rules_special as _S
 from ..._composite import _values
+from ..._examples import document as _document
 
 
 def logpmf(k, mu, loc=0):
@@ -36,3 +37,6 @@ def cdf(k, mu, loc=0):
 def logcdf(k, mu, loc=0):
     """log P(K ≤ k)."""
     return _P.log(cdf(k, mu, loc))
+
+
+_document(globals(), "scipy.stats.poisson")  # each public function's example (chainrule/_examples.py)

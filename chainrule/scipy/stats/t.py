@@ -13,6 +13,7 @@ import math
 
 from ... import _rules as _P
 from ... import _rules_special as _S
+from ..._examples import document as _document
 
 
 def logpdf(x, df, loc=0.0, scale=1.0):
@@ -35,3 +36,6 @@ def cdf(x, df, loc=0.0, scale=1.0):
 def logcdf(x, df, loc=0.0, scale=1.0):
     """log P(X ≤ x)."""
     return _P.log(cdf(x, df, loc, scale))
+
+
+_document(globals(), "scipy.stats.t")  # each public function's example (chainrule/_examples.py)
