@@ -54,7 +54,7 @@ import sys
 import numpy as np
 
 from ._graph import Primitive, Tensor
-from ._namespace import namespace
+from ._namespace import is_floating, namespace
 from ._registry import register
 
 # xp(*arrays): the array module the arrays (or Tensors' arrays) belong to: NumPy, or another array-API
@@ -164,6 +164,34 @@ def _conj(x):
     return conj(x) if _is_complex(x) else x
 
 
+def _factor(mask, like):
+    """A boolean mask as the 0/1 factor [mask] of ``like``'s dtype: the mask itself for NumPy (bool × float
+    promotes); another library's cast, the array API having no bool × float promotion."""
+    if type(mask) is np.ndarray:
+        return mask
+    raw, target = _raw(mask), _raw(like)
+    if isinstance(raw, np.ndarray | np.generic | bool) or not hasattr(target, "dtype"):
+        return mask
+    return xp(raw).astype(raw, target.dtype)
+
+
+def _on_device_of(value, like):
+    """A NumPy constant (an index array, a mask, labels) given with another library's arrays, moved into
+    that library (onto ``like``'s device); anything else unchanged."""
+    m = xp(like)
+    if m is np or not isinstance(value, np.ndarray | list):
+        return value
+    return m.asarray(np.asarray(value))
+
+
+def _float_dtype(x):
+    """``x`` itself if it is floating point, else ``x`` as float64 (NumPy's promotion of integers)."""
+    if is_floating(x):
+        return x
+    m = xp(x)
+    return x.astype(float) if m is np else m.astype(x, m.float64)
+
+
 def _one_over_one_plus_exp(out):
     """``out ← 1 / (1 + e^out)``, in place in the array ``out`` (three passes over one buffer): the sigmoid of
     ``−out``. Overflow and underflow are harmless: e^out = inf gives exactly 0, e^out = 0 gives 1."""
@@ -176,6 +204,8 @@ def _one_over_one_plus_exp(out):
 
 def _sigmoid(x):
     m = xp(x)
+    if m is not np:  # the array API has no out=: 1 / (1 + e^−x), the same values
+        return 1 / (1 + m.exp(-_float_dtype(x)))
     a = m.asarray(x)
     if a.dtype.kind not in "fc":
         a = a.astype(float)
@@ -207,7 +237,7 @@ def _power_vjp_exponent(g, ans, x, y):
         nonzero = x != 0
         return unbroadcast(where(nonzero, g * ans * log(astype(where(nonzero, x, 1), ans.dtype)), 0), y)
     positive = x > 0
-    return unbroadcast(where(x < 0, math.nan, g * ans * log(where(positive, x, 1)) * positive), y)
+    return unbroadcast(where(x < 0, math.nan, g * ans * log(where(positive, x, 1)) * _factor(positive, g)), y)
 
 
 def _over_nonzero(numerator, denominator):
@@ -221,7 +251,9 @@ def _over_radius_squared(numerator, y, x):
 
 
 def _split_ties(g, x, other):
-    return g * ((x > other) + 0.5 * (x == other))
+    if type(x) is np.ndarray or not hasattr(x, "dtype"):  # NumPy (or a number): bool × float promotes
+        return g * ((x > other) + 0.5 * (x == other))
+    return where(x > other, g, where(x == other, 0.5 * g, 0))
 
 
 # sinc′(x) = (cos πx − sinc x) / x, and near 0 its Taylor series Σₖ (−1)ᵏ 2k π²ᵏ x²ᵏ⁻¹ / (2k+1)!, k = 1..5
@@ -262,7 +294,7 @@ def _angle_vjp(g, ans, x, deg=False):
 
 def _real_if_real(g, x):
     """A real value cast to complex gets the real part of its complex error signal."""
-    if x.dtype.kind != "c" and getattr(g, "dtype", x.dtype).kind == "c":
+    if not _is_complex(x) and _is_complex(g):
         return real(g)
     return g
 
@@ -310,7 +342,7 @@ rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / mat
 sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, saves=(0, "ans"), formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
 sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",),
                   fast=_sigmoid_into)
-relu = defprim("relu", _real_only(lambda x: xp(x).maximum(x, 0)), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
+relu = defprim("relu", _real_only(lambda x: xp(x).maximum(x, 0)), lambda g, ans, x: g * _factor(x > 0, g), saves=(0,), formulas=("{g} · [{0} > 0]",))
 softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), saves=(0,), formulas=("{g} · σ({0})",))
 copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",),
                names=("numpy.copy", "numpy.positive"), cost="movement")
@@ -318,17 +350,27 @@ conj = defprim("conj", _ufunc("conjugate"), lambda g, ans, x: _conj(g), saves=()
                names=("numpy.conj", "numpy.conjugate"), fast=np.conjugate)
 real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
 angle = defprim("angle", lambda x, deg=False: xp(x).angle(x, deg), _angle_vjp, saves=(0,), formulas=("-i {g} / {0}",))
-astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
+astype = defprim("astype", lambda x, dtype: _astype(x, dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
                  cost="movement")
 
 
 
+def _astype(x, dtype):
+    m = xp(x)
+    if m is np:
+        return x.astype(dtype)
+    if isinstance(dtype, np.dtype | type):  # a NumPy dtype: the library's of the same name
+        dtype = getattr(m.module, np.dtype(dtype).name)
+    return m.astype(x, dtype)
+
+
 def _nan_to_num_vjp(g, ans, x, **kwargs):
     if not _is_complex(x):
-        return g * isfinite(x)
+        return g * _factor(isfinite(x), g)
     # NumPy replaces the real and imaginary parts separately: Re ḡ where Re z is finite, i Im ḡ where Im z is
     raw = _raw(x)
-    return where(isfinite(raw.real), real(g), 0) + where(isfinite(raw.imag), (g - conj(g)) / 2, 0)
+    m = xp(raw)
+    return where(m.isfinite(m.real(raw)), real(g), 0) + where(m.isfinite(m.imag(raw)), (g - conj(g)) / 2, 0)
 
 
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
@@ -374,12 +416,12 @@ minimum = defprim("minimum", _real_only(_ufunc("minimum")),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), y),
                   saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"), fast=np.minimum)
 fmax = defprim("fmax", _real_only(_ufunc("fmax")),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * _factor(isnan(y), g), x),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * _factor(isnan(x), g), y),
                saves=(0, 1), formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
 fmin = defprim("fmin", _real_only(_ufunc("fmin")),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * _factor(isnan(y), g), x),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * _factor(isnan(x), g), y),
                saves=(0, 1), formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
 arctan2 = defprim("arctan2", _ufunc("arctan2"),
                   lambda g, ans, y, x: unbroadcast(g * _over_radius_squared(x, y, x), y),
@@ -415,7 +457,7 @@ greater_equal = nondiff("greater_equal", _real_only(_ufunc("greater_equal")), fa
 logical_and = nondiff("logical_and", _ufunc("logical_and"), fast=np.logical_and)
 logical_or = nondiff("logical_or", _ufunc("logical_or"), fast=np.logical_or)
 logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
-where = defprim("where", lambda c, x, y: xp(x, y).where(c, x, y), None,
+where = defprim("where", lambda c, x, y: xp(x, y).where(_on_device_of(c, x if hasattr(x, "dtype") else y), x, y), None,
                 lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
                 lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
                 saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"), names=())
@@ -429,10 +471,10 @@ def _clip_vjp(position, g, ans, x, lo, hi):
             inside = 1 if hi is None else x <= hi
         else:
             inside = x >= lo if hi is None else (x >= lo) & (x <= hi)
-        return unbroadcast(g * inside, x)
+        return unbroadcast(g * _factor(inside, g), x)
     if position == 1:
-        return unbroadcast(g * ((x < lo) if hi is None else (x < lo) & (lo <= hi)), lo)
-    return unbroadcast(g * ((x > hi) if lo is None else (x > hi) | (lo > hi)), hi)
+        return unbroadcast(g * _factor((x < lo) if hi is None else (x < lo) & (lo <= hi), g), lo)
+    return unbroadcast(g * _factor((x > hi) if lo is None else (x > hi) | (lo > hi), g), hi)
 
 
 clip = defprim("clip", _real_only(lambda x, lo, hi: xp(x).clip(x, lo, hi)),
@@ -450,7 +492,7 @@ mean = defprim("mean", lambda x, axis=None, keepdims=False: xp(x).mean(x, axis=a
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
-    hits = x == _expand(ans, x, axis, keepdims)  # ties share the gradient evenly
+    hits = _factor(x == _expand(ans, x, axis, keepdims), x)  # ties share the gradient evenly
     return _expand(g, x, axis, keepdims) * hits / sum(hits, axis=axis, keepdims=True)
 
 
@@ -463,7 +505,8 @@ min = defprim("min", _real_only(lambda x, axis=None, keepdims=False: xp(x).min(x
 
 
 def _has_zero(x) -> bool:
-    return bool((x == 0).any())
+    raw = _raw(x)
+    return bool((raw == 0).any()) if type(raw) is np.ndarray else bool(xp(raw).any(raw == 0))
 
 
 def _prod_of_others(x, axis):
@@ -495,12 +538,14 @@ logsumexp = defprim("logsumexp", lambda x, axis=None, keepdims=False: _logsumexp
 
 def _logsumexp(x, axis, keepdims):
     m = xp(x)
-    if x.size == 0:
+    if math.prod(x.shape) == 0:
         return m.log(m.sum(m.exp(x), axis=axis, keepdims=keepdims))
-    top = m.max(x.real, axis=axis, keepdims=True)  # a real shift: log(e^top · S) = top + log S exactly
+    top = m.max(m.real(x) if _is_complex(x) else x, axis=axis, keepdims=True)  # a real shift: log(e^top · S) = top + log S exactly
     top = m.where(m.isfinite(top), top, 0)
     out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
-    return out if keepdims else m.squeeze(out, axis=axis)
+    if keepdims:
+        return out
+    return m.reshape(out, ()) if axis is None else m.squeeze(out, axis=tuple(axis) if isinstance(axis, list) else axis)
 
 
 def _row_max(x):
@@ -512,7 +557,12 @@ def _row_max(x):
 
 
 def _softmax(x, axis=-1):
-    # array methods: the same for every array module, and fast
+    m = xp(x)
+    if m is not np:  # the array API's functions (no methods, no out=)
+        x = _float_dtype(x)
+        e = m.exp(x - m.max(m.real(x) if _is_complex(x) else x, axis=axis, keepdims=True))
+        return e / m.sum(e, axis=axis, keepdims=True)
+    # NumPy's methods, in place: fast
     shift = x.real if x.dtype.kind == "c" else x  # (any shift gives the same softmax; a real one is stable)
     e = x - (_row_max(shift) if axis in (-1, x.ndim - 1) else shift.max(axis=axis, keepdims=True))
     if e.dtype.kind not in "fc":
@@ -531,6 +581,11 @@ log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, 
 
 def _softmax_cross_entropy(z, labels):
     m = xp(z)
+    if m is not np:  # the array API's functions; the labels' entries taken along the class axis
+        labels = _on_device_of(labels, z)
+        shifted = z - m.max(z, axis=-1, keepdims=True)
+        picked = m.take_along_axis(shifted, m.reshape(labels, (-1, 1)), axis=-1)[:, 0]
+        return m.sum(m.log(m.sum(m.exp(shifted), axis=-1)) - picked) / labels.shape[0]
     shifted = z - _row_max(z)
     picked = shifted[m.arange(len(labels)), labels]
     return (m.log(m.exp(shifted).sum(axis=-1)) - picked).sum() / len(labels)  # (.mean() costs more)
@@ -538,7 +593,8 @@ def _softmax_cross_entropy(z, labels):
 
 def _softmax_cross_entropy_vjp(g, ans, z, labels):
     n, classes = shape_of(z)
-    onehot = equal(reshape(labels, (-1, 1)), xp(z).arange(classes))  # with primitives, so compile replays it
+    onehot = equal(reshape(_on_device_of(labels, z), (-1, 1)), xp(z).arange(classes))  # primitives: compile replays it
+    onehot = _factor(onehot, z)
     return g * (softmax(z, axis=-1) - onehot) / n
 
 
@@ -562,7 +618,7 @@ def _cumprod_vjp(g, ans, x, axis):
     after = m.arange(n)[None, :] > m.arange(n)[:, None]  # [i, k]: k > i
     between = cumprod(where(after, xm[..., None, :], 1), -1)  # [i, j]: ∏_{i<k≤j} x_k
     left = cumprod(concatenate(m.ones(shape_of(xm)[:-1] + (1,), dtype=x.dtype), xm[..., :-1], axis=-1), -1)
-    inner = sum(where(after | m.eye(n, dtype=bool), gm[..., None, :] * between, 0), axis=-1)
+    inner = sum(where(after | (m.eye(n) != 0), gm[..., None, :] * between, 0), axis=-1)
     return swapaxes(left * inner, axis, -1)
 
 
