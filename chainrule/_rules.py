@@ -54,7 +54,7 @@ import sys
 import numpy as np
 
 from ._graph import Primitive, Tensor
-from ._namespace import is_floating, namespace
+from ._namespace import NamespaceError, is_floating, namespace
 from ._registry import register
 
 # xp(*arrays): the array module the arrays (or Tensors' arrays) belong to: NumPy, or another array-API
@@ -457,7 +457,18 @@ greater_equal = nondiff("greater_equal", _real_only(_ufunc("greater_equal")), fa
 logical_and = nondiff("logical_and", _ufunc("logical_and"), fast=np.logical_and)
 logical_or = nondiff("logical_or", _ufunc("logical_or"), fast=np.logical_or)
 logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
-where = defprim("where", lambda c, x, y: xp(x, y).where(_on_device_of(c, x if hasattr(x, "dtype") else y), x, y), None,
+def _where(c, x, y):
+    m = xp(c, x, y)
+    if m is np:
+        return np.where(c, x, y)
+    if isinstance(c, np.ndarray | np.generic | bool):  # a NumPy mask or a Python bool: moved into the library
+        c = m.asarray(np.asarray(c))
+    if not hasattr(x, "dtype") and not hasattr(y, "dtype"):  # (the standard's where takes one scalar at most)
+        x = m.asarray(x)
+    return m.where(c, x, y)
+
+
+where = defprim("where", _where, None,
                 lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
                 lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
                 saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"), names=())
@@ -657,7 +668,7 @@ def _concatenate_vjp(position, g, ans, *xs, axis=0):
         return reshape(g[start:start + math.prod(shape_of(xs[position]))], shape_of(xs[position]))
     axis = axis % ndim_of(g)
     start = builtins.sum(shape_of(x)[axis] for x in xs[:position])
-    index = (slice(None),) * axis + (slice(start, start + shape_of(xs[position])[axis]),)
+    index = (slice(None),) * axis + (slice(start, start + shape_of(xs[position])[axis]), Ellipsis)
     return g[index]
 
 
@@ -672,23 +683,72 @@ def _is_basic(index) -> bool:
     return builtins.all(i is None or i is Ellipsis or isinstance(i, int | np.integer | slice) for i in items)
 
 
+def _index_for(x, index):
+    """``index`` for another library's array ``x``: NumPy index arrays and lists moved into that library, and
+    a trailing ``...`` where the index names fewer axes than ``x`` has (the standard asks for one)."""
+    items = index if isinstance(index, tuple) else (index,)
+    items = tuple(_on_device_of(i, x) for i in items)
+    m = xp(x)
+    named = builtins.sum(i.ndim if hasattr(i, "dtype") and not isinstance(i, np.generic) and m.isdtype(i.dtype, "bool")
+                         else 1 for i in items if i is not None and i is not Ellipsis)
+    if named < ndim_of(x) and not builtins.any(i is Ellipsis for i in items):
+        items += (Ellipsis,)
+    return items if len(items) > 1 or isinstance(index, tuple) else items[0]
+
+
+def _getitem_forward(x, index):
+    return x[index] if type(x) is np.ndarray else x[_index_for(x, index)]
+
+
+def _scatter_add_by_comparison(m, shape, dtype, index, g):
+    """``zeros(shape)`` with ``g`` added at ``index`` (repeats accumulate), for a library without a scatter-add
+    (the array API has none): each entry's flat position compared with every slot, in chunks, and the matches
+    summed. Exact sums, in O(len(g) · size) time: the price of the standard's missing scatter."""
+    size = math.prod(shape)
+    positions = m.reshape(m.reshape(m.arange(size), shape)[_index_for(m.zeros(shape), index)], (-1,))
+    values = m.reshape(m.broadcast_to(g, positions.shape if not shape_of(g) else shape_of(g)), (-1,))
+    slots = m.arange(size)[None, :]
+    total = m.zeros(size, dtype=dtype)
+    step = builtins.max(1, (1 << 22) // builtins.max(size, 1))
+    for start in range(0, positions.shape[0], step):
+        chunk = slice(start, builtins.min(start + step, positions.shape[0]))
+        hits = positions[chunk, None] == slots
+        total = total + m.sum(m.where(hits, values[chunk, None], 0), axis=0)
+    return m.reshape(total, shape)
+
+
 def _scatter_forward(g, index, shape, dtype):
     m = xp(g)
-    out = m.zeros(shape, dtype=dtype)
     if _is_basic(index):
-        out[index] = g
-    else:
+        out = m.zeros(shape, dtype=dtype)
+        if m is np:
+            out[index] = g
+            return out
+        items = _index_for(out, index)
+        items = items if isinstance(items, tuple) else (items,)
+        if builtins.any(i is None for i in items):  # (the standard assigns through no new axes)
+            items = tuple(i for i in items if i is not None)
+            g = m.reshape(g, out[items].shape)
+        out[items] = g
+        return out
+    if m is np or hasattr(getattr(m, "add", None), "at"):  # NumPy's (and CuPy's) scatter-add
+        out = m.zeros(shape, dtype=dtype)
         m.add.at(out, index, g)  # repeated indices accumulate
-    return out
+        return out
+    return _scatter_add_by_comparison(m, shape, dtype, index, g)
 
 
 def _setitem_forward(x, index, value):  # the order of operator.setitem
-    out = x.copy()
-    out[index] = value
+    if type(x) is np.ndarray:
+        out = x.copy()
+        out[index] = value
+        return out
+    out = xp(x).asarray(x, copy=True)
+    out[_index_for(out, index)] = value
     return out
 
 
-getitem = defprim("getitem", lambda x, index: x[index],
+getitem = defprim("getitem", _getitem_forward,
                   lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), saves=(1,), formulas=("{g} scattered",),
                   cost="movement")
 scatter = defprim("scatter", _scatter_forward,
@@ -816,8 +876,20 @@ einsum = defprim("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, 
                  formulas=("einsum of {g} with the other operands",), variadic=True, names=(), cost="contraction")
 
 
+def _diagonal(x, offset, axis1, axis2):
+    d = xp(x).diagonal(x, offset, axis1, axis2)
+    return d.copy() if type(d) is np.ndarray else d  # (NumPy's is a read-only view)
+
+
 def _diagonal_embed(g, shape, offset, axis1, axis2):
     m = xp(g)
+    if m is not np:  # no fancy assignment in the array API: out = R (g ∘ C) with 0/1 matrices placing the entries
+        axes = (axis1 % len(shape), axis2 % len(shape))
+        n, k, length = shape[axes[0]], shape[axes[1]], shape_of(g)[-1]
+        first = builtins.max(0, -offset)
+        rows = m.astype(m.arange(n)[:, None] == m.arange(length)[None, :] + first, g.dtype)
+        columns = m.astype(m.arange(length)[:, None] + (first + offset) == m.arange(k)[None, :], g.dtype)
+        return m.moveaxis(m.matmul(rows, g[..., :, None] * columns), (-2, -1), axes)
     out = m.zeros(shape, dtype=g.dtype)
     moved = m.moveaxis(out, (axis1 % len(shape), axis2 % len(shape)), (-2, -1))  # a view into `out`
     n, k = moved.shape[-2:]
@@ -826,7 +898,7 @@ def _diagonal_embed(g, shape, offset, axis1, axis2):
     return out
 
 
-diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
+diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: _diagonal(x, offset, axis1, axis2),
                    lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2),
                    saves=(), formulas=("{g} placed on the diagonal",), names=(), cost="movement")
 diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
@@ -847,6 +919,18 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _any(a) -> bool:
+    return bool(a.any()) if type(a) is np.ndarray else bool(xp(a).any(a))
+
+
+def _singular_values(x):
+    """The singular values of the array ``x`` (the standard's ``svdvals``; NumPy's ``svd(compute_uv=False)``)."""
+    m = xp(x)
+    if m is np or not hasattr(m.linalg, "svdvals"):
+        return m.linalg.svd(x, compute_uv=False)
+    return m.linalg.svdvals(x)
+
+
 def _cofactor(x):
     """The cofactor matrix adj(A)ᵀ, which is ∂det/∂A also where A is singular: from A = U S Vᴴ,
     adj(A)ᵀ = det(U) det(Vᴴ) · conj(U) diag(∏_{j≠i} s_j) conj(Vᴴ) (U, V unitary, adj(U) = det(U) Uᴴ)."""
@@ -861,12 +945,13 @@ def _det_vjp(g, ans, x):
     # adj(A)ᵀ: det(A) A⁻ᵀ for a well-conditioned A; from the SVD (_cofactor) for a singular or nearly singular
     # one, where det(A) A⁻ᵀ is 0 · ∞ (or loses every digit)
     column = shape_of(ans) + (1, 1)
-    s = xp(x).linalg.svd(_raw(x), compute_uv=False) if shape_of(x)[-1] else None
-    if s is None or (s[..., -1] > s[..., 0] * math.sqrt(np.finfo(s.dtype).eps)).all():
+    s = _singular_values(_raw(x)) if shape_of(x)[-1] else None
+    m = xp(s)
+    if s is None or bool(m.all(s[..., -1] > s[..., 0] * math.sqrt(m.finfo(s.dtype).eps))):
         return reshape(g * ans, column) * _inv_t(x)
     if isinstance(x, Tensor):  # the rule is recorded (create_graph): it will be differentiated again
-        small = s <= s[..., :1] * shape_of(x)[-1] * np.finfo(s.dtype).eps
-        if small.sum(axis=-1).max() >= 2:
+        small = m.astype(s <= s[..., :1] * shape_of(x)[-1] * m.finfo(s.dtype).eps, m.int64)
+        if int(m.max(m.sum(small, axis=-1))) >= 2:
             raise TypeError("derivatives of det beyond the first at a matrix of rank ≤ n − 2 are not supported "
                             "(its cofactor matrix comes from the SVD, whose singular vectors are not unique there)")
     return reshape(g, column) * _cofactor(x)
@@ -874,7 +959,7 @@ def _det_vjp(g, ans, x):
 
 def _logabsdet_vjp(g, ans, x):
     # log|det A|: ḡ · A⁻ᵀ, also for complex A (the real part of the holomorphic log det)
-    if bool((_raw(ans) == -math.inf).any()):
+    if _any(_raw(ans) == -math.inf):
         raise np.linalg.LinAlgError("chainrule.slogdet: the matrix is singular: log|det| is −inf and has no gradient")
     return reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x)
 
@@ -941,7 +1026,7 @@ def _over_gaps(numerator, gaps):
     basis of the eigenspace and have no derivative: NaN there (as PyTorch's and JAX's 0/0 or x/0), except
     where the numerator is 0 (a loss of the eigenvalues alone), which is exact (docs/conventions.md)."""
     distinct = not_equal(gaps, 0)
-    off_diagonal = ~xp(gaps).eye(shape_of(gaps)[-1], dtype=bool)
+    off_diagonal = xp(gaps).eye(shape_of(gaps)[-1]) == 0
     undefined = logical_and(logical_and(off_diagonal, logical_not(distinct)), not_equal(numerator, 0))
     return where(distinct, numerator / where(distinct, gaps, 1), where(undefined, math.nan, 0))
 
@@ -957,7 +1042,18 @@ def _eigh_vjp(g, ans, x, UPLO="L"):
     return 0.5 * (result + _conj(swapaxes(result, -1, -2)))
 
 
-eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2,
+def _lower(function, x, UPLO):
+    """``numpy.linalg.<function>(x, UPLO)``; the array API's reads the lower triangle, as NumPy's default."""
+    m = xp(x)
+    if m is np:
+        return getattr(m.linalg, function)(x, UPLO=UPLO)
+    if UPLO not in ("L", "l"):
+        raise NamespaceError(f"chainrule: {function}(UPLO={UPLO!r}) is not available for {m.name} (the array API's "
+                             f"{function} takes no UPLO)")
+    return getattr(m.linalg, function)(x)
+
+
+eigh = defprim("eigh", lambda x, UPLO="L": tuple(_lower("eigh", x, UPLO)), _eigh_vjp, n_outputs=2,
                formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",), names=(), cost="cubic")
 
 
@@ -967,13 +1063,16 @@ def _eigvalsh_vjp(g, ans, x, UPLO="L"):
     return matmul(_conj(v) * g[..., None, :], swapaxes(v, -1, -2))
 
 
-eigvalsh = defprim("eigvalsh", lambda x, UPLO="L": xp(x).linalg.eigvalsh(x, UPLO=UPLO), _eigvalsh_vjp, saves=(0,),
+eigvalsh = defprim("eigvalsh", lambda x, UPLO="L": _lower("eigvalsh", x, UPLO), _eigvalsh_vjp, saves=(0,),
                    formulas=("V diag({g}) Vᵀ",), names=("numpy.linalg.eigvalsh",), cost="cubic")
 
 
 def _eig_forward(x):
-    w, v = xp(x).linalg.eig(x)
-    return w, v  # NumPy gives real arrays when every eigenvalue is real
+    m = xp(x)
+    w, v = m.linalg.eig(x)
+    if m is not np and not _is_complex(x) and bool(m.all(m.imag(w) == 0)):
+        w, v = m.real(w), m.real(v)  # as NumPy: real arrays when every eigenvalue is real
+    return w, v
 
 
 def _eig_vjp(g, ans, x):
@@ -984,7 +1083,7 @@ def _eig_vjp(g, ans, x):
     if _is_complex(w):  # (complex eigenvalues, or a complex matrix)
         # the eigenvalues are holomorphic in A: Ā = V⁻ᵀ diag(w̄) Vᵀ. The eigenvectors' normalisation (unit
         # norm, any phase) is not, and has no rule here: refused, unless nothing reaches them
-        if isinstance(gv, Tensor) or bool((_raw(gv) != 0).any()):
+        if isinstance(gv, Tensor) or _any(_raw(gv) != 0):
             raise TypeError("chainrule.linalg.eig: no gradient through complex eigenvectors (complex eigenvalues "
                             "or a complex matrix); the eigenvalues alone are differentiable (eigvals)")
         return matmul(inv(vt), gw[..., :, None] * vt)
@@ -1039,12 +1138,15 @@ def _svdvals_vjp(g, ans, x):
     return matmul(_conj(u) * g[..., None, :], _conj(vh))
 
 
-svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
+svdvals = defprim("svdvals", _singular_values, _svdvals_vjp,
                   saves=(0,), formulas=("U diag({g}) Vᵀ",), names=(), cost="cubic")
 
 
 def _pinv_forward(x, rcond=None, hermitian=False, rtol=None):
-    return xp(x).linalg.pinv(x, rcond=rcond, hermitian=hermitian, **({} if rtol is None else {"rtol": rtol}))
+    m = xp(x)
+    if m is not np:  # (the standard's rtol is NumPy's rcond; hermitian only chooses NumPy's algorithm)
+        return m.linalg.pinv(x, rtol=rcond if rtol is None else rtol)
+    return m.linalg.pinv(x, rcond=rcond, hermitian=hermitian, **({} if rtol is None else {"rtol": rtol}))
 
 
 def _pinv_vjp(g, ans, x, rcond=None, hermitian=False, rtol=None):
