@@ -20,7 +20,6 @@ import numpy as np
 from . import _rules as P
 from ._rules import defprim, ndim_of, shape_of, xp
 
-
 _is_complex = P._is_complex
 
 
