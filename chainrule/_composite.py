@@ -186,7 +186,9 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
     """Mean over the non-NaN entries."""
     _no_extras("nanmean", extras)
-    count = np.sum(~_nan_mask(a), axis=_axis(axis), keepdims=keepdims)
+    present = _values(~_nan_mask(a))
+    xp = P.xp(present)
+    count = xp.sum(present if xp is np else xp.astype(present, _values(a).dtype), axis=_axis(axis), keepdims=keepdims)
     return nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims) / count
 
 
@@ -858,6 +860,12 @@ def _call_on_values(function, args, kwargs=None, as_array: bool = False):
         function = _ArrayResult(function)
     args = [_values(a) for a in args]
     kwargs = {k: _values(v) for k, v in (kwargs or {}).items()}
+    xp = P.xp(*args)
+    if xp is not np and getattr(np, getattr(function, "__name__", ""), None) is function \
+            and function.__name__ not in ("shape", "ndim", "size"):  # (those read attributes only)
+        # a NumPy function on another library's arrays: that library's own (NamespaceError if it has none)
+        function = getattr(xp, function.__name__)
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
     result = function(*args, **kwargs)
     tape = mode.tape
     if tape is not None:

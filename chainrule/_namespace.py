@@ -379,6 +379,56 @@ def unavailable(primitive: str, part: str, error: Exception, arrays: Any) -> Non
                              f"beyond the array API standard ({type(error).__name__}: {error})") from None
 
 
+def in_library(function: Any, public_name: str) -> Any:
+    """``function`` (a SciPy function) that refuses to compute another library's arrays in NumPy: SciPy
+    converts arrays it does not support to NumPy (or fails); then the call raises `NamespaceError`
+    "``<public_name>`` is not available for <library>" instead of returning a NumPy result. (With
+    ``SCIPY_ARRAY_API=1`` SciPy computes some functions in the inputs' library; those results pass.)
+
+    >>> import scipy.special
+    >>> in_library(scipy.special.erf, "scipy.special.erf")(np.zeros(1))
+    array([0.])
+    """
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        xp = namespace(*args)
+        result = function(*args, **kwargs)
+        if xp is not np:
+            outputs = result if isinstance(result, tuple) else (result,)
+            if any(isinstance(o, np.ndarray | np.generic) for o in outputs):
+                raise NamespaceError(f"chainrule: `{public_name}` is not available for {xp.name} (SciPy computes "
+                                     f"it in NumPy only)")
+        return result
+
+    checked.__name__ = getattr(function, "__name__", public_name)
+    return checked
+
+
+def numpy_constants_moved(args: Any) -> list | None:
+    """``args`` with the NumPy arrays and scalars among them (constants: masks, index arrays, coefficients,
+    ``np.float64`` numbers) moved into the other array library whose arrays or Tensors are there too, onto
+    their device; None when there is nothing to move (no other library, or no NumPy constant).
+
+    >>> import array_api_strict as strict
+    >>> numpy_constants_moved([strict.asarray([1.0]), np.float64(2.0), np.ones(1)])[1:]
+    [2.0, Array([1.], dtype=array_api_strict.float64)]
+    """
+    try:
+        m = namespace(*args)
+    except NamespaceError:
+        return None
+    if m is np:
+        return None
+    moved, changed = [], False
+    for a in args:
+        if isinstance(a, np.generic):
+            a, changed = a.item(), True
+        elif isinstance(a, np.ndarray):
+            a, changed = m.asarray(a), True
+        moved.append(a)
+    return moved if changed else None
+
+
 DEVICES = ("cpu", "cuda")
 
 

@@ -224,7 +224,13 @@ def _sigmoid_into(x, out=None):
     return _one_over_one_plus_exp(out)
 
 
+def _number(x):
+    """A NumPy scalar as the Python number it is (another library's arrays combine with Python numbers only)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _power_vjp_base(g, ans, x, y):
+    y = _number(y)
     if isinstance(y, int | float):  # a Python exponent stays a Python number (no array of another library)
         return unbroadcast(g * y * x ** (y - 1 if y != 0 else 1), x)
     return unbroadcast(g * y * x ** where(y == 0, 1, y - 1), x)  # y == 0: avoid 0 ** -1 at x = 0
@@ -233,6 +239,9 @@ def _power_vjp_base(g, ans, x, y):
 def _power_vjp_exponent(g, ans, x, y):
     # ∂(x^y)/∂y = x^y ln x. At x = 0 it is 0 (the limit from y > 0); at a real x < 0, x^y is real only at
     # integers, so there is no derivative: NaN (as PyTorch and JAX)
+    x = _number(x)
+    if isinstance(x, int | float):  # a number base: ln x is a number
+        return unbroadcast(g * ans * math.log(x) if x > 0 else g * (0.0 if x == 0 else math.nan), y)
     if _is_complex(ans):
         nonzero = x != 0
         return unbroadcast(where(nonzero, g * ans * log(astype(where(nonzero, x, 1), ans.dtype)), 0), y)
