@@ -7,8 +7,8 @@ Contract as in :mod:`chainrule._rules`. op(A) is A, or Aᵀ when ``trans``.
 from __future__ import annotations
 
 from . import _rules as P
-from ._namespace import in_library
 from ._graph import Tensor
+from ._namespace import in_library
 from ._rules import defprim, ndim_of, shape_of, swapaxes, xp
 
 
