@@ -706,7 +706,29 @@ def _index_for(x, index):
 
 
 def _getitem_forward(x, index):
-    return x[index] if type(x) is np.ndarray else x[_index_for(x, index)]
+    if type(x) is np.ndarray:
+        return x[index]
+    items = _index_for(x, index)
+    items = items if isinstance(items, tuple) else (items,)
+    arrays = [k for k, i in enumerate(items) if hasattr(i, "dtype") and not isinstance(i, np.generic)]
+    if len(arrays) != 1 or len(items) == 1 or xp(x).isdtype(items[arrays[0]].dtype, "bool"):
+        return x[items if len(items) > 1 else items[0]]
+    # one integer array among slices (the standard indexes with arrays alone): the slices first, then the
+    # array's entries taken along its axis, which stays in its place (NumPy's rule for one index array)
+    m, k = xp(x), arrays[0]
+    array = items[k]
+    basic = x[items[:k] + (slice(None),) + items[k + 1:]]
+    named = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
+    axis = builtins.sum((ndim_of(x) - named) if i is Ellipsis else 0 if isinstance(i, int | np.integer) else 1
+                        for i in items[:k])
+    n = basic.shape[axis]
+    taken = m.take(basic, m.reshape(m.remainder(array, n), (-1,)), axis=axis)
+    taken = m.reshape(taken, basic.shape[:axis] + array.shape + basic.shape[axis + 1:])
+    advanced = [j for j, i in enumerate(items) if isinstance(i, int | np.integer)] + [k]
+    if builtins.max(advanced) - builtins.min(advanced) + 1 != len(advanced):  # integers apart from the array:
+        moved = tuple(range(axis, axis + array.ndim))  # its axes go first (NumPy's rule)
+        taken = m.moveaxis(taken, moved, tuple(range(array.ndim)))
+    return taken
 
 
 def _scatter_add_by_comparison(m, shape, dtype, index, g):
@@ -714,7 +736,7 @@ def _scatter_add_by_comparison(m, shape, dtype, index, g):
     (the array API has none): each entry's flat position compared with every slot, in chunks, and the matches
     summed. Exact sums, in O(len(g) · size) time: the price of the standard's missing scatter."""
     size = math.prod(shape)
-    positions = m.reshape(m.reshape(m.arange(size), shape)[_index_for(m.zeros(shape), index)], (-1,))
+    positions = m.reshape(_getitem_forward(m.reshape(m.arange(size), shape), index), (-1,))
     values = m.reshape(m.broadcast_to(g, positions.shape if not shape_of(g) else shape_of(g)), (-1,))
     slots = m.arange(size)[None, :]
     total = m.zeros(size, dtype=dtype)
