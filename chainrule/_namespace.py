@@ -309,7 +309,8 @@ def namespace(*arrays: Any) -> Any:
         if found is not None and found is not wrapper:
             if found.module is module:
                 raise DeviceError(f"chainrule: arrays on two devices in one operation ({found.device} and "
-                                  f"{device}); move them to one device first (Module.to, Tensor.to, to_device)")
+                                  f"{device}); move them to one device first (Module.to, "
+                                  f"chainrule.tensor(..., device=))")
             raise NamespaceError(f"chainrule: arrays of two libraries in one operation ({found.name} and "
                                  f"{wrapper.name}); convert one of them first")
         found = wrapper
@@ -406,8 +407,9 @@ def in_library(function: Any, public_name: str) -> Any:
 
 def numpy_constants_moved(args: Any) -> list | None:
     """``args`` with the NumPy arrays and scalars among them (constants: masks, index arrays, coefficients,
-    ``np.float64`` numbers) moved into the other array library whose arrays or Tensors are there too, onto
-    their device; None when there is nothing to move (no other library, or no NumPy constant).
+    ``np.float64`` numbers, Tensors that need no gradient such as targets) moved into the other array
+    library whose arrays or Tensors are there too, onto their device; None when there is nothing to move
+    (no other library, or no NumPy constant).
 
     >>> import array_api_strict as strict
     >>> numpy_constants_moved([strict.asarray([1.0]), np.float64(2.0), np.ones(1)])[1:]
@@ -425,6 +427,8 @@ def numpy_constants_moved(args: Any) -> list | None:
             a, changed = a.item(), True
         elif isinstance(a, np.ndarray):
             a, changed = m.asarray(a), True
+        elif isinstance(_data(a), np.ndarray) and not a.requires_grad:  # a constant Tensor (targets): its array
+            a, changed = m.asarray(a.data), True
         moved.append(a)
     return moved if changed else None
 
@@ -473,6 +477,40 @@ def to_device(array: Any, device: Any) -> Any:
     except Exception as error:  # CuPy without a usable GPU or driver raises its own runtime errors
         raise NamespaceError(f"chainrule: device {device!r}: CuPy found no usable GPU ({type(error).__name__}: "
                              f"{error})") from None
+
+
+def on_host(array: Any) -> np.ndarray:
+    """A NumPy copy of ``array`` (of any library and device): what checkpoints and ``state_dict`` hold.
+
+    >>> import array_api_strict as strict
+    >>> on_host(strict.asarray([1.0], device=strict.Device("device1")))
+    array([1.])
+    """
+    array = _data(array)
+    if isinstance(array, np.ndarray | np.generic):
+        return np.array(array, copy=True)
+    return np.array(to_device(array, "cpu"), copy=True)
+
+
+def numpy_dtype(dtype: Any) -> np.dtype:
+    """The NumPy dtype of the same name as ``dtype`` (NumPy's own, or another library's ``float32``, ...).
+
+    >>> import array_api_strict as strict
+    >>> numpy_dtype(strict.float32)
+    dtype('float32')
+    """
+    return dtype if isinstance(dtype, np.dtype) else np.dtype(str(dtype).rsplit(".", 1)[-1])
+
+
+def is_device(target: Any) -> bool:
+    """True for a device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or an array library's device object.
+
+    >>> is_device("cuda:1"), is_device("float32")
+    (True, False)
+    """
+    if isinstance(target, str):
+        return target.partition(":")[0] in DEVICES
+    return "device" in type(target).__name__.lower()
 
 
 def device_of(array: Any) -> Any:
