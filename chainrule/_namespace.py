@@ -386,9 +386,8 @@ def in_library(function: Any, public_name: str) -> Any:
     "``<public_name>`` is not available for <library>" instead of returning a NumPy result. (With
     ``SCIPY_ARRAY_API=1`` SciPy computes some functions in the inputs' library; those results pass.)
 
-    >>> import scipy.special
-    >>> in_library(scipy.special.erf, "scipy.special.erf")(np.zeros(1))
-    array([0.])
+    >>> in_library(np.sqrt, "sqrt")(np.ones(1))  # NumPy in, NumPy out: fine
+    array([1.])
     """
 
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -499,7 +498,12 @@ def numpy_dtype(dtype: Any) -> np.dtype:
     >>> numpy_dtype(strict.float32)
     dtype('float32')
     """
-    return dtype if isinstance(dtype, np.dtype) else np.dtype(str(dtype).rsplit(".", 1)[-1])
+    if isinstance(dtype, np.dtype):
+        return dtype
+    try:
+        return np.dtype(dtype)  # a NumPy scalar type, a Python type, a name
+    except TypeError:
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])  # another library's dtype
 
 
 def is_device(target: Any) -> bool:

@@ -368,7 +368,7 @@ def _astype(x, dtype):
     m = xp(x)
     if m is np:
         return x.astype(dtype)
-    if isinstance(dtype, np.dtype | type):  # a NumPy dtype: the library's of the same name
+    if isinstance(dtype, np.dtype | type | str):  # a NumPy dtype (or its name): the library's of the same name
         dtype = getattr(m.module, np.dtype(dtype).name)
     return m.astype(x, dtype)
 
