@@ -195,6 +195,17 @@ def _diagonal(m: Any):
     return diagonal
 
 
+def _convolve(m: Any):
+    def convolve(a: Any, v: Any) -> Any:  # the full 1-D convolution, (a ∗ v)ₙ = Σₖ v[n − k] a[k]: T a
+        la, lv = a.shape[0], v.shape[0]
+        lag = m.arange(la + lv - 1)[:, None] - m.arange(la)[None, :]  # T's entry (n, k) is v[n − k], if any
+        entries = m.take(v, m.reshape(m.clip(lag, 0, lv - 1), (-1,)), axis=0)
+        toeplitz = m.where((lag >= 0) & (lag < lv), m.reshape(entries, lag.shape), 0)
+        return m.matmul(toeplitz, a)
+
+    return convolve
+
+
 def _ascontiguousarray(m: Any):
     return lambda x: x  # the standard has no memory layout
 
@@ -202,7 +213,7 @@ def _ascontiguousarray(m: Any):
 _LN2 = math.log(2)
 POLYFILLS = {"exp2": _exp2, "deg2rad": _deg2rad, "rad2deg": _rad2deg, "cbrt": _cbrt, "logaddexp2": _logaddexp2,
              "fmax": _fmax, "fmin": _fmin, "fmod": _fmod, "sinc": _sinc, "angle": _angle, "nan_to_num": _nan_to_num,
-             "tri": _tri, "diagonal": _diagonal, "ascontiguousarray": _ascontiguousarray,
+             "tri": _tri, "diagonal": _diagonal, "ascontiguousarray": _ascontiguousarray, "convolve": _convolve,
              "cumsum": _cumulative("cumulative_sum"), "cumprod": _cumulative("cumulative_prod")}
 
 

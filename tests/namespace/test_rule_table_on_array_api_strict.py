@@ -44,13 +44,13 @@ _SPECIAL = ("erf erfc erfinv erfcinv ndtr log_ndtr ndtri logit gamma gammaln rga
 _STATS = {"norm": "cdf logcdf sf logsf ppf", "t": "logpdf pdf cdf logcdf", "gamma": "logpdf pdf cdf logcdf",
           "beta": "logpdf pdf cdf logcdf", "poisson": "logpmf pmf cdf logcdf", "dirichlet": "logpdf pdf"}
 NOT_AVAILABLE = {
-    # outside the standard: no argpartition, einsum, convolution, assignment through index arrays; piecewise
-    # calls its functions on NumPy pieces
-    "partition", "einsum", "piecewise", "put_along_axis", "convolve", "correlate",
+    # outside the standard: no argpartition, einsum, assignment through index arrays; piecewise calls its
+    # functions on NumPy pieces
+    "partition", "einsum", "piecewise", "put_along_axis",
     # SciPy computes these in NumPy only (without SCIPY_ARRAY_API=1), and the distributions built on them
     *(f"scipy.special.{name}" for name in _SPECIAL.split()),
     *(f"scipy.stats.{dist}.{name}" for dist, names in _STATS.items() for name in names.split()),
-    "scipy.signal.convolve", "scipy.signal.correlate", "scipy.linalg.solve_triangular", "scipy.linalg.cho_solve",
+    "scipy.signal.correlate", "scipy.linalg.solve_triangular", "scipy.linalg.cho_solve",
     "scipy.linalg.solve_sylvester", "scipy.linalg.sqrtm", "scipy.linalg.expm", "scipy.integrate.odeint",
 }
 WORKING = len(SPECS) - len(NOT_AVAILABLE)
