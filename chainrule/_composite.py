@@ -186,7 +186,9 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
     """Mean over the non-NaN entries."""
     _no_extras("nanmean", extras)
-    count = np.sum(~_nan_mask(a), axis=_axis(axis), keepdims=keepdims)
+    present = _values(~_nan_mask(a))
+    xp = P.xp(present)
+    count = xp.sum(present if xp is np else xp.astype(present, _values(a).dtype), axis=_axis(axis), keepdims=keepdims)
     return nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims) / count
 
 
@@ -583,11 +585,11 @@ def pad(array, pad_width, mode="constant", constant_values=0, **extras):
             parts = []
             if before:
                 pad_shape[axis] = int(before)
-                parts.append(np.full(pad_shape, constant_values, dtype=_dtype(array)))
+                parts.append(P.xp(array).full(tuple(pad_shape), constant_values, dtype=_dtype(array)))
             parts.append(out)
             if after:
                 pad_shape[axis] = int(after)
-                parts.append(np.full(pad_shape, constant_values, dtype=_dtype(array)))
+                parts.append(P.xp(array).full(tuple(pad_shape), constant_values, dtype=_dtype(array)))
             out = P.concatenate(*parts, axis=axis)
         return out
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
@@ -640,12 +642,12 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 
 def tril(m, k=0):
     shape = shape_of(m)
-    return P.multiply(m, np.tri(shape[-2], shape[-1], k, dtype=bool))
+    return P.where(P.xp(m).tri(shape[-2], shape[-1], k, dtype=bool), m, 0)
 
 
 def triu(m, k=0):
     shape = shape_of(m)
-    return P.multiply(m, ~np.tri(shape[-2], shape[-1], k - 1, dtype=bool))
+    return P.where(~P.xp(m).tri(shape[-2], shape[-1], k - 1, dtype=bool), m, 0)
 
 
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **extras):
@@ -858,6 +860,12 @@ def _call_on_values(function, args, kwargs=None, as_array: bool = False):
         function = _ArrayResult(function)
     args = [_values(a) for a in args]
     kwargs = {k: _values(v) for k, v in (kwargs or {}).items()}
+    xp = P.xp(*args)
+    if xp is not np and getattr(np, getattr(function, "__name__", ""), None) is function \
+            and function.__name__ not in ("shape", "ndim", "size"):  # (those read attributes only)
+        # a NumPy function on another library's arrays: that library's own (NamespaceError if it has none)
+        function = getattr(xp, function.__name__)
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
     result = function(*args, **kwargs)
     tape = mode.tape
     if tape is not None:
@@ -1025,18 +1033,21 @@ def _rules_linalg():
 def lstsq(a, b, rcond=None):
     """``numpy.linalg.lstsq``: (x, residuals, rank, singular values); x = pinv(a) b is differentiable (where
     the rank is constant), the residuals and singular values too, the rank is an integer."""
-    values_a = np.asarray(_values(a))
-    x_values, residual_values, rank, _ = np.linalg.lstsq(values_a, np.asarray(_values(b)), rcond=rcond)
+    values_a = _values(a)
+    xp = P.xp(values_a)
     s = P.svdvals(a)
-    cutoff = (np.finfo(values_a.dtype).eps * builtins.max(values_a.shape) if rcond is None else rcond)
+    rows, columns = shape_of(values_a)
+    cutoff = (xp.finfo(values_a.dtype).eps * builtins.max(rows, columns) if rcond is None else rcond)
     u, sv, vh = P.svd(a)
-    keep = _values(sv) > cutoff * np.max(_values(sv))
+    keep = _values(sv) > cutoff * xp.max(_values(sv))  # NumPy's (LAPACK gelsd's) rank cut-off
+    rank = int(xp.sum(P._factor(keep, sv)))
     s_inv = P.where(keep, 1 / P.where(keep, sv, 1), 0)
     b2 = b if ndim_of(b) == 2 else P.reshape(b, (-1, 1))
-    conj = P.conj if np.iscomplexobj(values_a) else (lambda t: t)
+    conj = P.conj if P._is_complex(values_a) else (lambda t: t)
     x = P.matmul(conj(P.swapaxes(vh, -1, -2)) * s_inv[None, :], P.matmul(conj(P.swapaxes(u, -1, -2)), b2))
     x = x if ndim_of(b) == 2 else P.reshape(x, (-1,))
-    if np.size(residual_values):
+    residual_values = xp.zeros((0,), dtype=_values(sv).dtype)  # none unless full rank and overdetermined
+    if rank == columns and rows > columns:
         residual = b2 - P.matmul(a, x if ndim_of(b) == 2 else P.reshape(x, (-1, 1)))
         residuals = P.sum(_abs2(residual), axis=0)
     else:

@@ -48,11 +48,11 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     div = (num - 1) if endpoint else num
     fractions = np.arange(num, dtype=float) / (div if div > 0 else 1)
     shape = np.broadcast_shapes(shape_of(start), shape_of(stop))
-    fractions = fractions.reshape((-1,) + (1,) * len(shape))
+    fractions = Tensor(P._on_device_of(fractions.reshape((-1,) + (1,) * len(shape)), start if ndim_of(start) else stop))
     step = (stop - start) / (div if div > 0 else 1)
     out = start + fractions * (stop - start)
     if endpoint and num > 1:  # the last point is exactly `stop`, as in NumPy
-        last = (np.arange(num) == num - 1).reshape(fractions.shape)
+        last = (np.arange(num) == num - 1).reshape(shape_of(fractions))
         out = P.where(last, C.broadcast_to(stop, (num,) + shape), out)
     out = C.moveaxis(out, 0, axis) if axis != 0 else out
     out = C._cast(out, dtype)
@@ -75,11 +75,12 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     if not _any_tensor(start, stop):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
     start, stop = _array(start), _array(stop)
-    s, e = np.asarray(_values(start)), np.asarray(_values(stop))
-    if np.any(s == 0) or np.any(e == 0) or np.any(np.sign(s) != np.sign(e)):
+    s, e = _values(start), _values(stop)
+    xp = P.xp(s, e)
+    if P._any(s == 0) or P._any(e == 0) or P._any(xp.sign(s) != xp.sign(e)):
         raise ValueError("chainrule.geomspace: the endpoints must be non-zero and of the same sign "
                          "(complex progressions are not supported)")
-    sign = np.sign(s)
+    sign = xp.sign(s)
     out = P.exp(linspace(P.log(start * sign), P.log(stop * sign), num, endpoint, axis=axis))
     return C._cast(out * (C.expand_dims(sign, axis) if sign.ndim else sign), dtype)
 

@@ -298,6 +298,9 @@ class Primitive:
         except Exception as error:
             if raw is None and _holds_tensors(args):  # lists mixing Tensors and numbers, as NumPy takes them
                 return self(*_arrays_of_lists(args), **kwargs)
+            moved = numpy_constants_moved(args)  # NumPy constants among another library's arrays: moved there
+            if moved is not None:
+                return self(*moved, **kwargs)
             unavailable(self.name, "forward", error, args if raw is None else raw)
             if type(error) in _EXPLAINED:
                 raise type(error)(f"chainrule.{self.name}: {error} "
@@ -831,5 +834,5 @@ def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
     leaf.grad = g if leaf.grad is None else leaf.grad + g
 
 
-from ._namespace import is_floating, namespace, unavailable  # noqa: E402
+from ._namespace import is_floating, namespace, numpy_constants_moved, unavailable  # noqa: E402
 from ._tensor import Tensor  # noqa: E402  (Tensor and the graph refer to each other)

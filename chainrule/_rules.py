@@ -54,7 +54,7 @@ import sys
 import numpy as np
 
 from ._graph import Primitive, Tensor
-from ._namespace import namespace
+from ._namespace import NamespaceError, is_floating, namespace
 from ._registry import register
 
 # xp(*arrays): the array module the arrays (or Tensors' arrays) belong to: NumPy, or another array-API
@@ -164,6 +164,34 @@ def _conj(x):
     return conj(x) if _is_complex(x) else x
 
 
+def _factor(mask, like):
+    """A boolean mask as the 0/1 factor [mask] of ``like``'s dtype: the mask itself for NumPy (bool × float
+    promotes); another library's cast, the array API having no bool × float promotion."""
+    if type(mask) is np.ndarray:
+        return mask
+    raw, target = _raw(mask), _raw(like)
+    if isinstance(raw, np.ndarray | np.generic | bool) or not hasattr(target, "dtype"):
+        return mask
+    return xp(raw).astype(raw, target.dtype)
+
+
+def _on_device_of(value, like):
+    """A NumPy constant (an index array, a mask, labels) given with another library's arrays, moved into
+    that library (onto ``like``'s device); anything else unchanged."""
+    m = xp(like)
+    if m is np or not isinstance(value, np.ndarray | list):
+        return value
+    return m.asarray(np.asarray(value))
+
+
+def _float_dtype(x):
+    """``x`` itself if it is floating point, else ``x`` as float64 (NumPy's promotion of integers)."""
+    if is_floating(x):
+        return x
+    m = xp(x)
+    return x.astype(float) if m is np else m.astype(x, m.float64)
+
+
 def _one_over_one_plus_exp(out):
     """``out ← 1 / (1 + e^out)``, in place in the array ``out`` (three passes over one buffer): the sigmoid of
     ``−out``. Overflow and underflow are harmless: e^out = inf gives exactly 0, e^out = 0 gives 1."""
@@ -176,6 +204,8 @@ def _one_over_one_plus_exp(out):
 
 def _sigmoid(x):
     m = xp(x)
+    if m is not np:  # the array API has no out=: 1 / (1 + e^−x), the same values
+        return 1 / (1 + m.exp(-_float_dtype(x)))
     a = m.asarray(x)
     if a.dtype.kind not in "fc":
         a = a.astype(float)
@@ -194,7 +224,13 @@ def _sigmoid_into(x, out=None):
     return _one_over_one_plus_exp(out)
 
 
+def _number(x):
+    """A NumPy scalar as the Python number it is (another library's arrays combine with Python numbers only)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _power_vjp_base(g, ans, x, y):
+    y = _number(y)
     if isinstance(y, int | float):  # a Python exponent stays a Python number (no array of another library)
         return unbroadcast(g * y * x ** (y - 1 if y != 0 else 1), x)
     return unbroadcast(g * y * x ** where(y == 0, 1, y - 1), x)  # y == 0: avoid 0 ** -1 at x = 0
@@ -203,11 +239,14 @@ def _power_vjp_base(g, ans, x, y):
 def _power_vjp_exponent(g, ans, x, y):
     # ∂(x^y)/∂y = x^y ln x. At x = 0 it is 0 (the limit from y > 0); at a real x < 0, x^y is real only at
     # integers, so there is no derivative: NaN (as PyTorch and JAX)
+    x = _number(x)
+    if isinstance(x, int | float):  # a number base: ln x is a number
+        return unbroadcast(g * ans * math.log(x) if x > 0 else g * (0.0 if x == 0 else math.nan), y)
     if _is_complex(ans):
         nonzero = x != 0
         return unbroadcast(where(nonzero, g * ans * log(astype(where(nonzero, x, 1), ans.dtype)), 0), y)
     positive = x > 0
-    return unbroadcast(where(x < 0, math.nan, g * ans * log(where(positive, x, 1)) * positive), y)
+    return unbroadcast(where(x < 0, math.nan, g * ans * log(where(positive, x, 1)) * _factor(positive, g)), y)
 
 
 def _over_nonzero(numerator, denominator):
@@ -221,7 +260,9 @@ def _over_radius_squared(numerator, y, x):
 
 
 def _split_ties(g, x, other):
-    return g * ((x > other) + 0.5 * (x == other))
+    if type(x) is np.ndarray or not hasattr(x, "dtype"):  # NumPy (or a number): bool × float promotes
+        return g * ((x > other) + 0.5 * (x == other))
+    return where(x > other, g, where(x == other, 0.5 * g, 0))
 
 
 # sinc′(x) = (cos πx − sinc x) / x, and near 0 its Taylor series Σₖ (−1)ᵏ 2k π²ᵏ x²ᵏ⁻¹ / (2k+1)!, k = 1..5
@@ -262,7 +303,7 @@ def _angle_vjp(g, ans, x, deg=False):
 
 def _real_if_real(g, x):
     """A real value cast to complex gets the real part of its complex error signal."""
-    if x.dtype.kind != "c" and getattr(g, "dtype", x.dtype).kind == "c":
+    if not _is_complex(x) and _is_complex(g):
         return real(g)
     return g
 
@@ -310,7 +351,7 @@ rad2deg = defprim("rad2deg", _ufunc("rad2deg"), lambda g, ans, x: g * (180 / mat
 sinc = defprim("sinc", _ufunc("sinc"), _sinc_vjp, saves=(0, "ans"), formulas=("{g} · (cos(π{0}) - sinc({0})) / {0}",))
 sigmoid = defprim("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), saves=("ans",), formulas=("{g} · σ({0})(1 - σ({0}))",),
                   fast=_sigmoid_into)
-relu = defprim("relu", _real_only(lambda x: xp(x).maximum(x, 0)), lambda g, ans, x: g * (x > 0), saves=(0,), formulas=("{g} · [{0} > 0]",))
+relu = defprim("relu", _real_only(lambda x: xp(x).maximum(x, 0)), lambda g, ans, x: g * _factor(x > 0, g), saves=(0,), formulas=("{g} · [{0} > 0]",))
 softplus = defprim("softplus", lambda x: xp(x).logaddexp(0, x), lambda g, ans, x: g * sigmoid(x), saves=(0,), formulas=("{g} · σ({0})",))
 copy = defprim("copy", lambda x: xp(x).array(x, copy=True), lambda g, ans, x: g, saves=(), formulas=("{g}",),
                names=("numpy.copy", "numpy.positive"), cost="movement")
@@ -318,17 +359,27 @@ conj = defprim("conj", _ufunc("conjugate"), lambda g, ans, x: _conj(g), saves=()
                names=("numpy.conj", "numpy.conjugate"), fast=np.conjugate)
 real = defprim("real", _ufunc("real"), lambda g, ans, x: g, saves=(), formulas=("{g}",), cost="movement")
 angle = defprim("angle", lambda x, deg=False: xp(x).angle(x, deg), _angle_vjp, saves=(0,), formulas=("-i {g} / {0}",))
-astype = defprim("astype", lambda x, dtype: x.astype(dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
+astype = defprim("astype", lambda x, dtype: _astype(x, dtype), lambda g, ans, x, dtype: astype(_real_if_real(g, x), x.dtype), saves=(), formulas=("{g}",),
                  cost="movement")
 
 
 
+def _astype(x, dtype):
+    m = xp(x)
+    if m is np:
+        return x.astype(dtype)
+    if isinstance(dtype, np.dtype | type | str):  # a NumPy dtype (or its name): the library's of the same name
+        dtype = getattr(m.module, np.dtype(dtype).name)
+    return m.astype(x, dtype)
+
+
 def _nan_to_num_vjp(g, ans, x, **kwargs):
     if not _is_complex(x):
-        return g * isfinite(x)
+        return g * _factor(isfinite(x), g)
     # NumPy replaces the real and imaginary parts separately: Re ḡ where Re z is finite, i Im ḡ where Im z is
     raw = _raw(x)
-    return where(isfinite(raw.real), real(g), 0) + where(isfinite(raw.imag), (g - conj(g)) / 2, 0)
+    m = xp(raw)
+    return where(m.isfinite(m.real(raw)), real(g), 0) + where(m.isfinite(m.imag(raw)), (g - conj(g)) / 2, 0)
 
 
 nan_to_num = defprim("nan_to_num", lambda x, copy=True, nan=0.0, posinf=None, neginf=None: xp(x).nan_to_num(
@@ -374,12 +425,12 @@ minimum = defprim("minimum", _real_only(_ufunc("minimum")),
                   lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y), y),
                   saves=(0, 1), formulas=("{g} · [{0} < {1}]", "{g} · [{1} < {0}]"), fast=np.minimum)
 fmax = defprim("fmax", _real_only(_ufunc("fmax")),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(x), y),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * _factor(isnan(y), g), x),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * _factor(isnan(x), g), y),
                saves=(0, 1), formulas=("{g} · [{0} ≥ {1} or {1} is NaN]", "{g} · [{1} ≥ {0} or {0} is NaN]"))
 fmin = defprim("fmin", _real_only(_ufunc("fmin")),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * isnan(y), x),
-               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * isnan(x), y),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, y, x) + g * _factor(isnan(y), g), x),
+               lambda g, ans, x, y: unbroadcast(_split_ties(g, x, y) + g * _factor(isnan(x), g), y),
                saves=(0, 1), formulas=("{g} · [{0} ≤ {1} or {1} is NaN]", "{g} · [{1} ≤ {0} or {0} is NaN]"))
 arctan2 = defprim("arctan2", _ufunc("arctan2"),
                   lambda g, ans, y, x: unbroadcast(g * _over_radius_squared(x, y, x), y),
@@ -415,7 +466,18 @@ greater_equal = nondiff("greater_equal", _real_only(_ufunc("greater_equal")), fa
 logical_and = nondiff("logical_and", _ufunc("logical_and"), fast=np.logical_and)
 logical_or = nondiff("logical_or", _ufunc("logical_or"), fast=np.logical_or)
 logical_xor = nondiff("logical_xor", _ufunc("logical_xor"))
-where = defprim("where", lambda c, x, y: xp(x, y).where(c, x, y), None,
+def _where(c, x, y):
+    m = xp(c, x, y)
+    if m is np:
+        return np.where(c, x, y)
+    if isinstance(c, np.ndarray | np.generic | bool):  # a NumPy mask or a Python bool: moved into the library
+        c = m.asarray(np.asarray(c))
+    if not hasattr(x, "dtype") and not hasattr(y, "dtype"):  # (the standard's where takes one scalar at most)
+        x = m.asarray(x)
+    return m.where(c, x, y)
+
+
+where = defprim("where", _where, None,
                 lambda g, ans, c, x, y: unbroadcast(where(c, g, 0), x),
                 lambda g, ans, c, x, y: unbroadcast(where(c, 0, g), y),
                 saves=(0,), formulas=(None, "{g} · [{0}]", "{g} · [not {0}]"), names=())
@@ -429,10 +491,10 @@ def _clip_vjp(position, g, ans, x, lo, hi):
             inside = 1 if hi is None else x <= hi
         else:
             inside = x >= lo if hi is None else (x >= lo) & (x <= hi)
-        return unbroadcast(g * inside, x)
+        return unbroadcast(g * _factor(inside, g), x)
     if position == 1:
-        return unbroadcast(g * ((x < lo) if hi is None else (x < lo) & (lo <= hi)), lo)
-    return unbroadcast(g * ((x > hi) if lo is None else (x > hi) | (lo > hi)), hi)
+        return unbroadcast(g * _factor((x < lo) if hi is None else (x < lo) & (lo <= hi), g), lo)
+    return unbroadcast(g * _factor((x > hi) if lo is None else (x > hi) | (lo > hi), g), hi)
 
 
 clip = defprim("clip", _real_only(lambda x, lo, hi: xp(x).clip(x, lo, hi)),
@@ -450,7 +512,7 @@ mean = defprim("mean", lambda x, axis=None, keepdims=False: xp(x).mean(x, axis=a
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
-    hits = x == _expand(ans, x, axis, keepdims)  # ties share the gradient evenly
+    hits = _factor(x == _expand(ans, x, axis, keepdims), x)  # ties share the gradient evenly
     return _expand(g, x, axis, keepdims) * hits / sum(hits, axis=axis, keepdims=True)
 
 
@@ -463,7 +525,8 @@ min = defprim("min", _real_only(lambda x, axis=None, keepdims=False: xp(x).min(x
 
 
 def _has_zero(x) -> bool:
-    return bool((x == 0).any())
+    raw = _raw(x)
+    return bool((raw == 0).any()) if type(raw) is np.ndarray else bool(xp(raw).any(raw == 0))
 
 
 def _prod_of_others(x, axis):
@@ -495,12 +558,14 @@ logsumexp = defprim("logsumexp", lambda x, axis=None, keepdims=False: _logsumexp
 
 def _logsumexp(x, axis, keepdims):
     m = xp(x)
-    if x.size == 0:
+    if math.prod(x.shape) == 0:
         return m.log(m.sum(m.exp(x), axis=axis, keepdims=keepdims))
-    top = m.max(x.real, axis=axis, keepdims=True)  # a real shift: log(e^top · S) = top + log S exactly
+    top = m.max(m.real(x) if _is_complex(x) else x, axis=axis, keepdims=True)  # a real shift: log(e^top · S) = top + log S exactly
     top = m.where(m.isfinite(top), top, 0)
     out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
-    return out if keepdims else m.squeeze(out, axis=axis)
+    if keepdims:
+        return out
+    return m.reshape(out, ()) if axis is None else m.squeeze(out, axis=tuple(axis) if isinstance(axis, list) else axis)
 
 
 def _row_max(x):
@@ -512,7 +577,12 @@ def _row_max(x):
 
 
 def _softmax(x, axis=-1):
-    # array methods: the same for every array module, and fast
+    m = xp(x)
+    if m is not np:  # the array API's functions (no methods, no out=)
+        x = _float_dtype(x)
+        e = m.exp(x - m.max(m.real(x) if _is_complex(x) else x, axis=axis, keepdims=True))
+        return e / m.sum(e, axis=axis, keepdims=True)
+    # NumPy's methods, in place: fast
     shift = x.real if x.dtype.kind == "c" else x  # (any shift gives the same softmax; a real one is stable)
     e = x - (_row_max(shift) if axis in (-1, x.ndim - 1) else shift.max(axis=axis, keepdims=True))
     if e.dtype.kind not in "fc":
@@ -531,6 +601,11 @@ log_softmax = defprim("log_softmax", lambda x, axis=-1: x - _logsumexp(x, axis, 
 
 def _softmax_cross_entropy(z, labels):
     m = xp(z)
+    if m is not np:  # the array API's functions; the labels' entries taken along the class axis
+        labels = _on_device_of(labels, z)
+        shifted = z - m.max(z, axis=-1, keepdims=True)
+        picked = m.take_along_axis(shifted, m.reshape(labels, (-1, 1)), axis=-1)[:, 0]
+        return m.sum(m.log(m.sum(m.exp(shifted), axis=-1)) - picked) / labels.shape[0]
     shifted = z - _row_max(z)
     picked = shifted[m.arange(len(labels)), labels]
     return (m.log(m.exp(shifted).sum(axis=-1)) - picked).sum() / len(labels)  # (.mean() costs more)
@@ -538,7 +613,8 @@ def _softmax_cross_entropy(z, labels):
 
 def _softmax_cross_entropy_vjp(g, ans, z, labels):
     n, classes = shape_of(z)
-    onehot = equal(reshape(labels, (-1, 1)), xp(z).arange(classes))  # with primitives, so compile replays it
+    onehot = equal(reshape(_on_device_of(labels, z), (-1, 1)), xp(z).arange(classes))  # primitives: compile replays it
+    onehot = _factor(onehot, z)
     return g * (softmax(z, axis=-1) - onehot) / n
 
 
@@ -562,7 +638,7 @@ def _cumprod_vjp(g, ans, x, axis):
     after = m.arange(n)[None, :] > m.arange(n)[:, None]  # [i, k]: k > i
     between = cumprod(where(after, xm[..., None, :], 1), -1)  # [i, j]: ∏_{i<k≤j} x_k
     left = cumprod(concatenate(m.ones(shape_of(xm)[:-1] + (1,), dtype=x.dtype), xm[..., :-1], axis=-1), -1)
-    inner = sum(where(after | m.eye(n, dtype=bool), gm[..., None, :] * between, 0), axis=-1)
+    inner = sum(where(after | (m.eye(n) != 0), gm[..., None, :] * between, 0), axis=-1)
     return swapaxes(left * inner, axis, -1)
 
 
@@ -601,7 +677,7 @@ def _concatenate_vjp(position, g, ans, *xs, axis=0):
         return reshape(g[start:start + math.prod(shape_of(xs[position]))], shape_of(xs[position]))
     axis = axis % ndim_of(g)
     start = builtins.sum(shape_of(x)[axis] for x in xs[:position])
-    index = (slice(None),) * axis + (slice(start, start + shape_of(xs[position])[axis]),)
+    index = (slice(None),) * axis + (slice(start, start + shape_of(xs[position])[axis]), Ellipsis)
     return g[index]
 
 
@@ -616,23 +692,94 @@ def _is_basic(index) -> bool:
     return builtins.all(i is None or i is Ellipsis or isinstance(i, int | np.integer | slice) for i in items)
 
 
+def _index_for(x, index):
+    """``index`` for another library's array ``x``: NumPy index arrays and lists moved into that library, and
+    a trailing ``...`` where the index names fewer axes than ``x`` has (the standard asks for one)."""
+    items = index if isinstance(index, tuple) else (index,)
+    items = tuple(_on_device_of(i, x) for i in items)
+    m = xp(x)
+    named = builtins.sum(i.ndim if hasattr(i, "dtype") and not isinstance(i, np.generic) and m.isdtype(i.dtype, "bool")
+                         else 1 for i in items if i is not None and i is not Ellipsis)
+    if named < ndim_of(x) and not builtins.any(i is Ellipsis for i in items):
+        items += (Ellipsis,)
+    return items if len(items) > 1 or isinstance(index, tuple) else items[0]
+
+
+def _getitem_forward(x, index):
+    if type(x) is np.ndarray:
+        return x[index]
+    items = _index_for(x, index)
+    items = items if isinstance(items, tuple) else (items,)
+    arrays = [k for k, i in enumerate(items) if hasattr(i, "dtype") and not isinstance(i, np.generic)]
+    if len(arrays) != 1 or len(items) == 1 or xp(x).isdtype(items[arrays[0]].dtype, "bool"):
+        return x[items if len(items) > 1 else items[0]]
+    # one integer array among slices (the standard indexes with arrays alone): the slices first, then the
+    # array's entries taken along its axis, which stays in its place (NumPy's rule for one index array)
+    m, k = xp(x), arrays[0]
+    array = items[k]
+    basic = x[items[:k] + (slice(None),) + items[k + 1:]]
+    named = builtins.sum(1 for i in items if i is not None and i is not Ellipsis)
+    axis = builtins.sum((ndim_of(x) - named) if i is Ellipsis else 0 if isinstance(i, int | np.integer) else 1
+                        for i in items[:k])
+    n = basic.shape[axis]
+    taken = m.take(basic, m.reshape(m.remainder(array, n), (-1,)), axis=axis)
+    taken = m.reshape(taken, basic.shape[:axis] + array.shape + basic.shape[axis + 1:])
+    advanced = [j for j, i in enumerate(items) if isinstance(i, int | np.integer)] + [k]
+    if builtins.max(advanced) - builtins.min(advanced) + 1 != len(advanced):  # integers apart from the array:
+        moved = tuple(range(axis, axis + array.ndim))  # its axes go first (NumPy's rule)
+        taken = m.moveaxis(taken, moved, tuple(range(array.ndim)))
+    return taken
+
+
+def _scatter_add_by_comparison(m, shape, dtype, index, g):
+    """``zeros(shape)`` with ``g`` added at ``index`` (repeats accumulate), for a library without a scatter-add
+    (the array API has none): each entry's flat position compared with every slot, in chunks, and the matches
+    summed. Exact sums, in O(len(g) · size) time: the price of the standard's missing scatter."""
+    size = math.prod(shape)
+    positions = m.reshape(_getitem_forward(m.reshape(m.arange(size), shape), index), (-1,))
+    values = m.reshape(m.broadcast_to(g, positions.shape if not shape_of(g) else shape_of(g)), (-1,))
+    slots = m.arange(size)[None, :]
+    total = m.zeros(size, dtype=dtype)
+    step = builtins.max(1, (1 << 22) // builtins.max(size, 1))
+    for start in range(0, positions.shape[0], step):
+        chunk = slice(start, builtins.min(start + step, positions.shape[0]))
+        hits = positions[chunk, None] == slots
+        total = total + m.sum(m.where(hits, values[chunk, None], 0), axis=0)
+    return m.reshape(total, shape)
+
+
 def _scatter_forward(g, index, shape, dtype):
     m = xp(g)
-    out = m.zeros(shape, dtype=dtype)
     if _is_basic(index):
-        out[index] = g
-    else:
+        out = m.zeros(shape, dtype=dtype)
+        if m is np:
+            out[index] = g
+            return out
+        items = _index_for(out, index)
+        items = items if isinstance(items, tuple) else (items,)
+        if builtins.any(i is None for i in items):  # (the standard assigns through no new axes)
+            items = tuple(i for i in items if i is not None)
+            g = m.reshape(g, out[items].shape)
+        out[items] = g
+        return out
+    if m is np or hasattr(getattr(m, "add", None), "at"):  # NumPy's (and CuPy's) scatter-add
+        out = m.zeros(shape, dtype=dtype)
         m.add.at(out, index, g)  # repeated indices accumulate
-    return out
+        return out
+    return _scatter_add_by_comparison(m, shape, dtype, index, g)
 
 
 def _setitem_forward(x, index, value):  # the order of operator.setitem
-    out = x.copy()
-    out[index] = value
+    if type(x) is np.ndarray:
+        out = x.copy()
+        out[index] = value
+        return out
+    out = xp(x).asarray(x, copy=True)
+    out[_index_for(out, index)] = value
     return out
 
 
-getitem = defprim("getitem", lambda x, index: x[index],
+getitem = defprim("getitem", _getitem_forward,
                   lambda g, ans, x, index: scatter(g, index, shape_of(x), x.dtype), saves=(1,), formulas=("{g} scattered",),
                   cost="movement")
 scatter = defprim("scatter", _scatter_forward,
@@ -778,8 +925,20 @@ einsum = defprim("einsum", lambda subscripts, *ops: xp(*ops).einsum(subscripts, 
                  formulas=("einsum of {g} with the other operands",), variadic=True, names=(), cost="contraction")
 
 
+def _diagonal(x, offset, axis1, axis2):
+    d = xp(x).diagonal(x, offset, axis1, axis2)
+    return d.copy() if type(d) is np.ndarray else d  # (NumPy's is a read-only view)
+
+
 def _diagonal_embed(g, shape, offset, axis1, axis2):
     m = xp(g)
+    if m is not np:  # no fancy assignment in the array API: out = R (g ∘ C) with 0/1 matrices placing the entries
+        axes = (axis1 % len(shape), axis2 % len(shape))
+        n, k, length = shape[axes[0]], shape[axes[1]], shape_of(g)[-1]
+        first = builtins.max(0, -offset)
+        rows = m.astype(m.arange(n)[:, None] == m.arange(length)[None, :] + first, g.dtype)
+        columns = m.astype(m.arange(length)[:, None] + (first + offset) == m.arange(k)[None, :], g.dtype)
+        return m.moveaxis(m.matmul(rows, g[..., :, None] * columns), (-2, -1), axes)
     out = m.zeros(shape, dtype=g.dtype)
     moved = m.moveaxis(out, (axis1 % len(shape), axis2 % len(shape)), (-2, -1))  # a view into `out`
     n, k = moved.shape[-2:]
@@ -788,7 +947,7 @@ def _diagonal_embed(g, shape, offset, axis1, axis2):
     return out
 
 
-diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: xp(x).diagonal(x, offset, axis1, axis2).copy(),
+diagonal = defprim("diagonal", lambda x, offset=0, axis1=0, axis2=1: _diagonal(x, offset, axis1, axis2),
                    lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_embed(g, shape_of(x), offset, axis1, axis2),
                    saves=(), formulas=("{g} placed on the diagonal",), names=(), cost="movement")
 diagonal_embed = defprim("diagonal_embed", _diagonal_embed,
@@ -809,6 +968,18 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _any(a) -> bool:
+    return bool(a.any()) if type(a) is np.ndarray else bool(xp(a).any(a))
+
+
+def _singular_values(x):
+    """The singular values of the array ``x`` (the standard's ``svdvals``; NumPy's ``svd(compute_uv=False)``)."""
+    m = xp(x)
+    if m is np or not hasattr(m.linalg, "svdvals"):
+        return m.linalg.svd(x, compute_uv=False)
+    return m.linalg.svdvals(x)
+
+
 def _cofactor(x):
     """The cofactor matrix adj(A)ᵀ, which is ∂det/∂A also where A is singular: from A = U S Vᴴ,
     adj(A)ᵀ = det(U) det(Vᴴ) · conj(U) diag(∏_{j≠i} s_j) conj(Vᴴ) (U, V unitary, adj(U) = det(U) Uᴴ)."""
@@ -823,12 +994,13 @@ def _det_vjp(g, ans, x):
     # adj(A)ᵀ: det(A) A⁻ᵀ for a well-conditioned A; from the SVD (_cofactor) for a singular or nearly singular
     # one, where det(A) A⁻ᵀ is 0 · ∞ (or loses every digit)
     column = shape_of(ans) + (1, 1)
-    s = xp(x).linalg.svd(_raw(x), compute_uv=False) if shape_of(x)[-1] else None
-    if s is None or (s[..., -1] > s[..., 0] * math.sqrt(np.finfo(s.dtype).eps)).all():
+    s = _singular_values(_raw(x)) if shape_of(x)[-1] else None
+    m = xp(s)
+    if s is None or bool(m.all(s[..., -1] > s[..., 0] * math.sqrt(m.finfo(s.dtype).eps))):
         return reshape(g * ans, column) * _inv_t(x)
     if isinstance(x, Tensor):  # the rule is recorded (create_graph): it will be differentiated again
-        small = s <= s[..., :1] * shape_of(x)[-1] * np.finfo(s.dtype).eps
-        if small.sum(axis=-1).max() >= 2:
+        small = m.astype(s <= s[..., :1] * shape_of(x)[-1] * m.finfo(s.dtype).eps, m.int64)
+        if int(m.max(m.sum(small, axis=-1))) >= 2:
             raise TypeError("derivatives of det beyond the first at a matrix of rank ≤ n − 2 are not supported "
                             "(its cofactor matrix comes from the SVD, whose singular vectors are not unique there)")
     return reshape(g, column) * _cofactor(x)
@@ -836,7 +1008,7 @@ def _det_vjp(g, ans, x):
 
 def _logabsdet_vjp(g, ans, x):
     # log|det A|: ḡ · A⁻ᵀ, also for complex A (the real part of the holomorphic log det)
-    if bool((_raw(ans) == -math.inf).any()):
+    if _any(_raw(ans) == -math.inf):
         raise np.linalg.LinAlgError("chainrule.slogdet: the matrix is singular: log|det| is −inf and has no gradient")
     return reshape(g, shape_of(ans) + (1, 1)) * _inv_t(x)
 
@@ -903,7 +1075,7 @@ def _over_gaps(numerator, gaps):
     basis of the eigenspace and have no derivative: NaN there (as PyTorch's and JAX's 0/0 or x/0), except
     where the numerator is 0 (a loss of the eigenvalues alone), which is exact (docs/conventions.md)."""
     distinct = not_equal(gaps, 0)
-    off_diagonal = ~xp(gaps).eye(shape_of(gaps)[-1], dtype=bool)
+    off_diagonal = xp(gaps).eye(shape_of(gaps)[-1]) == 0
     undefined = logical_and(logical_and(off_diagonal, logical_not(distinct)), not_equal(numerator, 0))
     return where(distinct, numerator / where(distinct, gaps, 1), where(undefined, math.nan, 0))
 
@@ -919,7 +1091,18 @@ def _eigh_vjp(g, ans, x, UPLO="L"):
     return 0.5 * (result + _conj(swapaxes(result, -1, -2)))
 
 
-eigh = defprim("eigh", lambda x, UPLO="L": tuple(xp(x).linalg.eigh(x, UPLO=UPLO)), _eigh_vjp, n_outputs=2,
+def _lower(function, x, UPLO):
+    """``numpy.linalg.<function>(x, UPLO)``; the array API's reads the lower triangle, as NumPy's default."""
+    m = xp(x)
+    if m is np:
+        return getattr(m.linalg, function)(x, UPLO=UPLO)
+    if UPLO not in ("L", "l"):
+        raise NamespaceError(f"chainrule: {function}(UPLO={UPLO!r}) is not available for {m.name} (the array API's "
+                             f"{function} takes no UPLO)")
+    return getattr(m.linalg, function)(x)
+
+
+eigh = defprim("eigh", lambda x, UPLO="L": tuple(_lower("eigh", x, UPLO)), _eigh_vjp, n_outputs=2,
                formulas=("V (diag(w̄) + F ∘ VᵀV̄) Vᵀ, symmetrised",), names=(), cost="cubic")
 
 
@@ -929,13 +1112,16 @@ def _eigvalsh_vjp(g, ans, x, UPLO="L"):
     return matmul(_conj(v) * g[..., None, :], swapaxes(v, -1, -2))
 
 
-eigvalsh = defprim("eigvalsh", lambda x, UPLO="L": xp(x).linalg.eigvalsh(x, UPLO=UPLO), _eigvalsh_vjp, saves=(0,),
+eigvalsh = defprim("eigvalsh", lambda x, UPLO="L": _lower("eigvalsh", x, UPLO), _eigvalsh_vjp, saves=(0,),
                    formulas=("V diag({g}) Vᵀ",), names=("numpy.linalg.eigvalsh",), cost="cubic")
 
 
 def _eig_forward(x):
-    w, v = xp(x).linalg.eig(x)
-    return w, v  # NumPy gives real arrays when every eigenvalue is real
+    m = xp(x)
+    w, v = m.linalg.eig(x)
+    if m is not np and not _is_complex(x) and bool(m.all(m.imag(w) == 0)):
+        w, v = m.real(w), m.real(v)  # as NumPy: real arrays when every eigenvalue is real
+    return w, v
 
 
 def _eig_vjp(g, ans, x):
@@ -946,7 +1132,7 @@ def _eig_vjp(g, ans, x):
     if _is_complex(w):  # (complex eigenvalues, or a complex matrix)
         # the eigenvalues are holomorphic in A: Ā = V⁻ᵀ diag(w̄) Vᵀ. The eigenvectors' normalisation (unit
         # norm, any phase) is not, and has no rule here: refused, unless nothing reaches them
-        if isinstance(gv, Tensor) or bool((_raw(gv) != 0).any()):
+        if isinstance(gv, Tensor) or _any(_raw(gv) != 0):
             raise TypeError("chainrule.linalg.eig: no gradient through complex eigenvectors (complex eigenvalues "
                             "or a complex matrix); the eigenvalues alone are differentiable (eigvals)")
         return matmul(inv(vt), gw[..., :, None] * vt)
@@ -1001,12 +1187,15 @@ def _svdvals_vjp(g, ans, x):
     return matmul(_conj(u) * g[..., None, :], _conj(vh))
 
 
-svdvals = defprim("svdvals", lambda x: xp(x).linalg.svd(x, compute_uv=False), _svdvals_vjp,
+svdvals = defprim("svdvals", _singular_values, _svdvals_vjp,
                   saves=(0,), formulas=("U diag({g}) Vᵀ",), names=(), cost="cubic")
 
 
 def _pinv_forward(x, rcond=None, hermitian=False, rtol=None):
-    return xp(x).linalg.pinv(x, rcond=rcond, hermitian=hermitian, **({} if rtol is None else {"rtol": rtol}))
+    m = xp(x)
+    if m is not np:  # (the standard's rtol is NumPy's rcond; hermitian only chooses NumPy's algorithm)
+        return m.linalg.pinv(x, rtol=rcond if rtol is None else rtol)
+    return m.linalg.pinv(x, rcond=rcond, hermitian=hermitian, **({} if rtol is None else {"rtol": rtol}))
 
 
 def _pinv_vjp(g, ans, x, rcond=None, hermitian=False, rtol=None):

@@ -12,14 +12,23 @@ as NumPy computes them (:mod:`chainrule.numpy.fft`).
 
 from __future__ import annotations
 
+import builtins
+import math
+
 import numpy as np
 
 from . import _rules as P
 from ._rules import defprim, ndim_of, shape_of, xp
 
+_is_complex = P._is_complex
 
-def _is_complex(x) -> bool:
-    return np.dtype(getattr(x, "dtype", np.result_type(x))).kind == "c"
+
+def _complex(x):
+    """``x`` as complex: NumPy's transforms take real arrays, the standard's ``fft`` and ``ifft`` complex ones."""
+    m = xp(x)
+    if m is np or _is_complex(x):
+        return x
+    return m.astype(x, m.complex64 if x.dtype == m.float32 else m.complex128)
 
 
 def _like(g, x):
@@ -45,7 +54,7 @@ def _scale(n: int, norm) -> float:
     if norm in (None, "backward"):
         return 1.0
     if norm == "ortho":
-        return 1 / np.sqrt(n)
+        return 1 / math.sqrt(n)
     if norm == "forward":
         return 1 / n
     raise ValueError(f"chainrule.fft: invalid norm {norm!r}; use 'backward', 'ortho' or 'forward'")
@@ -75,19 +84,30 @@ def _irfft_vjp(g, ans, y, n=None, axis=-1, norm=None):
     c[0] = 1.0
     if length % 2 == 0:
         c[-1] = 1.0
-    c = c.reshape((-1,) + (1,) * (ndim_of(ans) - 1 - axis % ndim_of(ans)))
+    c = P._on_device_of(c.reshape((-1,) + (1,) * (ndim_of(ans) - 1 - axis % ndim_of(ans))), g)
     spectrum = _fit(ifft(g, None, axis, "forward"), kept, axis) * (s * c)
     return _like(_fit(spectrum, shape_of(y)[axis], axis), y)
 
 
 def _complex_forward(re, im):
     m = xp(re, im)
+    if m is not np:  # the standard's promotion: complex64 from float32 parts, else complex128
+        single = builtins.all(getattr(a, "dtype", m.float32) == m.float32 for a in (re, im))
+        dtype = m.complex64 if single else m.complex128
+        return m.astype(m.asarray(re), dtype) + 1j * m.astype(m.asarray(im), dtype)
     out = m.asarray(re) + 1j * m.asarray(im)
     return out.astype(m.result_type(re, im, np.complex64)) if hasattr(out, "astype") else out
 
 
 # ---- complex glue: the parts of a complex value ---------------------------------------------------------
-imag = defprim("imag", lambda x: xp(x).imag(x).copy() if _is_complex(x) else xp(x).zeros_like(x),
+def _imag(x):
+    if not _is_complex(x):
+        return xp(x).zeros_like(x)
+    y = xp(x).imag(x)
+    return y.copy() if type(y) is np.ndarray else y  # (NumPy's is a view)
+
+
+imag = defprim("imag", _imag,
                lambda g, ans, x: complex_(xp(x).zeros(shape_of(g), dtype=g.dtype), -g) if _is_complex(x) else g * 0,
                saves=(0,), formulas=("-i {g}",), cost="movement")
 # re + i·im, as lax.complex: a real loss sees dL = Re(ḡ)·d(re) − Im(ḡ)·d(im)
@@ -98,11 +118,11 @@ complex_ = defprim("complex", _complex_forward,
 real = P.real  # (its rule, ḡ, is the complex error signal ḡ + 0i of a complex input)
 
 # ---- the transforms ---------------------------------------------------------------------------------------
-fft = defprim("fft", lambda x, n=None, axis=-1, norm=None: xp(x).fft.fft(x, n, axis, norm), _fft_vjp,
+fft = defprim("fft", lambda x, n=None, axis=-1, norm=None: xp(x).fft.fft(_complex(x), n=n, axis=axis, norm=norm or "backward"), _fft_vjp,
               saves=(), formulas=("F ᵀ{g} = F {g}",), names=("numpy.fft.fft",))
-ifft = defprim("ifft", lambda x, n=None, axis=-1, norm=None: xp(x).fft.ifft(x, n, axis, norm), _ifft_vjp,
+ifft = defprim("ifft", lambda x, n=None, axis=-1, norm=None: xp(x).fft.ifft(_complex(x), n=n, axis=axis, norm=norm or "backward"), _ifft_vjp,
                saves=(), formulas=("F⁻¹ {g}",), names=("numpy.fft.ifft",))
-rfft = defprim("rfft", lambda x, n=None, axis=-1, norm=None: xp(x).fft.rfft(x, n, axis, norm), _rfft_vjp,
+rfft = defprim("rfft", lambda x, n=None, axis=-1, norm=None: xp(x).fft.rfft(x, n=n, axis=axis, norm=norm or "backward"), _rfft_vjp,
                saves=(), formulas=("Re F [{g}; 0]",), names=("numpy.fft.rfft",))
-irfft = defprim("irfft", lambda y, n=None, axis=-1, norm=None: xp(y).fft.irfft(y, n, axis, norm), _irfft_vjp,
+irfft = defprim("irfft", lambda y, n=None, axis=-1, norm=None: xp(y).fft.irfft(y, n=n, axis=axis, norm=norm or "backward"), _irfft_vjp,
                 saves=(), formulas=("c ∘ F⁻¹ {g}, kept to n//2 + 1",), names=("numpy.fft.irfft",))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _rules as P
 from ._graph import Tensor
+from ._namespace import in_library
 from ._rules import defprim, ndim_of, shape_of, swapaxes, xp
 
 
@@ -16,7 +17,7 @@ def _scipy_linalg(name: str):
         import scipy.linalg
     except ImportError:
         raise ImportError(f"chainrule.scipy.linalg.{name} needs SciPy (pip install scipy)") from None
-    return getattr(scipy.linalg, name)
+    return in_library(getattr(scipy.linalg, name), f"scipy.linalg.{name}")
 
 
 def _mT(x):
@@ -41,8 +42,8 @@ def _qr_vjp(g, ans, a, mode="reduced"):
         raise ValueError(f"chainrule.linalg.qr: no gradient for a wide matrix (shape {shape_of(a)}); "
                          f"only for m ≥ n")
     middle = P.matmul(r, _mT(gr)) - P.matmul(_mT(gq), q)
-    lower = P.multiply(middle, xp(a).tri(n, n, -1, dtype=bool))
-    copyltu = lower + _mT(lower) + P.multiply(middle, xp(a).eye(n, dtype=bool))
+    lower = P.multiply(middle, P._factor(xp(a).tri(n, n, -1, dtype=bool), middle))
+    copyltu = lower + _mT(lower) + middle * xp(a).eye(n, dtype=middle.dtype)
     b = gq + P.matmul(q, copyltu)
     return _mT(P.solve(r, _mT(b)))  # b R⁻ᵀ
 
@@ -54,7 +55,8 @@ qr = defprim("qr", _qr_forward, _qr_vjp, n_outputs=2, formulas=("(Q̄ + Q copylt
 def _complement_forward(u):
     m, k = u.shape[-2:]
     q = xp(u).linalg.qr(u, mode="complete")[0]
-    return q[..., :, k:].copy()
+    q = q[..., :, k:]
+    return q.copy() if hasattr(q, "copy") else q
 
 
 def _complement_vjp(g, ans, u):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _rules as P
+from ._namespace import in_library
 from ._rules import defprim, ndim_of, shape_of, xp
 
 
@@ -25,7 +26,7 @@ def _convolve_full(a, v):
     except ImportError:
         raise ImportError("chainrule: convolution of arrays of more than one dimension needs SciPy "
                           "(pip install scipy)") from None
-    return scipy.signal.convolve(a, v, mode="full", method="direct")
+    return in_library(scipy.signal.convolve, "scipy.signal.convolve")(a, v, mode="full", method="direct")
 
 
 def crop(x, start, shape):

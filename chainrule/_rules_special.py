@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from . import _rules as P
+from ._namespace import in_library
 from ._rules import defprim, unbroadcast, where
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -24,7 +25,7 @@ def _scipy_function(name: str):
             import scipy.special
         except ImportError:
             raise ImportError(f"chainrule.scipy.special.{name} needs SciPy (pip install scipy)") from None
-        return getattr(scipy.special, name)(*args, **kwargs)
+        return in_library(getattr(scipy.special, name), f"scipy.special.{name}")(*args, **kwargs)
 
     forward.__name__ = name
     return forward

@@ -181,10 +181,16 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        numpy_data = isinstance(self.data, np.ndarray | np.generic)
+        if not numpy_data:
+            from ._namespace import on_host
+        body = np.array2string(self.data if numpy_data else on_host(self.data), separator=", ", prefix="tensor(")
         extras = []
         if not isinstance(self.data.dtype, np.dtype) or self.data.dtype not in (np.float64, np.int64, bool):
             extras.append(f"dtype={self.data.dtype}")
+        device = None if numpy_data else getattr(self.data, "device", None)
+        if device is not None and "cpu" not in str(device).lower():
+            extras.append(f"device={device}")
         if self._node is not None:
             extras.append(f"grad_fn={self._node.primitive.name}")
         elif self.requires_grad:
@@ -561,11 +567,23 @@ def _unwrap_index(index):
     return index
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> Tensor:
-    """Make a Tensor from array-like ``data``.
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None,
+           device: Any = None) -> Tensor:
+    """Make a Tensor from array-like ``data``; with ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"`` or an
+    array library's device object, as for ``Module.to``) its array is put there first.
 
     >>> w = chainrule.tensor([[1.0, 2.0]], requires_grad=True, name="w")
+    >>> import array_api_strict as strict
+    >>> chainrule.tensor([1.0, 2.0], device=strict.Device("device1")).data.device
+    array_api_strict.Device('device1')
     """
+    if device is not None:
+        from ._namespace import to_device
+
+        data = data.data if isinstance(data, Tensor) else data
+        if isinstance(data, list | tuple | int | float | complex | np.ndarray | np.generic):
+            data, dtype = np.asarray(data, dtype=dtype), None  # (the dtype given in NumPy's terms)
+        data = to_device(data, device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 

@@ -233,6 +233,9 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--plot-weights", action="store_true",
                    help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
                         "surface, its gradient and the descent path in the weight plane (weights.png)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the parameters live and the arithmetic runs: cpu (NumPy, default) or cuda (CuPy "
+                        "on an NVIDIA GPU; needs CuPy; untested on a GPU)")
     from .distributed.cli import add_train_flags
 
     add_train_flags(p)  # --workers N: data-parallel on N processes
@@ -509,6 +512,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"cross-entropy needs class labels, but the target of {config.dataset} is continuous; "
                        f"use --loss squared-error")
     model, description = _make_model(config, split)
+    if getattr(args, "device", "cpu") == "cuda":
+        _to_cuda(model, config)
     optimizer = _make_optimizer(config, model.parameters())
     scheduler = _make_schedule(config, optimizer)
     recorder = _weight_recorder(model) if args.plot_weights else None
@@ -543,6 +548,18 @@ def cmd_train(args: argparse.Namespace) -> int:
                           start_epoch, out, say, loader, writer)
     finally:
         lock.release()
+
+
+def _to_cuda(model: Any, config: TrainConfig) -> None:
+    """``model.to("cuda")`` for ``train --device cuda``; without CuPy or a GPU, a `RunError` (one line, exit 1)."""
+    from ._namespace import NamespaceError
+
+    if config.compile:
+        raise CLIError("--compile replays NumPy code; it does not run with --device cuda (drop one of them)")
+    try:
+        model.to("cuda")  # (the checkpoints hold NumPy copies; the batches move to the GPU in fit)
+    except NamespaceError as error:
+        raise RunError(f"--device cuda: {str(error).removeprefix('chainrule: ')}") from None
 
 
 def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model: Any, description: str,

@@ -34,6 +34,7 @@ import numpy as np
 
 import chainrule as cr
 
+from ._namespace import namespace, on_host
 from .data import ArrayDataset, DataLoader
 from .nn import Dropout, Module, get_loss, l2_penalty, parameters_from, weights
 from .nn.losses import squared_error
@@ -331,10 +332,21 @@ def predict_labels(outputs: np.ndarray, loss: LossFn | None = None) -> np.ndarra
     return (outputs.reshape(len(outputs)) > threshold).astype(np.int64)
 
 
+def _placer(model: Module) -> Callable[[Any], Any]:
+    """A function putting a batch (NumPy arrays) where the model's parameters are: itself for NumPy, else
+    moved into their library, onto their device (``model.to(device)``)."""
+    first = next(iter(model.parameters()), None)
+    if first is None or isinstance(first.data, np.ndarray):
+        return lambda batch: batch
+    xp = namespace(first.data)  # (bound to the parameters' device)
+    return lambda batch: xp.asarray(np.asarray(batch))
+
+
 def evaluate(model: Module, loss: LossFn | str, x: np.ndarray, y: np.ndarray, batch_size: int = 1024
              ) -> dict[str, Any]:
     """Mean loss over ``(x, y)`` and, for integer targets, accuracy and predicted labels (no graph is
-    recorded; the model is put in eval mode and restored).
+    recorded; the model is put in eval mode and restored). A model on another device (``model.to``) gets
+    its batches there; the outputs come back as NumPy arrays.
 
     >>> import chainrule.nn as nn
     >>> net = nn.Linear(2, 3, rng=0)
@@ -344,6 +356,7 @@ def evaluate(model: Module, loss: LossFn | str, x: np.ndarray, y: np.ndarray, ba
     (array([0, 1, 0]), 0.6667, 1.6801, (3, 3))
     """
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
+    place = _placer(model)
     was_training = model.training
     model.eval()
     total, outputs = 0.0, []
@@ -351,9 +364,9 @@ def evaluate(model: Module, loss: LossFn | str, x: np.ndarray, y: np.ndarray, ba
         with cr.no_grad():
             for start in range(0, len(x), batch_size):
                 xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-                out = model(cr.tensor(xb))
-                total += float(loss_fn(out, yb).item()) * len(xb)
-                outputs.append(out.data)
+                out = model(cr.tensor(place(xb)))
+                total += float(loss_fn(out, yb).item()) * len(xb)  # (the losses check targets on the host)
+                outputs.append(on_host(out.data))
     finally:
         model.train(was_training)
     result: dict[str, Any] = {"loss": total / max(len(x), 1), "outputs": np.concatenate(outputs)}
@@ -543,6 +556,7 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
     state = TrainState(model, optimizer, scheduler, start_epoch, history, loader)
     step = compiled_step(model, loss_fn, optimizer, l2=l2, clip_norm=clip_norm, clip_value=clip_value) \
         if compiled else None
+    place = _placer(model)  # batches go to the model's device
     try:
         for epoch in range(start_epoch, epochs):
             started = time.perf_counter()
@@ -555,7 +569,7 @@ def fit(model: Module, loss: LossFn | str, optimizer: Any, train_data: Any, test
                         value = step(xb, yb)  # forward, backward and update, replayed (no update if not finite)
                     else:
                         optimizer.zero_grad()
-                        objective = loss_fn(model(cr.tensor(xb)), yb)                 # 1. forward
+                        objective = loss_fn(model(cr.tensor(place(xb))), yb)          # 1. forward
                         if l2:
                             objective = objective + l2_penalty(l2_weights, l2)
                         value = float(objective.item())

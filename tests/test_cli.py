@@ -392,3 +392,21 @@ def test_early_stopping_keeps_the_last_epochs_checkpoint(tmp_path, capsys):
     assert "early stopping after epoch" in capsys.readouterr().out
     epochs = json.loads((out / "history.json").read_text())["epochs"]
     assert len(epochs) < 40 and checkpoint.load(out / "model.safetensors").info["epoch"] == len(epochs)
+
+
+def test_train_device_cuda_without_cupy_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # as if CuPy were not installed (it is not, on CI)
+    code = main(["train", "--dataset", "xor", "--epochs", "1", "--device", "cuda", "--out", str(tmp_path / "r")])
+    assert code == 1
+    _one_line_error(capsys, code, "--device cuda: device 'cuda' needs CuPy, which is not installed")
+    assert not (tmp_path / "r").exists()
+    code = main(["train", "--dataset", "xor", "--device", "tpu"])
+    assert code == 2
+    _one_line_error(capsys, code, "argument --device: invalid choice: 'tpu'")
+    _one_line_error(capsys, main(["train", "--dataset", "xor", "--device", "cuda", "--compile"]),
+                    "--compile replays NumPy code")
+
+
+def test_train_device_cpu_is_the_default(tmp_path, capsys):
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--device", "cpu", "--no-plot",
+                 "--out", str(tmp_path / "r")]) == 0

@@ -192,8 +192,10 @@ class Module:
         >>> state["bias"][0] = 5.0; float(net.bias.data[0])  # a copy: the model is unchanged
         0.0
         """
-        state = {name: p.data.copy() for name, p in self.named_parameters()}
-        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        from .._namespace import on_host
+
+        state = {name: on_host(p.data) for name, p in self.named_parameters()}  # (NumPy, from any device)
+        state.update((name, on_host(b)) for name, b in self.named_buffers())
         return state
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
@@ -209,6 +211,8 @@ class Module:
         ...
         KeyError: "load_state_dict: Linear's parameter names do not match the state (missing: ['bias'])"
         """
+        from .._namespace import device_of, numpy_dtype, on_host, to_device
+
         params = dict(self.named_parameters())
         owners = {}
         for prefix, module in self.named_modules():
@@ -228,27 +232,34 @@ class Module:
         for name, shape in known.items():
             if name not in state:
                 continue
-            value = np.asarray(state[name].data if isinstance(state[name], cr.Tensor) else state[name])
+            value = on_host(state[name].data if isinstance(state[name], cr.Tensor) else state[name])
             if value.shape != shape:
                 raise ValueError(f"load_state_dict: '{name}' has shape {value.shape} in the state, "
                                  f"but the model expects {shape}")
             if value.dtype.kind not in "fiu":
                 raise TypeError(f"load_state_dict: '{name}' holds {value.dtype} values; expected numbers")
             values[name] = value
+        def placed(value: np.ndarray, like: Any) -> Any:  # in the dtype, and on the device, of what it replaces
+            value = value.astype(numpy_dtype(like.dtype), copy=True)
+            device = device_of(like)
+            return value if device == "cpu" and isinstance(like, np.ndarray) else to_device(value, device)
+
         for name, value in values.items():
             if name in params:
                 p = params[name]
-                p.data = value.astype(p.dtype, copy=True)
+                p.data = placed(value, p.data)
                 p.grad = None
             else:
                 module, attr = owners[name]
-                setattr(module, attr, value.astype(getattr(module, attr).dtype, copy=True))
+                setattr(module, attr, placed(value, getattr(module, attr)))
 
     def to(self, target: Any) -> Module:
         """Move or cast the module in place and return it, as ``torch.nn.Module.to`` does. ``target`` is a
-        device — ``"cpu"`` (NumPy arrays, from any array library) or ``"cuda"`` (CuPy arrays; untested, no
-        GPU was available) — or a dtype (``np.float64`` for gradcheck: every parameter and floating-point
-        buffer is cast). Gradients are dropped.
+        device — ``"cpu"`` (NumPy arrays, from any array library), ``"cuda"`` / ``"cuda:N"`` (CuPy arrays;
+        untested on a GPU: none was available), or an array library's device object such as
+        ``array_api_strict.Device("device1")`` — or a dtype (``np.float64`` for gradcheck: every parameter and
+        floating-point buffer is cast). Parameters and floating-point buffers move; gradients are dropped.
+        Optimiser state made after the move lives on the new device.
 
         >>> model = chainrule.nn.mlp([2, 3, 1], rng=0)
         >>> model.to("cpu").parameters()[0].data.__class__.__name__
@@ -256,12 +267,20 @@ class Module:
         >>> model.to(np.float64).parameters()[0].dtype
         dtype('float64')
         """
-        if isinstance(target, str) and not _is_dtype_name(target):  # a device ("cpu", "cuda", "cuda:1", ...)
-            from .._namespace import to_device
+        from .._namespace import is_device, is_floating, to_device
 
+        if is_device(target) and not (isinstance(target, str) and _is_dtype_name(target)):
             for p in self.parameters():
                 p.data, p.grad = to_device(p.data, target), None
+            for _, module in self.named_modules():
+                for name in getattr(module, "_buffer_names", ()):
+                    value = getattr(module, name)
+                    if is_floating(value):
+                        setattr(module, name, to_device(value, target))
             return self
+        if isinstance(target, str) and target.partition(":")[0] not in ("cpu", "cuda") and not _is_dtype_name(target):
+            raise ValueError(f"Module.to: unknown device {target!r} (nor a dtype); expected 'cpu', 'cuda', "
+                             f"'cuda:N', an array API device object, or a dtype")
         for _, p in self.named_parameters():
             p.data, p.grad = p.data.astype(target), None
         for _, module in self.named_modules():

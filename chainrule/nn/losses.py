@@ -24,6 +24,7 @@ import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule import _rules
 from chainrule._composite import _call_on_values
+from chainrule._namespace import numpy_dtype
 
 __all__ = ["LOSSES", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "get_loss",
            "l2_penalty", "one_hot", "softmax_cross_entropy", "squared_error", "weights"]
@@ -41,7 +42,7 @@ def _as(target: np.ndarray, dtype: Any, shape: tuple) -> cr.Tensor:
     """A target's values in ``dtype`` and ``shape``, as a Tensor with no graph (so that arithmetic on it is
     recorded too); chainrule.compile's tracer records the conversion, so that a replay converts the new
     targets, not the traced ones."""
-    return cr.Tensor(_call_on_values(_converted, (target,), {"dtype": dtype, "shape": shape}))
+    return cr.Tensor(_call_on_values(_converted, (target,), {"dtype": numpy_dtype(dtype), "shape": shape}))
 
 
 def _batch_mean(per_example: cr.Tensor) -> cr.Tensor:
@@ -80,7 +81,7 @@ def squared_error(y: cr.Tensor, t: Any) -> cr.Tensor:
     """
     target = _values(t)
     if y.ndim == 2 and y.shape[1] > 1 and target.shape == (y.shape[0],):
-        target = _call_on_values(one_hot, (target, y.shape[1]), {"dtype": y.dtype})
+        target = _call_on_values(one_hot, (target, y.shape[1]), {"dtype": numpy_dtype(y.dtype)})
     target = _as(target, y.dtype, y.shape)
     diff = y - target
     per_example = 0.5 * (diff * diff).reshape(y.shape[0], -1).sum(axis=1) if y.ndim else 0.5 * diff * diff

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
-from chainrule._namespace import asarray, namespace, zeros_like
+from chainrule._namespace import asarray, device_of, namespace, on_host, to_device, zeros_like
 
 
 def _set(p: cr.Tensor, value: np.ndarray) -> None:
@@ -121,8 +121,8 @@ class Optimizer:
         scalars: dict[str, Any] = {}
         for i, entry in enumerate(self.state):
             for key, value in entry.items():
-                if isinstance(value, np.ndarray):
-                    buffers[f"{i}.{key}"] = value.copy()
+                if hasattr(value, "shape") and not isinstance(value, np.generic):  # an array, of any device
+                    buffers[f"{i}.{key}"] = on_host(value)
                 else:
                     scalars[f"{i}.{key}"] = value
         return {"type": type(self).__name__, "hyper": hyper, "scalars": scalars, "buffers": buffers}
@@ -160,6 +160,8 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.load_state_dict: buffer '{key}' has shape "
                                      f"{value.shape}; parameter {index} has shape {self.params[index].shape}")
                 value = value.copy()
+                if not isinstance(self.params[index].data, np.ndarray):  # onto the parameter's device
+                    value = to_device(value, device_of(self.params[index].data))
             entries[index][name] = value
         self.state = entries
 
