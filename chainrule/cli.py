@@ -451,13 +451,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         set_rng_states(model, saved.info.get("rng_states", {}))
         history.epochs = list(saved.info.get("history", []))[:start_epoch]
     # under mpiexec: this rank's shard of each batch, averaged gradients; only rank 0 writes (and prints)
+    x_train, y_train, val_data = split.x_train, split.y_train, None
     if config.val_fraction and launched_size() > 1:
-        raise CLIError("--val-fraction is not supported with several ranks yet (the split would have to be "
-                       "made before the data is sharded); use --patience on the test loss, or one process")
-    optimizer, loader, writer = data_parallel(optimizer, split.x_train, split.y_train, config.batch_size, config.seed)
+        # the split fit makes in one process, made before sharding: the same on every rank (from the seed);
+        # every rank then validates on all of it with the same weights, so early stopping agrees
+        from .data import ArrayDataset
+        from .train import _split_validation
+
+        try:
+            kept, held_out = _split_validation(ArrayDataset(x_train, y_train), config.val_fraction, config.seed)
+        except ValueError as error:
+            raise CLIError(str(error).replace("fit: val_fraction", "--val-fraction")) from None
+        x_train, y_train, val_data = kept.x, kept.y, (held_out.x, held_out.y)
+    optimizer, loader, writer = data_parallel(optimizer, x_train, y_train, config.batch_size, config.seed)
     if not writer:
         return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
-                          start_epoch, out, say, loader, writer)
+                          start_epoch, out, say, loader, writer, val_data)
     os.makedirs(out, exist_ok=True)
     lock = checkpoint.RunLock(out)  # one trainer per run folder; released when this command ends
     try:
@@ -465,14 +474,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         if removed:
             say(f"note: removed {removed} temporary file(s) left by an interrupted save", file=sys.stderr)
         return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
-                          start_epoch, out, say, loader, writer)
+                          start_epoch, out, say, loader, writer, val_data)
     finally:
         lock.release()
 
 
 def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model: Any, description: str,
                optimizer: Any, scheduler: Any, recorder: Any, history: Any, start_epoch: int, out: str,
-               say: Callable[..., None], loader: Any = None, writer: bool = True) -> int:
+               say: Callable[..., None], loader: Any = None, writer: bool = True, val_data: Any = None) -> int:
     from .train import CheckpointCallback, EarlyStopping, fit
 
     config_dict = asdict(config)
@@ -511,7 +520,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
                       clip_norm=config.clip) if loader is None else \
             fit(model, config.loss, optimizer, loader, (split.x_test, split.y_test), epochs=config.epochs,
                 l2=config.l2, seed=config.seed, scheduler=scheduler, callbacks=callbacks, start_epoch=start_epoch,
-                history=history, on_epoch=on_epoch, compiled=config.compile, clip_norm=config.clip)
+                history=history, on_epoch=on_epoch, compiled=config.compile, clip_norm=config.clip,
+                val_data=val_data)
     elapsed = time.perf_counter() - started
     # 4. the final history files, the curves, and how it ended
     if history.epochs and writer:
