@@ -194,6 +194,9 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--compile", action="store_true", default=None,
                    help="replay each training step with chainrule.compile (faster; equal to float tolerance; "
                         "stored in the run, so --resume keeps it)")
+    p.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
+                   help="also write each epoch's losses, accuracies and lr as TensorBoard scalars into DIR "
+                        "(default: the run folder's tensorboard/; needs chainrule[tensorboard])")
     p.add_argument("--plot-weights", action="store_true",
                    help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
                         "surface, its gradient and the descent path in the weight plane (weights.png)")
@@ -426,6 +429,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if os.path.exists(os.path.join(out, "model.safetensors")):
             raise CLIError(f"{out} already holds a run; use --resume {out} to continue it or another --out")
     say = (lambda *a, **k: None) if args.json else print
+    tensorboard = None
+    if args.tensorboard is not None:  # checked before the data is loaded; nothing is written before epoch 1
+        from .train import TensorBoardLogger
+
+        try:
+            tensorboard = TensorBoardLogger(args.tensorboard or os.path.join(out, "tensorboard"))
+        except ImportError:
+            raise CLIError("--tensorboard needs the tensorboardX package: pip install 'chainrule[tensorboard]'"
+                           ) from None
     # 2. data, model, optimiser, schedule (restored when resuming)
     split = _load_split(config)
     if config.loss is None:
@@ -466,7 +478,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     optimizer, loader, writer = data_parallel(optimizer, x_train, y_train, config.batch_size, config.seed)
     if not writer:
         return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
-                          start_epoch, out, say, loader, writer, val_data)
+                          start_epoch, out, say, loader, writer, val_data, tensorboard)
     os.makedirs(out, exist_ok=True)
     lock = checkpoint.RunLock(out)  # one trainer per run folder; released when this command ends
     try:
@@ -474,14 +486,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if removed:
             say(f"note: removed {removed} temporary file(s) left by an interrupted save", file=sys.stderr)
         return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
-                          start_epoch, out, say, loader, writer, val_data)
+                          start_epoch, out, say, loader, writer, val_data, tensorboard)
     finally:
         lock.release()
 
 
 def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model: Any, description: str,
                optimizer: Any, scheduler: Any, recorder: Any, history: Any, start_epoch: int, out: str,
-               say: Callable[..., None], loader: Any = None, writer: bool = True, val_data: Any = None) -> int:
+               say: Callable[..., None], loader: Any = None, writer: bool = True, val_data: Any = None,
+               tensorboard: Any = None) -> int:
     from .train import CheckpointCallback, EarlyStopping, fit
 
     config_dict = asdict(config)
@@ -503,7 +516,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
         "config": config_dict, "task": split.task, "classes": split.classes, "n_features": split.n_features,
         "dataset": split.name}, arrays={"data/mean": split.scaler.mean, "data/std": split.scaler.std})
     # (only the rank that writes keeps the run folder; every rank stops early together)
-    callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []) if writer else []
+    callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []) \
+        + ([tensorboard] if tensorboard else []) if writer else []
     if config.patience is not None:
         # the run folder's checkpoint is the last epoch's (so that --resume continues it), not the best one's
         callbacks.insert(0, EarlyStopping(patience=config.patience, restore_best=False))
@@ -556,7 +570,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
     elif last and last.get("test_loss") is not None:
         summary_line += f": test loss {last['test_loss']:.4f}"
     say(f"{summary_line}; wrote {out}/model.safetensors, history.json, history.csv"
-        + ("" if args.no_plot else ", curves.png"))
+        + ("" if args.no_plot else ", curves.png")
+        + (f"; TensorBoard events in {tensorboard.log_dir}" if tensorboard is not None and writer else ""))
     return 0
 
 
