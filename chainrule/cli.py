@@ -230,6 +230,9 @@ def _add_train(subparsers: Any) -> None:
     p.add_argument("--compile", action="store_true", default=None,
                    help="replay each training step with chainrule.compile (faster; equal to float tolerance; "
                         "stored in the run, so --resume keeps it)")
+    p.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
+                   help="also write each epoch's losses, accuracies and lr as TensorBoard scalars into DIR "
+                        "(default: the run folder's tensorboard/; needs chainrule[tensorboard])")
     p.add_argument("--plot-weights", action="store_true",
                    help="for a model with two weights (e.g. --dataset line --hidden none): also draw the loss "
                         "surface, its gradient and the descent path in the weight plane (weights.png)")
@@ -504,6 +507,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if os.path.exists(os.path.join(out, "model.safetensors")):
             raise CLIError(f"{out} already holds a run; use --resume {out} to continue it or another --out")
     say = (lambda *a, **k: None) if args.json else print
+    tensorboard = None
+    if args.tensorboard is not None:  # checked before the data is loaded; nothing is written before epoch 1
+        from .train import TensorBoardLogger
+
+        try:
+            tensorboard = TensorBoardLogger(args.tensorboard or os.path.join(out, "tensorboard"))
+        except ImportError:
+            raise CLIError("--tensorboard needs the tensorboardX package: pip install 'chainrule[tensorboard]'"
+                           ) from None
     # 2. data, model, optimiser, schedule (restored when resuming)
     split = _load_split(config)
     if config.loss is None:
@@ -531,13 +543,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         set_rng_states(model, saved.info.get("rng_states", {}))
         history.epochs = list(saved.info.get("history", []))[:start_epoch]
     # under mpiexec: this rank's shard of each batch, averaged gradients; only rank 0 writes (and prints)
+    x_train, y_train, val_data = split.x_train, split.y_train, None
     if config.val_fraction and launched_size() > 1:
-        raise CLIError("--val-fraction is not supported with several ranks yet (the split would have to be "
-                       "made before the data is sharded); use --patience on the test loss, or one process")
-    optimizer, loader, writer = data_parallel(optimizer, split.x_train, split.y_train, config.batch_size, config.seed)
+        # the split fit makes in one process, made before sharding: the same on every rank (from the seed);
+        # every rank then validates on all of it with the same weights, so early stopping agrees
+        from .data import ArrayDataset
+        from .train import _split_validation
+
+        try:
+            kept, held_out = _split_validation(ArrayDataset(x_train, y_train), config.val_fraction, config.seed)
+        except ValueError as error:
+            raise CLIError(str(error).replace("fit: val_fraction", "--val-fraction")) from None
+        x_train, y_train, val_data = kept.x, kept.y, (held_out.x, held_out.y)
+    optimizer, loader, writer = data_parallel(optimizer, x_train, y_train, config.batch_size, config.seed)
     if not writer:
         return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
-                          start_epoch, out, say, loader, writer)
+                          start_epoch, out, say, loader, writer, val_data, tensorboard)
     os.makedirs(out, exist_ok=True)
     lock = checkpoint.RunLock(out)  # one trainer per run folder; released when this command ends
     try:
@@ -545,7 +566,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if removed:
             say(f"note: removed {removed} temporary file(s) left by an interrupted save", file=sys.stderr)
         return _train_run(args, config, split, model, description, optimizer, scheduler, recorder, history,
-                          start_epoch, out, say, loader, writer)
+                          start_epoch, out, say, loader, writer, val_data, tensorboard)
     finally:
         lock.release()
 
@@ -564,7 +585,8 @@ def _to_cuda(model: Any, config: TrainConfig) -> None:
 
 def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model: Any, description: str,
                optimizer: Any, scheduler: Any, recorder: Any, history: Any, start_epoch: int, out: str,
-               say: Callable[..., None], loader: Any = None, writer: bool = True) -> int:
+               say: Callable[..., None], loader: Any = None, writer: bool = True, val_data: Any = None,
+               tensorboard: Any = None) -> int:
     from .train import CheckpointCallback, EarlyStopping, fit
 
     config_dict = asdict(config)
@@ -586,7 +608,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
         "config": config_dict, "task": split.task, "classes": split.classes, "n_features": split.n_features,
         "dataset": split.name}, arrays={"data/mean": split.scaler.mean, "data/std": split.scaler.std})
     # (only the rank that writes keeps the run folder; every rank stops early together)
-    callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []) if writer else []
+    callbacks = [keep, _HistoryWriter(out, config_dict)] + ([recorder] if recorder else []) \
+        + ([tensorboard] if tensorboard else []) if writer else []
     if config.patience is not None:
         # the run folder's checkpoint is the last epoch's (so that --resume continues it), not the best one's
         callbacks.insert(0, EarlyStopping(patience=config.patience, restore_best=False))
@@ -603,7 +626,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
                       clip_norm=config.clip) if loader is None else \
             fit(model, config.loss, optimizer, loader, (split.x_test, split.y_test), epochs=config.epochs,
                 l2=config.l2, seed=config.seed, scheduler=scheduler, callbacks=callbacks, start_epoch=start_epoch,
-                history=history, on_epoch=on_epoch, compiled=config.compile, clip_norm=config.clip)
+                history=history, on_epoch=on_epoch, compiled=config.compile, clip_norm=config.clip,
+                val_data=val_data)
     elapsed = time.perf_counter() - started
     # 4. the final history files, the curves, and how it ended
     if history.epochs and writer:
@@ -638,7 +662,8 @@ def _train_run(args: argparse.Namespace, config: TrainConfig, split: Any, model:
     elif last and last.get("test_loss") is not None:
         summary_line += f": test loss {last['test_loss']:.4f}"
     say(f"{summary_line}; wrote {out}/model.safetensors, history.json, history.csv"
-        + ("" if args.no_plot else ", curves.png"))
+        + ("" if args.no_plot else ", curves.png")
+        + (f"; TensorBoard events in {tensorboard.log_dir}" if tensorboard is not None and writer else ""))
     return 0
 
 

@@ -218,6 +218,58 @@ class CSVLogger(Callback):
             writer.writerow(["" if record.get(k) is None else record.get(k) for k in self.columns])
 
 
+class TensorBoardLogger(Callback):
+    """Write each epoch's numbers as TensorBoard scalars into the folder ``log_dir`` (``tensorboard --logdir
+    DIR`` shows them), at step = the epoch (1, 2, ...). ``train_loss`` becomes the tag ``loss/train``,
+    ``val_accuracy`` ``accuracy/val``, a metric ``val_f1`` ``f1/val`` (so train, validation and test of one
+    quantity sit in one section); ``lr`` and ``seconds`` keep their names; values that are None are left out.
+    TensorBoard stores scalars as float32. The event file is flushed after every epoch and closed when `fit`
+    ends. A run resumed from a checkpoint continues the same curves (what an interrupted run wrote after the
+    resumed epoch is purged from the display).
+
+    Needs tensorboardX, a maintained writer of TensorBoard event files: ``pip install
+    'chainrule[tensorboard]'``; without it the constructor raises an ImportError that says so.
+
+    >>> import tempfile
+    >>> TensorBoardLogger.tag("val_accuracy"), TensorBoardLogger.tag("lr")
+    ('accuracy/val', 'lr')
+    >>> logger = TensorBoardLogger(tempfile.mkdtemp())  # nothing is written before the first epoch
+    """
+
+    def __init__(self, log_dir: str) -> None:
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            raise ImportError("TensorBoardLogger needs the tensorboardX package, which is not installed: "
+                              "pip install 'chainrule[tensorboard]'") from None
+        self.log_dir = os.fspath(log_dir)
+        self._writer_class, self.writer = SummaryWriter, None
+
+    @staticmethod
+    def tag(key: str) -> str:
+        """The TensorBoard tag of a record's key."""
+        split, _, name = key.partition("_")
+        return f"{name}/{split}" if split in ("train", "val", "test") and name else key
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        record = state.history.epochs[-1]
+        step = int(record["epoch"])
+        if self.writer is None:  # a resumed run: TensorBoard drops this folder's events from this step on
+            # (the file name has only the second in it: the suffix keeps a second file of the same second
+            # from overwriting the first)
+            self.writer = self._writer_class(self.log_dir, purge_step=step if step > 1 else None,
+                                             filename_suffix=f".{time.time_ns()}")
+        for key, value in record.items():
+            if key != "epoch" and isinstance(value, int | float | np.number) and not isinstance(value, bool):
+                self.writer.add_scalar(self.tag(key), float(value), step)
+        self.writer.flush()
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 class CheckpointCallback(Callback):
     """Save a checkpoint (see `chainrule.checkpoint`) after every ``every`` epochs, atomically, with the
     epoch count, the optimiser and schedule state, and dropout RNG states, so `fit` can resume exactly.
@@ -646,5 +698,5 @@ def _epoch_record(model: Module, loss_fn: LossFn, epoch: int, train_set: ArrayDa
     return record
 
 
-__all__ = ["COLUMNS", "CSVLogger", "Callback", "CheckpointCallback", "EarlyStopping", "History", "TrainState",
-           "compiled_step", "evaluate", "fit", "predict_labels", "rng_states", "set_rng_states"]
+__all__ = ["COLUMNS", "CSVLogger", "Callback", "CheckpointCallback", "EarlyStopping", "History", "TensorBoardLogger",
+           "TrainState", "compiled_step", "evaluate", "fit", "predict_labels", "rng_states", "set_rng_states"]

@@ -8,7 +8,8 @@ trained with Adam on minibatches of 64, float32, printing the test accuracy and 
     python examples/mnist_cnn.py --data-dir ~/data/mnist --download   # fetch them first (checksums verified)
 
 ``--limit N`` trains on the first N training images (a quick look). The test suite runs this on tiny IDX
-files it writes itself; the download and a full MNIST run are untested there (no network).
+files it writes itself; ``download=True`` is tested against a local HTTP server; the real mirrors and a full
+MNIST run are not reachable there (no network). ``CHAINRULE_MNIST_URL`` points ``--download`` at a mirror.
 """
 
 from __future__ import annotations

@@ -284,6 +284,32 @@ def test_train_json_summary_is_strict_json(tmp_path, capsys):
     assert summary["run"] == str(tmp_path / "r") and summary["stop_reason"] is None
 
 
+def test_train_tensorboard_writes_the_history_and_continues_on_resume(tmp_path, capsys):
+    pytest.importorskip("tensorboardX")
+    from chainrule.train import TensorBoardLogger
+    from tests.test_train import read_scalars
+
+    out = tmp_path / "r"
+    flags = ["--dataset", "blobs", "--hidden", "8", "--no-plot", "--val-fraction", "0.2"]
+    assert main(["train", *flags, "--epochs", "2", "--out", str(out), "--tensorboard"]) == 0
+    assert f"TensorBoard events in {out / 'tensorboard'}" in capsys.readouterr().out
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--tensorboard", str(tmp_path / "tb")]) == 0
+    history = json.loads((out / "history.json").read_text())["epochs"]
+    first, second = read_scalars(out / "tensorboard"), read_scalars(tmp_path / "tb")
+    assert sorted(first["loss/val"]) == [1, 2] and sorted(second["loss/val"]) == [3]
+    for record in history:
+        scalars = first if record["epoch"] <= 2 else second
+        for key in ("train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr"):
+            assert scalars[TensorBoardLogger.tag(key)][record["epoch"]] == np.float32(record[key]), key
+
+
+def test_train_tensorboard_without_tensorboardx_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if it were not installed
+    _one_line_error(capsys, main(["train", "--dataset", "xor", "--out", str(tmp_path / "r"), "--tensorboard"]),
+                    "--tensorboard needs the tensorboardX package: pip install 'chainrule[tensorboard]'")
+    assert not (tmp_path / "r").exists()
+
+
 def test_json_never_holds_bare_nan():
     from chainrule.cli import _finite
 

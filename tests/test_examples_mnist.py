@@ -1,5 +1,5 @@
-"""examples/mnist_cnn.py on tiny IDX files written here (the real files and download=True are not available
-offline)."""
+"""examples/mnist_cnn.py on tiny IDX files written here (the real files are not available offline;
+download=True is tested in tests/data/test_download.py against a local server)."""
 
 import gzip
 import importlib.util

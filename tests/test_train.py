@@ -1,6 +1,7 @@
 """The training loop: learning, exact resume, divergence, interruption, callbacks."""
 
 import math
+import os
 import warnings
 
 import numpy as np
@@ -308,3 +309,93 @@ def test_ctrl_c_during_the_checkpoint_save_keeps_history_and_checkpoint_in_agree
     assert history.stop_reason == "interrupted" and len(history.epochs) == 1
     assert "kept the state after epoch 1" in history.message
     assert checkpoint.load(path).info["epoch"] == 1
+
+
+def read_events(folder) -> list:
+    """The Events of every TensorBoard event file in ``folder`` (in file-name order), read with the TFRecord
+    framing parsed here (each record's length and data CRC-checked) and the Event protobuf of tensorboardX."""
+    import struct
+
+    from tensorboardX.crc32c import crc32c
+    from tensorboardX.proto.event_pb2 import Event
+
+    def masked(data: bytes) -> int:
+        crc = crc32c(data)
+        return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+    events = []
+    for name in sorted(os.listdir(folder)):
+        assert name.startswith("events.out.tfevents."), name
+        with open(os.path.join(folder, name), "rb") as handle:
+            blob, at = handle.read(), 0
+        while at < len(blob):
+            header = blob[at:at + 8]
+            (length,), (header_crc,) = struct.unpack("<Q", header), struct.unpack("<I", blob[at + 8:at + 12])
+            assert header_crc == masked(header)
+            data = blob[at + 12:at + 12 + length]
+            assert struct.unpack("<I", blob[at + 12 + length:at + 16 + length])[0] == masked(data)
+            at += 16 + length
+            events.append(Event.FromString(data))
+    return events
+
+
+def read_scalars(folder) -> dict[str, dict[int, float]]:
+    """``{tag: {step: value}}`` from the event files in ``folder``."""
+    scalars: dict[str, dict[int, float]] = {}
+    for event in read_events(folder):
+        for value in event.summary.value:
+            scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+    return scalars
+
+
+def test_tensorboard_logger_writes_the_history_as_scalars(digits, tmp_path):
+    pytest.importorskip("tensorboardX")
+    from chainrule.train import TensorBoardLogger
+
+    net, opt = _model_and_opt(digits)
+    top = lambda y, p: float(np.mean(y == p))  # noqa: E731
+    top.__name__ = "hits"
+    history = fit(net, "cross-entropy", opt, (digits.x_train[:300], digits.y_train[:300]),
+                  (digits.x_test, digits.y_test), epochs=3, val_fraction=0.2, metrics=[top],
+                  callbacks=[TensorBoardLogger(str(tmp_path / "tb"))], progress=False)
+    scalars = read_scalars(tmp_path / "tb")
+    expected_tags = {"loss/train", "accuracy/train", "loss/val", "accuracy/val", "loss/test", "accuracy/test",
+                     "hits/val", "lr", "seconds"}
+    assert set(scalars) == expected_tags
+    for record in history.epochs:
+        for key, value in record.items():
+            if key != "epoch" and value is not None:
+                assert scalars[TensorBoardLogger.tag(key)][record["epoch"]] == np.float32(value), key
+    assert sorted(scalars["loss/train"]) == [1, 2, 3]
+
+
+def test_tensorboard_logger_continues_a_resumed_run(digits, tmp_path):
+    pytest.importorskip("tensorboardX")
+    from chainrule.train import TensorBoardLogger
+
+    net, opt = _model_and_opt(digits)
+    data = (digits.x_train[:200], digits.y_train[:200])
+    history = fit(net, "cross-entropy", opt, data, epochs=2, callbacks=[TensorBoardLogger(str(tmp_path))],
+                  progress=False)
+    history = fit(net, "cross-entropy", opt, data, epochs=4, start_epoch=2, history=history,
+                  callbacks=[TensorBoardLogger(str(tmp_path))], progress=False)
+    assert len(os.listdir(tmp_path)) == 2  # one event file per session, the second purging from step 3
+    from tensorboardX.proto.event_pb2 import SessionLog
+
+    starts = [e.step for e in read_events(tmp_path) if e.HasField("session_log")
+              and e.session_log.status == SessionLog.START]
+    assert starts == [3]
+    scalars = read_scalars(tmp_path)
+    assert {step: np.float32(v) for step, v in scalars["loss/train"].items()} == {
+        r["epoch"]: np.float32(r["train_loss"]) for r in history.epochs}
+
+
+def test_tensorboard_logger_without_tensorboardx_names_the_extra(monkeypatch):
+    import sys
+
+    from chainrule.train import TensorBoardLogger
+
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"^TensorBoardLogger needs the tensorboardX package, which is not "
+                                          r"installed: pip install 'chainrule\[tensorboard\]'$"):
+        TensorBoardLogger("unused")

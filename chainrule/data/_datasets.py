@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import math
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,6 +300,11 @@ CHECKSUMS = {
                       "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
                       "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310"},
 }
+#: environment variables that replace a data set's URL base (a local mirror, say) when ``base_url`` is not given
+URL_VARIABLES = {"mnist": "CHAINRULE_MNIST_URL", "fashion-mnist": "CHAINRULE_FASHION_MNIST_URL"}
+#: the most bytes one downloaded file may have (the largest standard file, Fashion-MNIST's training images,
+#: has 26.4 MB); a server that sends more is cut off
+MAX_DOWNLOAD_BYTES = 64 * 1024**2
 
 
 def _md5(path: str) -> str:
@@ -311,36 +315,97 @@ def _md5(path: str) -> str:
     return digest.hexdigest()
 
 
-def download(name: str, data_dir: str) -> None:
-    """Fetch the four ``.gz`` IDX files of ``mnist`` or ``fashion-mnist`` into ``data_dir`` (skipping files
-    already there with the right checksum) and verify their MD5 checksums; a file that does not match is
-    deleted and refused. (Untested here: the test machines are offline.)
+def _network_reason(error: BaseException) -> str:
+    import urllib.error
 
-    >>> sorted(CHECKSUMS["mnist"])
-    ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte']
-    >>> CHECKSUMS["mnist"]["t10k-labels-idx1-ubyte"], MIRRORS["mnist"]
-    ('ec29112dd5afa0611ce80d1b7f02629c', 'https://ossci-datasets.s3.amazonaws.com/mnist/')
-    >>> import tempfile
-    >>> download("mnist", tempfile.mkdtemp())  # doctest: +SKIP
-    """
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    return str(error) or type(error).__name__
+
+
+def _fetch(url: str, handle: Any, timeout: float, max_bytes: int) -> tuple[str, int]:
+    """Stream ``url`` into the open file ``handle``; its MD5 and length. Refuses a body over ``max_bytes``
+    (announced or sent) before writing past it."""
     import urllib.request
 
-    os.makedirs(data_dir, exist_ok=True)
+    digest, size = hashlib.md5(usedforsecurity=False), 0
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        announced = response.headers.get("Content-Length")
+        if announced is not None and announced.isdigit() and int(announced) > max_bytes:
+            raise _TooLarge(f"the server announces {int(announced)} bytes")
+        for block in iter(lambda: response.read(1 << 16), b""):
+            size += len(block)
+            if size > max_bytes:
+                raise _TooLarge("the server sent more")
+            digest.update(block)
+            handle.write(block)
+    return digest.hexdigest(), size
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def download(name: str, data_dir: str, *, base_url: str | None = None, timeout: float = 60.0,
+             max_bytes: int = MAX_DOWNLOAD_BYTES) -> list[str]:
+    """Fetch the four ``.gz`` IDX files of ``mnist`` or ``fashion-mnist`` into ``data_dir``; the names of
+    the files it fetched.
+
+    A file already there with its published MD5 checksum (`CHECKSUMS`) is not fetched again. Each file is
+    streamed into a temporary file beside its target, at most ``max_bytes`` long, and checked against its
+    checksum; only then is it renamed into place, so an interrupted or refused download leaves nothing
+    behind (and a file already there is replaced only by a verified one). The files come from ``base_url``,
+    else from the environment variable of `URL_VARIABLES` (``CHAINRULE_MNIST_URL``,
+    ``CHAINRULE_FASHION_MNIST_URL``), else from the standard mirror (`MIRRORS`). Any failure — the network,
+    an HTTP error, a wrong checksum, too many bytes — is a `DataError` with one line saying which file and
+    why.
+
+    >>> import tempfile
+    >>> download("mnist", tempfile.mkdtemp(), base_url="http://127.0.0.1:9/")  # nothing listens there
+    Traceback (most recent call last):
+    ...
+    chainrule.data._core.DataError: mnist: could not download http://127.0.0.1:9/train-images-idx3-ubyte.gz (...)
+    """
+    import http.client
+    import tempfile
+
+    if name not in CHECKSUMS:
+        raise DataError(f"download: no standard files for '{name}'; expected one of {', '.join(CHECKSUMS)}")
+    base = base_url or os.environ.get(URL_VARIABLES[name]) or MIRRORS[name]
+    base = base if base.endswith("/") else base + "/"
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"{name}: cannot create the data folder {data_dir} ({error.strerror})") from None
+    fetched = []
     for stem, checksum in CHECKSUMS[name].items():
         target = os.path.join(data_dir, stem + ".gz")
         if os.path.isfile(target) and _md5(target) == checksum:
             continue
-        partial = target + ".part"
+        url = base + stem + ".gz"
         try:
-            with urllib.request.urlopen(MIRRORS[name] + stem + ".gz", timeout=60) as response, \
-                    open(partial, "wb") as out:
-                shutil.copyfileobj(response, out)
+            descriptor, partial = tempfile.mkstemp(dir=data_dir, prefix=f".{stem}.gz.", suffix=".part")
         except OSError as error:
-            raise DataError(f"{name}: could not download {stem}.gz from {MIRRORS[name]} ({error})") from None
-        if _md5(partial) != checksum:
-            os.unlink(partial)
-            raise DataError(f"{name}: {stem}.gz from {MIRRORS[name]} does not have the published checksum; refused")
-        os.replace(partial, target)
+            raise DataError(f"{name}: cannot write into the data folder {data_dir} ({error.strerror})") from None
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                got, size = _fetch(url, handle, timeout, max_bytes)
+            if got != checksum:
+                raise DataError(f"{name}: {url} ({size} bytes) has MD5 {got}, not the published {checksum}; "
+                                f"refused, nothing kept")
+            os.replace(partial, target)
+        except _TooLarge as error:
+            raise DataError(f"{name}: {url} is over the limit of {max_bytes} bytes ({error}); refused, nothing "
+                            f"kept") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise DataError(f"{name}: could not download {url} ({_network_reason(error)})") from None
+        finally:  # also on Ctrl-C: no partial file is left in the cache
+            if os.path.exists(partial):
+                os.unlink(partial)
+        fetched.append(stem + ".gz")
+    return fetched
 
 
 def _mnist(name: str, data_dir: str | None, download_files: bool = False) -> DataSplit:
@@ -483,7 +548,8 @@ def load_dataset(name_or_path: str, *, target: str | None = None, data_dir: str 
     """Load a named data set or a ``.csv`` / ``.npz`` file as a `DataSplit` (features standardised with
     statistics of the training split unless ``standardize=False``), features in ``dtype`` (float32 by
     default, as the models' parameters). For ``mnist`` / ``fashion-mnist``, ``download=True`` first fetches
-    the standard files into ``data_dir`` and checks their published checksums (untested: no network here).
+    the standard files into ``data_dir`` with `download` (checksums verified; files already there and
+    verified are kept; the URL base from ``CHAINRULE_MNIST_URL`` / ``CHAINRULE_FASHION_MNIST_URL`` if set).
 
     >>> split = load_dataset("xor", seed=0)
     >>> split.task, split.n_features, split.n_outputs

@@ -16,10 +16,11 @@ Shapes (as in PyTorch): ``x`` is ``(N, C, H, W)``, ``w`` is ``(O, C // groups, k
 keyword arguments ``stride``, ``padding``, ``dilation`` are pairs of ints and ``groups`` an int; the public
 `chainrule.nn.functional.conv2d` normalises and checks them.
 
-Each forward pass is im2col and one GEMM (batched over examples and groups): ``as_strided`` views the padded
-input as its windows, which are copied once, in the input's own order, into ``(N, groups, C/groups·kh·kw,
-Ho·Wo)`` columns. The weights' error signal is one GEMM over positions (batched over examples, then summed);
-the input's is one GEMM and a scatter-add of kh·kw strided slices back onto the padded input (col2im).
+Each forward pass is im2col and one GEMM (batched over examples and groups), for a chunk of examples at a
+time whose columns stay in the cache (`CHUNK_BYTES`); with stride 1 the windows are shifted slices of the
+flattened padded input (see `_Columns`), otherwise ``as_strided`` views the padded input as its windows. The
+weights' error signal is one GEMM over positions per chunk (batched over examples, then summed); the input's
+is one GEMM and a scatter-add of kh·kw slices back onto the padded input (col2im).
 """
 
 from __future__ import annotations
@@ -53,12 +54,84 @@ def windows(x, kernel, stride, padding, dilation, fill=0.0):
                                           writeable=False)
 
 
-def _columns(x, kernel, stride, padding, dilation, groups):
-    """im2col, batch first: the windows as ``(N, groups, C/groups·kh·kw, Ho·Wo)`` (one copy, made in the
-    order of the input: its innermost loop runs along image rows)."""
-    view = windows(x, kernel, stride, padding, dilation)
-    n, c, ho, wo, kh, kw = view.shape
-    return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, groups, (c // groups) * kh * kw, ho * wo)
+#: bytes of im2col columns built at a time. The examples are taken in chunks whose columns stay in the L2
+#: cache while their GEMM reads them and (in the input's error signal) while col2im adds them up; building the
+#: whole batch's columns at once (tens of MB for MNIST-sized batches) costs more in memory traffic than the
+#: per-chunk calls cost in Python.
+CHUNK_BYTES = 1 << 20
+
+
+def _chunks(n: int, example_bytes: int):
+    """``(start, stop)`` of consecutive chunks of the batch, each at most `CHUNK_BYTES` of columns (one empty
+    chunk for an empty batch, so that the buffers and the result still get their shapes)."""
+    step = max(1, min(n, CHUNK_BYTES // max(example_bytes, 1)))
+    return [(start, min(n, start + step)) for start in range(0, n, step)] or [(0, 0)]
+
+
+class _Columns:
+    """The im2col geometry of a convolution of an input of ``shape`` and a weight of ``weight_shape``.
+
+    With stride 1 (the common case) the windows are *shifted rows*: flatten each padded channel to one row
+    of ``Hp·Wp`` values; then window offset ``(i, j)`` of every output position ``(a, b)`` is the value at
+    ``a·Wp + b + i·dh·Wp + j·dw``, so the columns of one offset are a contiguous slice of that row, and col2im
+    adds contiguous slices back. The positions then lie on a grid ``Ho × Wp`` (``width = Wp``): the last
+    ``Wp − Wo`` of each grid row are not outputs; they are computed and dropped (the forward pass), or meet a
+    zero error signal (the derivatives). Other strides take the windows of `windows` (``width = Wo``)."""
+
+    def __init__(self, shape, weight_shape, stride, padding, dilation, groups):
+        self.n, self.c, self.h, self.w = shape
+        self.o, c_group, self.kh, self.kw = weight_shape
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.ho = output_size(self.h, self.kh, stride[0], padding[0], dilation[0])
+        self.wo = output_size(self.w, self.kw, stride[1], padding[1], dilation[1])
+        self.hp, self.wp = self.h + 2 * padding[0], self.w + 2 * padding[1]
+        self.shifted = stride == (1, 1)
+        self.width = self.wp if self.shifted else self.wo
+        self.positions = self.ho * self.width
+        self.k = c_group * self.kh * self.kw                          # one group's GEMM depth
+
+    def example_bytes(self, itemsize: int) -> int:
+        return self.c * self.kh * self.kw * self.positions * itemsize
+
+    def offsets(self):
+        """``(i, j, start)``: each kernel offset and where its slice starts in a flattened padded channel."""
+        dh, dw = self.dilation
+        return [(i, j, i * dh * self.wp + j * dw) for i in range(self.kh) for j in range(self.kw)]
+
+    def flat_length(self) -> int:
+        """The length of a flattened padded channel, with room for the last offset's slice."""
+        return self.hp * self.wp + (self.kw - 1) * self.dilation[1]
+
+    def source(self, x):
+        """What the columns are copied from: the flattened padded input ``(N, C, flat_length)`` (stride 1),
+        or the windows view."""
+        if not self.shifted:
+            return windows(x, (self.kh, self.kw), self.stride, self.padding, self.dilation)
+        m = xp(x)
+        (ph, pw) = self.padding
+        flat = m.zeros((self.n, self.c, self.flat_length()), dtype=x.dtype)
+        plane = flat[:, :, :self.hp * self.wp].reshape(self.n, self.c, self.hp, self.wp)
+        plane[:, :, ph:ph + self.h, pw:pw + self.w] = x
+        return flat
+
+    def fill(self, buffer, source, start, stop):
+        """im2col of examples ``start:stop`` into ``buffer`` ``(stop − start, C, kh, kw, positions)``."""
+        if self.shifted:
+            for i, j, offset in self.offsets():
+                buffer[:, :, i, j] = source[start:stop, :, offset:offset + self.positions]
+        else:
+            view = source[start:stop].transpose(0, 1, 4, 5, 2, 3)      # (m, C, kh, kw, Ho, Wo)
+            buffer.reshape(view.shape)[...] = view
+        return buffer.reshape(stop - start, self.groups, self.k, self.positions)
+
+    def signal(self, g, start, stop, buffer):
+        """Examples ``start:stop`` of the output's error signal on the grid, ``(m, G, O/G, positions)``:
+        ``g`` itself, or (stride 1) ``g`` in the first ``Wo`` of each grid row of a zeroed ``buffer``."""
+        if not self.shifted:
+            return g[start:stop].reshape(stop - start, self.groups, self.o // self.groups, self.positions)
+        part = buffer[:stop - start]
+        part[..., :self.wo] = g[start:stop]
+        return part.reshape(stop - start, self.groups, self.o // self.groups, self.positions)
 
 
 def _check_dtypes(what, a, b):
@@ -69,43 +142,74 @@ def _check_dtypes(what, a, b):
 
 def _conv2d(x, w, stride, padding, dilation, groups):
     _check_dtypes("conv2d", x, w)
-    n = x.shape[0]
-    out_channels, _, kh, kw = w.shape
-    ho = output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
-    wo = output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
-    cols = _columns(x, (kh, kw), stride, padding, dilation, groups)            # (N, G, K, Ho·Wo)
-    kernels = w.reshape(groups, out_channels // groups, -1)                     # (G, O/G, K)
-    out = xp(x).matmul(kernels, cols)                                           # (N, G, O/G, Ho·Wo): the GEMM
-    return out.reshape(n, out_channels, ho, wo)
+    m = xp(x)
+    geometry = _Columns(x.shape, w.shape, stride, padding, dilation, groups)
+    n, o, ho, wo = geometry.n, geometry.o, geometry.ho, geometry.wo
+    kernels = w.reshape(groups, o // groups, geometry.k)                              # (G, O/G, K)
+    source = geometry.source(x)
+    out = m.empty((n, o, ho, wo), dtype=x.dtype)
+    chunks = _chunks(n, geometry.example_bytes(x.itemsize))
+    columns = m.empty((chunks[0][1], geometry.c, geometry.kh, geometry.kw, geometry.positions), dtype=x.dtype)
+    products = m.empty((chunks[0][1], groups, o // groups, geometry.positions), dtype=x.dtype)
+    for start, stop in chunks:
+        cols = geometry.fill(columns[:stop - start], source, start, stop)            # (m, G, K, positions)
+        product = m.matmul(kernels, cols, out=products[:stop - start])               # the GEMM
+        out[start:stop] = product.reshape(stop - start, o, ho, geometry.width)[..., :wo]
+    return out
 
 
 def _conv2d_weight_grad(x, g, weight_shape, stride, padding, dilation, groups):
     _check_dtypes("conv2d_weight_grad", x, g)
-    n, out_channels, ho, wo = g.shape
-    cols = _columns(x, weight_shape[2:], stride, padding, dilation, groups)    # (N, G, K, Ho·Wo)
-    signal = g.reshape(n, groups, out_channels // groups, ho * wo)             # (N, G, O/G, Ho·Wo)
-    # Σ over positions (the GEMM, batched over examples), then over examples, of ȳ · window
-    gradient = xp(x).matmul(signal, cols.transpose(0, 1, 3, 2)).sum(axis=0)   # (G, O/G, K)
+    m = xp(x)
+    geometry = _Columns(x.shape, weight_shape, stride, padding, dilation, groups)
+    n, o = geometry.n, geometry.o
+    source = geometry.source(x)
+    chunks = _chunks(n, geometry.example_bytes(x.itemsize))
+    columns = m.empty((chunks[0][1], geometry.c, geometry.kh, geometry.kw, geometry.positions), dtype=x.dtype)
+    grid = m.zeros((chunks[0][1], o, geometry.ho, geometry.width), dtype=g.dtype) if geometry.shifted else None
+    gradient = m.zeros((groups, o // groups, geometry.k), dtype=x.dtype)
+    for start, stop in chunks:
+        cols = geometry.fill(columns[:stop - start], source, start, stop)            # (m, G, K, positions)
+        signal = geometry.signal(g, start, stop, grid)                               # (m, G, O/G, positions)
+        # Σ over positions (the GEMM, batched over the chunk's examples), then over examples, of ȳ · window
+        gradient += m.matmul(signal, cols.transpose(0, 1, 3, 2)).sum(axis=0)         # (G, O/G, K)
     return gradient.reshape(weight_shape)
 
 
 def _conv2d_input_grad(g, w, input_shape, stride, padding, dilation, groups):
     _check_dtypes("conv2d_input_grad", g, w)
     m = xp(g)
+    geometry = _Columns(input_shape, w.shape, stride, padding, dilation, groups)
     n, c, h, w_ = input_shape
-    out_channels, c_group, kh, kw = w.shape
-    _, _, ho, wo = g.shape
+    o, ho, wo, kh, kw = geometry.o, geometry.ho, geometry.wo, geometry.kh, geometry.kw
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    kernels = w.reshape(groups, out_channels // groups, c_group * kh * kw)        # (G, O/G, K)
-    signal = g.reshape(n, groups, out_channels // groups, ho * wo)                # (N, G, O/G, Ho·Wo)
-    cols = m.matmul(kernels.transpose(0, 2, 1), signal)                          # (N, G, K, Ho·Wo): the GEMM
-    cols = cols.reshape(n, c, kh, kw, ho, wo)
-    padded = m.zeros((n, c, h + 2 * ph, w_ + 2 * pw), dtype=g.dtype)
-    for i in range(kh):        # col2im: every kernel offset adds its slice of the windows back
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
-            columns = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
-            padded[:, :, rows, columns] += cols[:, :, i, j]
+    kernels = w.reshape(groups, o // groups, geometry.k).transpose(0, 2, 1)          # (G, K, O/G)
+    chunks = _chunks(n, geometry.example_bytes(g.itemsize))
+    columns = m.empty((chunks[0][1], groups, geometry.k, geometry.positions), dtype=g.dtype)
+    if geometry.shifted:
+        flat = m.zeros((n, c, geometry.flat_length()), dtype=g.dtype)
+        grid = m.zeros((chunks[0][1], o, ho, geometry.width), dtype=g.dtype)
+    else:
+        padded = m.zeros((n, c, geometry.hp, geometry.wp), dtype=g.dtype)
+    for start, stop in chunks:
+        signal = geometry.signal(g, start, stop, grid if geometry.shifted else None)
+        cols = m.matmul(kernels, signal, out=columns[:stop - start])                 # (m, G, K, positions): the GEMM
+        cols = cols.reshape(stop - start, c, kh, kw, geometry.positions)
+        # col2im: every kernel offset adds its columns back where they were taken from
+        if geometry.shifted:
+            target = flat[start:stop]
+            for i, j, offset in geometry.offsets():
+                target[:, :, offset:offset + geometry.positions] += cols[:, :, i, j]
+        else:
+            target, cols = padded[start:stop], cols.reshape(stop - start, c, kh, kw, ho, wo)
+            for i in range(kh):
+                for j in range(kw):
+                    rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+                    columns_ = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+                    target[:, :, rows, columns_] += cols[:, :, i, j]
+    if geometry.shifted:
+        padded = flat[:, :, :geometry.hp * geometry.wp].reshape(n, c, geometry.hp, geometry.wp)
+        return m.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w_])
     return padded[:, :, ph:ph + h, pw:pw + w_].copy() if (ph or pw) else padded
 
 

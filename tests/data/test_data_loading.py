@@ -251,14 +251,6 @@ def test_idx_dimensions_are_checked_before_reading(tmp_path):
         read_idx(str(tmp_path / "ok.gz"), max_bytes=2)
 
 
-def test_mnist_download_checksums_are_the_published_ones():
-    """download=True itself is untested (no network here); this pins its checksum table."""
-    from chainrule.data import _datasets
-
-    assert _datasets.CHECKSUMS["mnist"]["train-images-idx3-ubyte"] == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
-    assert set(_datasets.CHECKSUMS["fashion-mnist"]) == set(_datasets._MNIST_FILES.values())
-
-
 def test_float_and_out_of_range_labels_are_refused_by_the_loss():
     import chainrule as cr
     import chainrule.nn as nn

@@ -196,6 +196,26 @@ def test_cli_resume_with_another_number_of_ranks(first, second, tmp_path):
     _assert_same_run(tmp_path / "whole", tmp_path / "resumed")
 
 
+def test_cli_val_fraction_on_two_ranks_validates_and_stops_as_one_process(tmp_path):
+    """The validation split is made before the training part is sharded (the same on every rank); both ranks
+    validate on all of it, so early stopping stops them at the same epoch as one process (a rank that went on
+    alone would wait in an allreduce until the collective timeout, and the run would fail)."""
+    options = [*TRAIN, "--epochs", "30", "--lr", "0.5", "--val-fraction", "0.25", "--patience", "2"]
+    single = _chainrule([*options, "--out", str(tmp_path / "one")], ROOT)
+    assert single.returncode == 0, single.stderr
+    double = _chainrule([*options, "--out", str(tmp_path / "two"), "--workers", "2"], ROOT,
+                        CHAINRULE_COLLECTIVE_TIMEOUT="60")
+    assert double.returncode == 0, double.stderr
+    one, two = _history(tmp_path / "one"), _history(tmp_path / "two")
+    assert 1 < len(one) < 30 and len(two) == len(one)  # it stopped early, at the same epoch
+    stop = [line for line in single.stdout.splitlines() if line.startswith("early stopping after epoch")]
+    assert stop and stop[0] in double.stdout
+    for ra, rb in zip(one, two, strict=True):
+        for key in ("val_loss", "val_accuracy"):
+            assert ra[key] is not None and ra[key] == pytest.approx(rb[key], rel=1e-9, abs=1e-12), key
+    _assert_same_run(tmp_path / "one", tmp_path / "two")
+
+
 def test_cli_workers_reports_a_failed_worker(tmp_path):
     """A worker error is reported on stderr and the launcher exits 1 (not a hang, not a traceback)."""
     done = _chainrule([*TRAIN, "--out", str(tmp_path / "r"), "--workers", "2"], ROOT, timeout=120,

@@ -135,6 +135,32 @@ def test_conv2d_matches_torch(rng):
         np.testing.assert_allclose(wc.grad, wt.grad.numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 30_000, 1 << 20])
+def test_conv2d_in_chunks_matches_torch(rng, monkeypatch, chunk_bytes):
+    """The batch is convolved in chunks of examples (one example each when ``CHUNK_BYTES`` is 1, two or three at 30 kB,
+    all at once at 1 MiB), on the shifted-row grid at stride 1 and through the windows otherwise."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(_primitives, "CHUNK_BYTES", chunk_bytes)
+    cases = [((5, 3, 6, 7), (4, 3, 3, 3), _conv(padding=1)),
+             ((5, 4, 7, 6), (6, 2, 3, 2), _conv(padding=(2, 1), dilation=(1, 2), groups=2)),
+             ((5, 2, 7, 6), (3, 2, 3, 3), _conv(stride=2, padding=1)),
+             ((5, 2, 7, 6), (3, 2, 2, 3), _conv(stride=(1, 2), padding=(0, 1)))]
+    for x_shape, w_shape, p in cases:
+        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        yt = torch.nn.functional.conv2d(xt, wt, stride=p["stride"], padding=p["padding"], dilation=p["dilation"],
+                                        groups=p["groups"])
+        g = rng.standard_normal(tuple(yt.shape))
+        yt.backward(torch.tensor(g))
+        y = _primitives.conv2d(x, w, **p)
+        assert y.flags.c_contiguous
+        np.testing.assert_allclose(y, yt.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(_primitives.conv2d_input_grad(g, w, input_shape=x_shape, **p),
+                                   xt.grad.numpy(), atol=1e-12)
+        np.testing.assert_allclose(_primitives.conv2d_weight_grad(x, g, weight_shape=w_shape, **p),
+                                   wt.grad.numpy(), atol=1e-12)
+
+
 def test_max_pool2d_matches_torch(rng):
     torch = pytest.importorskip("torch")
     for x_shape, p in POOL_CASES:
