@@ -37,6 +37,43 @@ from typing import Any
 import numpy as np
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_ENGINES = ("c", "python")
+
+
+def _load_engine() -> tuple[Any, str]:
+    """The C accelerator module, or None, and why: ``CHAINRULE_ENGINE`` unset (or ``auto``) takes the C
+    engine when it is built; ``python`` selects the pure-Python engine; ``c`` requires the C engine."""
+    choice = os.environ.get("CHAINRULE_ENGINE", "").strip().lower() or "auto"
+    if choice not in (*_ENGINES, "auto"):
+        raise ValueError(f"chainrule: CHAINRULE_ENGINE={os.environ['CHAINRULE_ENGINE']!r} is not an engine; "
+                         f"expected 'c', 'python' or 'auto' (the same as unset: C when it is built)")
+    if choice == "python":
+        return None, "selected by CHAINRULE_ENGINE=python"
+    try:
+        from . import _cengine
+    except ImportError as error:
+        if choice == "c":
+            raise ImportError(f"chainrule: CHAINRULE_ENGINE=c, but the C engine cannot be imported ({error}); "
+                              f"build it with `pip install .` (it needs a C compiler)") from error
+        reason = ("the C accelerator is not built (no C compiler when chainrule was installed)"
+                  if isinstance(error, ModuleNotFoundError) else f"the C accelerator failed to import: {error}")
+        return None, reason
+    return _cengine, "the C accelerator (chainrule/_cengine.c)"
+
+
+_C, _ENGINE_REASON = _load_engine()
+
+
+def engine_info() -> dict[str, str]:
+    """Which engine records graphs and walks them: ``"c"`` (the optional C accelerator, built by
+    ``pip install .`` when a C compiler is present) or ``"python"`` (the reference engine), and why.
+    ``CHAINRULE_ENGINE=python`` in the environment selects the Python engine (read at import).
+
+    >>> info = chainrule.engine_info()
+    >>> info["engine"] in ("c", "python"), sorted(info)
+    (True, ['engine', 'reason'])
+    """
+    return {"engine": "python" if _C is None else "c", "reason": _ENGINE_REASON}
 
 
 class _Mode:
@@ -192,7 +229,7 @@ def _check_finite(what: str, value: Any, site: str | None) -> None:
                                + (f" (operation created at {site})" if site else ""))
 
 
-class Primitive:
+class Primitive(object if _C is None else _C.PrimitiveBase):  # (the C base's call is the record path)
     """An operation with a forward function on raw arrays and VJP rules, one per argument position.
 
     ``vjps[i](g, ans, *args, **kwargs)`` returns ḡ·∂ans/∂args[i], shaped like ``args[i]``; ``None`` marks
@@ -272,13 +309,7 @@ class Primitive:
         try:
             out = self.forward(*(args if raw is None else raw), **kwargs)
         except Exception as error:
-            if raw is None and _holds_tensors(args):  # lists mixing Tensors and numbers, as NumPy takes them
-                return self(*_arrays_of_lists(args), **kwargs)
-            unavailable(self.name, "forward", error, args if raw is None else raw)
-            if type(error) in _EXPLAINED:
-                raise type(error)(f"chainrule.{self.name}: {error} "
-                                  f"(inputs: {_describe(args if raw is None else raw)})") from None
-            raise
+            return _forward_failed(self, args, raw, kwargs, error)
         tape = state.tape
         if raw is None:  # no Tensor among the arguments: plain arrays in, plain arrays out
             if tape is not None:
@@ -326,6 +357,19 @@ class Primitive:
             return t
         return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), _NO_KWARGS, o))
                      for i, o in enumerate(out))
+
+
+def _forward_failed(primitive: Primitive, args: tuple, raw: Sequence | None, kwargs: Mapping, error: Exception):
+    """What a call of ``primitive`` does when its forward function raised ``error`` (both engines): lists
+    holding Tensors are recorded as arrays and the call retried; otherwise the error is raised, with the
+    primitive's name and the inputs added for the usual error types."""
+    if raw is None and _holds_tensors(args):  # lists mixing Tensors and numbers, as NumPy takes them
+        return primitive(*_arrays_of_lists(args), **kwargs)
+    unavailable(primitive.name, "forward", error, args if raw is None else raw)
+    if type(error) in _EXPLAINED:
+        raise type(error)(f"chainrule.{primitive.name}: {error} "
+                          f"(inputs: {_describe(args if raw is None else raw)})") from None
+    raise error
 
 
 # Errors of a forward function that get the primitive's name and the inputs added (exact types only: a
@@ -499,6 +543,11 @@ class Node:
 # node's parents, which exist before it, always have smaller ones).
 _next_seq = itertools.count().__next__
 
+if _C is not None:  # the same fields and methods, in C (and the C record path makes these)
+    _C.Node.__doc__ = Node.__doc__
+    Node = _C.Node  # noqa: F811
+    _next_seq = _C.next_seq
+
 
 class _LockingNode(Node):
     """A node that made saved arrays read-only: when it dies unreleased (a graph dropped without a backward
@@ -643,6 +692,13 @@ def _walk_by_creation(signals: dict, handed_out: set, owned: dict | None, retain
     ``queue`` is a heap of the nodes that have an error signal and are not done yet. The newest of them has
     no child left to hear from: every unfinished node on a path from the roots down to it is newer and would
     be in the queue. Leaves' signals are complete when the queue is empty."""
+    if _C is not None and not create_graph:
+        with _Switch("grad_enabled", False):
+            _C.walk(signals, owned, retain_graph)  # the loop below, in C
+            for leaf, g in signals.items():
+                if g is not None and leaf.requires_grad:
+                    _accumulate(leaf, g, handed_out)
+        return
     queue = [(-vertex.seq, vertex) for vertex in signals if not isinstance(vertex, Tensor)]
     heapq.heapify(queue)
     pop = heapq.heappop
@@ -789,3 +845,9 @@ def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
 
 from ._namespace import is_floating, namespace, unavailable  # noqa: E402
 from ._tensor import Tensor  # noqa: E402  (Tensor and the graph refer to each other)
+
+# The reference record path; the C engine's record path calls it for every case it does not take itself.
+_python_call = Primitive.__call__
+if _C is not None:
+    _C.setup(globals())
+    del Primitive.__call__  # calls go to the C base's record path
