@@ -17,6 +17,43 @@ What a node keeps is tuples (parents, argument positions, saved arguments, leaf 
 arrays) and a shared empty mapping for absent keywords: a tuple of arrays and numbers stops being tracked by
 the cyclic collector at its first collection, so a node and its parents tuple are all a big graph adds to
 the collector's old generation.
+
+**The specification both engines implement.** This module is the reference engine, in Python; the optional
+C accelerator (``chainrule/_cengine.c``, see :func:`engine_info`) implements the same, and for every case
+not listed here as its own it calls the Python code of this module, so that what it does and the errors it
+raises are this module's by construction.
+
+- *Recording* (``Primitive.__call__``). Tensors among the positional arguments are replaced by their
+  arrays (``raw``); one that requires grad, while recording is on and the primitive is differentiable, is a
+  parent: its node, or the Tensor itself when it is a leaf. The forward runs on the raw arguments; a NumPy
+  scalar result becomes a 0-d array. No parent: the result is a constant Tensor. Otherwise the node holds
+  ``primitive``; ``parents`` and ``positions`` (each parent's argument position), aligned; ``args``, the
+  raw arguments, where an array the rules do not read (``saves``) with more than ``_SMALL`` elements is
+  replaced by its :class:`Shape`; ``kwargs`` (a copy, or the shared empty mapping); ``value``, the result
+  (its Shape when large and unread); ``versions``, None if no parent is a leaf, else each leaf parent's
+  ``_version`` at recording and -1 for a node parent; ``locked``, what :func:`_lock` returned for the saved
+  arrays (every array when ``saves`` is None), the node being a :class:`_LockingNode` when that is not
+  empty; ``site`` and ``name`` None; ``seq`` the next creation number. The result is a Tensor with
+  ``requires_grad=True``, ``grad=None``, ``_version=0``, ``name=None`` and that node.
+- *The walk* (``Tensor.backward``, :func:`_walk_by_creation`), with recording off: the nodes that have an
+  error signal, newest first; each is taken out of ``signals`` (a signal of None is skipped), its signal
+  dropped from ``owned``, handed to its parents by :func:`_propagate`, and the node released unless
+  ``retain_graph``; then each leaf that requires grad gets its signal added to ``.grad`` (:func:`_accumulate`).
+  ``_propagate`` checks that the node was not released and that no leaf parent's version changed, calls
+  ``rules[position](g, ans, *args, **kwargs)`` once per parent in the order of ``parents``, passes the
+  result to :func:`_conform` unless it is an array of the argument's shape and dtype, and adds it to the
+  parent's signal: a first signal is stored (and a node parent queued); a signal this pass summed for that
+  parent alone is added to in place; any other is replaced by a new sum, which is then this pass's own.
+- *Release* (``Node.release``): the locked arrays are given back (:func:`_unlock`) and the node stops being
+  a ``_LockingNode``; ``args``, ``kwargs``, ``value`` and ``versions`` become None, ``parents`` and
+  ``positions`` empty.
+
+The C engine takes the record path for single-output primitives while no compile tape, no debug level and
+no profiler or tracer is active (``chainrule.viz`` and ``detect_anomaly`` therefore see this module's code),
+and the walk's node loop without ``create_graph`` and below debug level 2, except nodes of ``unusual``
+primitives (multiple outputs, variadic, ``select``), which go through :func:`_propagate`. Its ``Node`` is a
+C type with this ``Node``'s attributes; it keeps up to two parents inline, so a recorded node is one object
+for the cyclic collector. ``CHAINRULE_ENGINE=python`` selects this engine at import.
 """
 
 from __future__ import annotations
