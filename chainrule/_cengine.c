@@ -39,6 +39,7 @@ typedef struct {
 } ArrayFields;
 
 #define ARRAY(o) ((ArrayFields *)(o))
+#define NPY_OWNDATA 0x0004
 #define NPY_WRITEABLE 0x0400
 #define NPY_WARN_ON_WRITE (1u << 31)
 
@@ -384,8 +385,74 @@ static int drop_guard(void) {
     return 0;
 }
 
+/* Make a locked array writable again: what setflags(write=True) does. An array that owns its data is
+ * flipped here; any other goes through setflags, which checks its base (and warns where NumPy warns). */
+static int make_writable(PyObject *array) {
+    if (ARRAY(array)->flags & NPY_OWNDATA) {
+        ARRAY(array)->flags = (ARRAY(array)->flags | NPY_WRITEABLE) & ~(int)NPY_WARN_ON_WRITE;
+        return 0;
+    }
+    PyObject *r = PyObject_CallMethodOneArg(array, str_setflags, Py_True);
+    if (r == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
+            return -1;
+        }
+        PyErr_Clear();  /* its base is read-only for a reason of its own */
+        return 0;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The common case of a lock: every array (and every array it views) writable, so that this node owns
+ * them all and no book changes. It runs no Python code between the test and the flags (the GIL makes it
+ * atomic: every lock and unlock goes through this file in the C engine), so it needs no guard. */
+static PyObject *lock_owned(PyObject *const *items, Py_ssize_t n) {
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (PyObject *a = items[i]; a != NULL && Py_IS_TYPE(a, ndarray_type); a = ARRAY(a)->base) {
+            if (!(ARRAY(a)->flags & NPY_WRITEABLE)) {
+                return NULL;  /* (no error set: take the guarded path) */
+            }
+            count++;
+        }
+    }
+    PyObject *held = PyTuple_New(count);
+    if (held == NULL) {
+        return NULL;
+    }
+    /* (the allocation above may have run a collection, and so other code: test the flags again) */
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (PyObject *a = items[i]; a != NULL && Py_IS_TYPE(a, ndarray_type); a = ARRAY(a)->base) {
+            if (!(ARRAY(a)->flags & NPY_WRITEABLE) || j == count) {
+                for (Py_ssize_t k = 0; k < j; k++) {  /* undo, and take the guarded path */
+                    ARRAY(PyTuple_GET_ITEM(held, k))->flags |= NPY_WRITEABLE;
+                }
+                Py_DECREF(held);
+                return NULL;
+            }
+            ARRAY(a)->flags &= ~(NPY_WRITEABLE | (int)NPY_WARN_ON_WRITE);  /* what setflags(write=False) does */
+            PyTuple_SET_ITEM(held, j++, Py_NewRef(a));
+        }
+    }
+    if (j != count) {
+        for (Py_ssize_t k = 0; k < j; k++) {
+            ARRAY(PyTuple_GET_ITEM(held, k))->flags |= NPY_WRITEABLE;
+        }
+        Py_DECREF(held);
+        return NULL;
+    }
+    untrack_if_atomic(held);
+    return held;
+}
+
 /* Lock the arrays among items[0..n) and the arrays they view; return the tuple the node holds. */
 static PyObject *lock_arrays(PyObject *const *items, Py_ssize_t n) {
+    PyObject *owned_all = lock_owned(items, n);
+    if (owned_all != NULL || PyErr_Occurred()) {
+        return owned_all;
+    }
     PyObject *held_buffer[16];
     PyObject **held = held_buffer;
     Py_ssize_t count = 0, capacity = 16;
@@ -473,11 +540,27 @@ static int unlock_arrays(PyObject *locked) {
         PyErr_SetString(PyExc_TypeError, "chainrule: Node.locked must be a tuple");
         return -1;
     }
+    Py_ssize_t n = PyTuple_GET_SIZE(locked);
+    if (PyDict_GET_SIZE(sharers) == 0) {
+        /* The common case: no array is shared, so this node owns all it holds. Making them writable runs no
+         * Python code (see lock_owned), so it needs no guard either. */
+        int plain = 1;
+        for (Py_ssize_t i = 0; i < n && plain; i++) {
+            plain = !PyTuple_CheckExact(PyTuple_GET_ITEM(locked, i))
+                    && (ARRAY(PyTuple_GET_ITEM(locked, i))->flags & NPY_OWNDATA);
+        }
+        if (plain) {
+            for (Py_ssize_t i = n - 1; i >= 0; i--) {
+                make_writable(PyTuple_GET_ITEM(locked, i));
+            }
+            return 0;
+        }
+    }
     int status = -1;
     if (take_guard() < 0) {
         return -1;
     }
-    for (Py_ssize_t i = PyTuple_GET_SIZE(locked) - 1; i >= 0; i--) {  /* bases first */
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {  /* bases first */
         PyObject *held = PyTuple_GET_ITEM(locked, i), *array;
         if (PyTuple_CheckExact(held)) {  /* a sharer leaves */
             array = PyTuple_GET_ITEM(held, 0);
@@ -523,11 +606,12 @@ static int unlock_arrays(PyObject *locked) {
                 goto done;
             }
             Py_DECREF(key);
-            int was_none = orphan == Py_None;
+            int status_w = orphan == Py_None ? 0 : make_writable(array);
             Py_DECREF(orphan);
-            if (was_none) {
-                continue;
+            if (status_w < 0) {
+                goto done;
             }
+            continue;
         } else {
             if (PyDict_GET_SIZE(sharers)) {
                 PyObject *key = PyLong_FromVoidPtr(held);
@@ -546,14 +630,8 @@ static int unlock_arrays(PyObject *locked) {
             }
             array = held;
         }
-        PyObject *r = PyObject_CallMethodOneArg(array, str_setflags, Py_True);
-        if (r == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
-                goto done;
-            }
-            PyErr_Clear();  /* its base is read-only for a reason of its own */
-        } else {
-            Py_DECREF(r);
+        if (make_writable(array) < 0) {
+            goto done;
         }
     }
     status = 0;
@@ -1456,14 +1534,13 @@ static PyObject *walk_function(PyObject *module, PyObject *const *argv, Py_ssize
                 Py_DECREF(node);
                 goto fail;
             }
-            if (PyDict_DelItem(owned, id) < 0) {
-                if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
-                    Py_DECREF(id);
-                    Py_DECREF(g);
-                    Py_DECREF(node);
-                    goto fail;
-                }
-                PyErr_Clear();
+            /* owned.pop(id(g), None), without making a KeyError when it is not there */
+            PyObject *owner = PyDict_GetItemWithError(owned, id);
+            if ((owner == NULL && PyErr_Occurred()) || (owner != NULL && PyDict_DelItem(owned, id) < 0)) {
+                Py_DECREF(id);
+                Py_DECREF(g);
+                Py_DECREF(node);
+                goto fail;
             }
             Py_DECREF(id);
         }

@@ -888,3 +888,6 @@ _python_call = Primitive.__call__
 if _C is not None:
     _C.setup(globals())
     del Primitive.__call__  # calls go to the C base's record path
+    # Every lock and unlock goes through the C engine's (the same books): its common cases, atomic under
+    # the GIL, then need no guard.
+    _lock, _unlock = _C.lock, _C.unlock  # noqa: F811

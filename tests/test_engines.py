@@ -142,7 +142,8 @@ def _program(seed: int) -> list:
         note("error", type(error).__name__, str(error))
     note("writable", *[t.data.flags.writeable for t in pool if isinstance(t, chainrule.Tensor)])
     note("released", *[r() is None or r().released for r in nodes])
-    del loss, pool, traced, result, a, b
+    pool.clear()
+    del loss, traced, result, a, b
     note("freed", *[r() is None for r in nodes])
     note("books", len(_graph._sharers), len(_graph._orphans))
     return seen
