@@ -303,6 +303,35 @@ def test_nodes_keep_the_reference_attributes():
     assert made.parents == (x, w, x) and made.seq > node.seq and made.locked == ()
 
 
+def test_a_profiler_sees_the_reference_record_path():
+    # chainrule.viz groups nodes by module with a profile hook that watches the Python record path's frames
+    calls = []
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code is _graph._python_call.__code__:
+            calls.append(frame.f_locals["self"].name)
+
+    x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    sys.setprofile(hook)
+    try:
+        cnp.tanh(x * 2.0)
+    finally:
+        sys.setprofile(None)
+    assert calls == ["multiply", "tanh"]
+
+
+def test_detect_anomaly_names_the_user_line_on_either_engine():
+    x = chainrule.tensor([1.0, 0.0], requires_grad=True)
+    with chainrule.detect_anomaly():
+        line = sys._getframe().f_lineno + 1
+        y = cnp.sqrt(x) * 1.0  # sqrt's derivative at 0 is inf: the backward pass names this line
+        assert y._node.site.endswith(f"test_engines.py:{line} in test_detect_anomaly_names_the_user_line_on_either_"
+                                     "engine")
+        with pytest.raises(chainrule.AnomalyError, match=rf"backward of sqrt .*test_engines.py:{line} "), \
+                np.errstate(divide="ignore"):
+            y.sum().backward()
+
+
 if __name__ == "__main__":  # a child interpreter of the differential test
     import io
 
