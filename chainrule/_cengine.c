@@ -45,7 +45,8 @@ typedef struct {
 
 /* ---- what setup() finds ------------------------------------------------------------------------------ */
 static int ready = 0;
-static PyTypeObject *ndarray_type, *generic_type, *tensor_type, *primitive_type, *node_type, *locking_node_type;
+static PyTypeObject *ndarray_type, *generic_type, *tensor_type, *primitive_type, *mode_type, *node_type;
+static PyTypeObject *locking_node_type;
 static PyObject *asarray, *shape_class, *state_var, *sharers, *orphans, *acquire, *release_lock;
 static PyObject *python_call, *forward_failed, *conform, *modified, *py_propagate, *unavailable;
 static PyObject *no_kwargs, *small_limit_obj;
@@ -666,14 +667,14 @@ typedef struct {
 
 static PyObject *cached_mode = NULL;  /* modes are immutable: decode each one once */
 static ModeView cached_view;
-
 static int current_mode(ModeView *view) {
     PyObject *mode;
     if (PyContextVar_Get(state_var, NULL, &mode) < 0) {
         return -1;
     }
-    if (mode == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "chainrule: no mode in this context");
+    if (mode == NULL || !PyObject_TypeCheck(mode, mode_type)) {
+        Py_XDECREF(mode);
+        PyErr_SetString(PyExc_RuntimeError, "chainrule: the mode in this context is not a chainrule._graph._Mode");
         return -1;
     }
     if (mode != cached_mode) {
@@ -1097,6 +1098,114 @@ static PyType_Slot primitive_base_slots[] = {
 static PyType_Spec primitive_base_spec = {
     "chainrule._cengine.PrimitiveBase", sizeof(PyObject), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     primitive_base_slots
+};
+
+/* ---- Tensor's operators ---------------------------------------------------------------------------------
+ * Operator(module, name, reflected): what `def __mul__(self, other): return _r.multiply(self, other)` does
+ * (or `_r.multiply(other, self)` when reflected), without a Python frame per operator. A method descriptor:
+ * the interpreter's operator slots call it with (self, other) unbound, and attribute access binds it. The
+ * primitive is looked up in the module at each call, as the Python method does. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *module, *name;
+    int reflected, unary;
+    vectorcallfunc vectorcall;
+} OperatorObject;
+
+static PyObject *operator_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    OperatorObject *op = (OperatorObject *)callable;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t expected = op->unary ? 1 : 2;
+    if (n != expected || (kwnames != NULL && PyTuple_GET_SIZE(kwnames))) {
+        PyErr_Format(PyExc_TypeError, "Tensor operator calling chainrule.numpy.%U takes %zd positional "
+                     "argument%s (%zd given)", op->name, expected, expected == 1 ? "" : "s", n);
+        return NULL;
+    }
+    PyObject *primitive = PyObject_GetAttr(op->module, op->name);
+    if (primitive == NULL) {
+        return NULL;
+    }
+    PyObject *pair[2] = {args[op->reflected ? 1 : 0], op->unary ? NULL : args[op->reflected ? 0 : 1]};
+    PyObject *result = PyObject_Vectorcall(primitive, pair, expected, NULL);
+    Py_DECREF(primitive);
+    return result;
+}
+
+static PyObject *operator_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *module, *name;
+    int reflected = 0, unary = 0;
+    static char *kwlist[] = {"module", "name", "reflected", "unary", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OU|pp:Operator", kwlist, &module, &name, &reflected, &unary)) {
+        return NULL;
+    }
+    OperatorObject *op = (OperatorObject *)type->tp_alloc(type, 0);
+    if (op == NULL) {
+        return NULL;
+    }
+    op->module = Py_NewRef(module);
+    op->name = Py_NewRef(name);
+    op->reflected = reflected;
+    op->unary = unary;
+    op->vectorcall = operator_vectorcall;
+    return (PyObject *)op;
+}
+
+static PyObject *operator_descr_get(PyObject *self, PyObject *obj, PyObject *type) {
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, obj);
+}
+
+static PyObject *operator_repr(OperatorObject *op) {
+    return PyUnicode_FromFormat("<Tensor operator: chainrule.numpy.%U(%s)>", op->name,
+                                op->unary ? "self" : (op->reflected ? "other, self" : "self, other"));
+}
+
+static int operator_traverse(OperatorObject *op, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(op->module);
+    Py_VISIT(op->name);
+    return 0;
+}
+
+static int operator_clear(OperatorObject *op) {
+    Py_CLEAR(op->module);
+    Py_CLEAR(op->name);
+    return 0;
+}
+
+static void operator_dealloc(OperatorObject *op) {
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    operator_clear(op);
+    tp->tp_free((PyObject *)op);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef operator_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(OperatorObject, vectorcall), READONLY, NULL},
+    {"__name__", T_OBJECT, offsetof(OperatorObject, name), READONLY, NULL},
+    {NULL}
+};
+
+static PyType_Slot operator_slots[] = {
+    {Py_tp_new, operator_new},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_descr_get, operator_descr_get},
+    {Py_tp_repr, operator_repr},
+    {Py_tp_traverse, operator_traverse},
+    {Py_tp_clear, operator_clear},
+    {Py_tp_dealloc, operator_dealloc},
+    {Py_tp_members, operator_members},
+    {Py_tp_doc, "A Tensor operator that calls a chainrule.numpy primitive (see chainrule/_cengine.c)."},
+    {0, NULL}
+};
+
+static PyType_Spec operator_spec = {
+    "chainrule._cengine.Operator", sizeof(OperatorObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    operator_slots
 };
 
 /* ---- the backward walk (the reference: _graph._walk_by_creation and _propagate) ---------------------- */
@@ -1649,7 +1758,7 @@ static PyObject *setup_function(PyObject *module, PyObject *names) {
         return NULL;
     }
     tensor_type = (PyTypeObject *)tensor;
-    primitive_type = (PyTypeObject *)Py_NewRef(primitive);
+    primitive_type = (PyTypeObject *)primitive;
     locking_node_type = (PyTypeObject *)get(names, "_LockingNode");
     shape_class = get(names, "Shape");
     state_var = get(names, "_state");
@@ -1698,8 +1807,7 @@ static PyObject *setup_function(PyObject *module, PyObject *names) {
         PyErr_SetString(PyExc_TypeError, "chainrule._cengine.setup: _LockingNode must subclass the C Node");
         return NULL;
     }
-    Py_DECREF(primitive);
-    Py_DECREF(mode_class);
+    mode_type = (PyTypeObject *)mode_class;  /* (the references taken by get() are kept) */
     ready = 1;
     Py_RETURN_NONE;
 }
@@ -1746,6 +1854,12 @@ PyMODINIT_FUNC PyInit__cengine(void) {
         }
     }
     node_type = (PyTypeObject *)PyType_FromSpec(&node_spec);
+    PyObject *operator_type = PyType_FromSpec(&operator_spec);
+    if (operator_type == NULL || PyModule_AddObject(m, "Operator", operator_type) < 0) {
+        Py_XDECREF(operator_type);
+        Py_DECREF(m);
+        return NULL;
+    }
     PyObject *base = PyType_FromSpec(&primitive_base_spec);
     if (node_type == NULL || base == NULL || PyModule_AddObjectRef(m, "Node", (PyObject *)node_type) < 0
         || PyModule_AddObject(m, "PrimitiveBase", base) < 0) {
