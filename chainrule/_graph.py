@@ -62,6 +62,7 @@ import contextlib
 import contextvars
 import functools
 import heapq
+import importlib
 import itertools
 import math
 import os
@@ -87,7 +88,7 @@ def _load_engine() -> tuple[Any, str]:
     if choice == "python":
         return None, "selected by CHAINRULE_ENGINE=python"
     try:
-        from . import _cengine
+        _cengine = importlib.import_module(f"{__package__}._cengine")
     except ImportError as error:
         if choice == "c":
             raise ImportError(f"chainrule: CHAINRULE_ENGINE=c, but the C engine cannot be imported ({error}); "

@@ -204,6 +204,24 @@ def test_an_unknown_engine_is_a_clear_error():
     assert "CHAINRULE_ENGINE='fortran' is not an engine; expected 'c', 'python' or 'auto'" in done.stderr
 
 
+def test_without_the_c_engine_the_python_engine_runs_and_says_why(tmp_path):
+    import shutil
+
+    shutil.copytree(os.path.join(ROOT, "chainrule"), tmp_path / "chainrule",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k not in ("CHAINRULE_ENGINE", "PYTHONPATH")}
+    code = "import chainrule; print(chainrule.engine_info()); print(chainrule.grad(lambda x: x * x)(3.0))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "'engine': 'python', 'reason': 'the C accelerator is not built" in done.stdout
+    assert done.stdout.splitlines()[-1] == "6.0"
+    env["CHAINRULE_ENGINE"] = "c"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0 and "CHAINRULE_ENGINE=c, but the C engine cannot be imported" in done.stderr
+
+
 @needs_c
 def test_the_c_engine_is_the_default_when_built():
     done = _engine_in_child(None)
