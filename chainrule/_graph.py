@@ -53,7 +53,9 @@ no profiler or tracer is active (``chainrule.viz`` and ``detect_anomaly`` theref
 and the walk's node loop without ``create_graph`` and below debug level 2, except nodes of ``unusual``
 primitives (multiple outputs, variadic, ``select``), which go through :func:`_propagate`. Its ``Node`` is a
 C type with this ``Node``'s attributes; it keeps up to two parents inline, so a recorded node is one object
-for the cyclic collector. ``CHAINRULE_ENGINE=python`` selects this engine at import.
+for the cyclic collector. Tensor's arithmetic operators, each ``return chainrule.numpy.<name>(self, other)``
+in ``chainrule/_tensor.py``, make the same call from C. ``CHAINRULE_ENGINE=python`` selects this engine at
+import.
 """
 
 from __future__ import annotations
