@@ -58,7 +58,7 @@ static PyObject *position_pairs[8][8];   /* (i, j), made on first use */
 
 /* slot offsets */
 static Py_ssize_t t_data, t_requires_grad, t_grad, t_node, t_version, t_name;
-static Py_ssize_t p_name, p_forward, p_vjps, p_missing_rules, p_differentiable, p_n_outputs, p_saves, p_unusual;
+static Py_ssize_t p_forward, p_vjps, p_missing_rules, p_differentiable, p_n_outputs, p_saves, p_unusual;
 static Py_ssize_t m_grad_enabled, m_debug, m_tape;
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
@@ -923,7 +923,9 @@ static PyObject *primitive_call(PyObject *self, PyObject *args, PyObject *kwargs
     }
     if (missing_rules) {  /* fail now, not in the backward pass, if a rule is missing */
         for (Py_ssize_t j = 0; j < k; j++) {
-            PyObject *r = PyObject_CallMethod(self, "vjp", "n", positions[j]);
+            PyObject *index = PyLong_FromSsize_t(positions[j]);
+            PyObject *r = index ? PyObject_CallMethodOneArg(self, str_vjp, index) : NULL;
+            Py_XDECREF(index);
             if (r == NULL) {
                 goto finish;
             }
@@ -1793,7 +1795,7 @@ static PyObject *setup_function(PyObject *module, PyObject *names) {
     if (slot_offset(tensor, "data", &t_data) < 0 || slot_offset(tensor, "requires_grad", &t_requires_grad) < 0
         || slot_offset(tensor, "grad", &t_grad) < 0 || slot_offset(tensor, "_node", &t_node) < 0
         || slot_offset(tensor, "_version", &t_version) < 0 || slot_offset(tensor, "name", &t_name) < 0
-        || slot_offset(primitive, "name", &p_name) < 0 || slot_offset(primitive, "forward", &p_forward) < 0
+        || slot_offset(primitive, "forward", &p_forward) < 0
         || slot_offset(primitive, "_vjps", &p_vjps) < 0
         || slot_offset(primitive, "missing_rules", &p_missing_rules) < 0
         || slot_offset(primitive, "differentiable", &p_differentiable) < 0
