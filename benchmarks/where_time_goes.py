@@ -57,6 +57,14 @@ def _chainrule(plan, backward=True):
     return run
 
 
+def _chainrule_python(plan, backward=True):
+    """chainrule on its pure-Python engine (the reference; ``chainrule`` is the C engine when it is built)."""
+    if "chainrule" in sys.modules:
+        raise SystemExit("where_time_goes: chainrule-python must be measured in a fresh interpreter")
+    os.environ["CHAINRULE_ENGINE"] = "python"
+    return _chainrule(plan, backward)
+
+
 def _chainrule_unlocked(plan, backward=True):
     """chainrule with saved arrays left writable: what read-only saved arrays cost (an ablation; the
     guarantee is off, so this is a measurement only)."""
@@ -254,7 +262,7 @@ def _numpy_floor(plan, backward=True):
     return run
 
 
-VARIANTS = {"chainrule": _chainrule, "chainrule-unlocked": _chainrule_unlocked,
+VARIANTS = {"chainrule": _chainrule, "chainrule-python": _chainrule_python, "chainrule-unlocked": _chainrule_unlocked,
             "chainrule-unversioned": _chainrule_unversioned, "chainrule-unreleased": _chainrule_unreleased,
             "minimal": _minimal,
             "torch": _torch, "autograd": _autograd, "numpy": _numpy_floor, "lean": _lean}

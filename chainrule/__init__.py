@@ -13,7 +13,17 @@ from typing import Any as _Any
 
 from . import numpy  # noqa: F401  (chainrule.numpy, the differentiable NumPy namespace)
 from ._functional import grad, hessian, hvp, jacobian, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
-from ._graph import AnomalyError, Node, Primitive, Shape, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from ._graph import (
+    AnomalyError,
+    Node,
+    Primitive,
+    Shape,
+    detect_anomaly,
+    enable_grad,
+    engine_info,
+    is_grad_enabled,
+    no_grad,
+)
 from ._tensor import Tensor, tensor
 from ._views import register_view_primitives as _register_view_primitives
 from .extend import defvjp, primitive
@@ -57,6 +67,7 @@ __all__ = [
     "defvjp",
     "detect_anomaly",
     "enable_grad",
+    "engine_info",
     "grad",
     "gradcheck",
     "hessian",

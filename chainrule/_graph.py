@@ -17,6 +17,45 @@ What a node keeps is tuples (parents, argument positions, saved arguments, leaf 
 arrays) and a shared empty mapping for absent keywords: a tuple of arrays and numbers stops being tracked by
 the cyclic collector at its first collection, so a node and its parents tuple are all a big graph adds to
 the collector's old generation.
+
+**The specification both engines implement.** This module is the reference engine, in Python; the optional
+C accelerator (``chainrule/_cengine.c``, see :func:`engine_info`) implements the same, and for every case
+not listed here as its own it calls the Python code of this module, so that what it does and the errors it
+raises are this module's by construction.
+
+- *Recording* (``Primitive.__call__``). Tensors among the positional arguments are replaced by their
+  arrays (``raw``); one that requires grad, while recording is on and the primitive is differentiable, is a
+  parent: its node, or the Tensor itself when it is a leaf. The forward runs on the raw arguments; a NumPy
+  scalar result becomes a 0-d array. No parent: the result is a constant Tensor. Otherwise the node holds
+  ``primitive``; ``parents`` and ``positions`` (each parent's argument position), aligned; ``args``, the
+  raw arguments, where an array the rules do not read (``saves``) with more than ``_SMALL`` elements is
+  replaced by its :class:`Shape`; ``kwargs`` (a copy, or the shared empty mapping); ``value``, the result
+  (its Shape when large and unread); ``versions``, None if no parent is a leaf, else each leaf parent's
+  ``_version`` at recording and -1 for a node parent; ``locked``, what :func:`_lock` returned for the saved
+  arrays (every array when ``saves`` is None), the node being a :class:`_LockingNode` when that is not
+  empty; ``site`` and ``name`` None; ``seq`` the next creation number. The result is a Tensor with
+  ``requires_grad=True``, ``grad=None``, ``_version=0``, ``name=None`` and that node.
+- *The walk* (``Tensor.backward``, :func:`_walk_by_creation`), with recording off: the nodes that have an
+  error signal, newest first; each is taken out of ``signals`` (a signal of None is skipped), its signal
+  dropped from ``owned``, handed to its parents by :func:`_propagate`, and the node released unless
+  ``retain_graph``; then each leaf that requires grad gets its signal added to ``.grad`` (:func:`_accumulate`).
+  ``_propagate`` checks that the node was not released and that no leaf parent's version changed, calls
+  ``rules[position](g, ans, *args, **kwargs)`` once per parent in the order of ``parents``, passes the
+  result to :func:`_conform` unless it is an array of the argument's shape and dtype, and adds it to the
+  parent's signal: a first signal is stored (and a node parent queued); a signal this pass summed for that
+  parent alone is added to in place; any other is replaced by a new sum, which is then this pass's own.
+- *Release* (``Node.release``): the locked arrays are given back (:func:`_unlock`) and the node stops being
+  a ``_LockingNode``; ``args``, ``kwargs``, ``value`` and ``versions`` become None, ``parents`` and
+  ``positions`` empty.
+
+The C engine takes the record path for single-output primitives while no compile tape, no debug level and
+no profiler or tracer is active (``chainrule.viz`` and ``detect_anomaly`` therefore see this module's code),
+and the walk's node loop without ``create_graph`` and below debug level 2, except nodes of ``unusual``
+primitives (multiple outputs, variadic, ``select``), which go through :func:`_propagate`. Its ``Node`` is a
+C type with this ``Node``'s attributes; it keeps up to two parents inline, so a recorded node is one object
+for the cyclic collector. Tensor's arithmetic operators, each ``return chainrule.numpy.<name>(self, other)``
+in ``chainrule/_tensor.py``, make the same call from C. ``CHAINRULE_ENGINE=python`` selects this engine at
+import.
 """
 
 from __future__ import annotations
@@ -25,6 +64,7 @@ import contextlib
 import contextvars
 import functools
 import heapq
+import importlib
 import itertools
 import math
 import os
@@ -37,6 +77,43 @@ from typing import Any
 import numpy as np
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_ENGINES = ("c", "python")
+
+
+def _load_engine() -> tuple[Any, str]:
+    """The C accelerator module, or None, and why: ``CHAINRULE_ENGINE`` unset (or ``auto``) takes the C
+    engine when it is built; ``python`` selects the pure-Python engine; ``c`` requires the C engine."""
+    choice = os.environ.get("CHAINRULE_ENGINE", "").strip().lower() or "auto"
+    if choice not in (*_ENGINES, "auto"):
+        raise ValueError(f"chainrule: CHAINRULE_ENGINE={os.environ['CHAINRULE_ENGINE']!r} is not an engine; "
+                         f"expected 'c', 'python' or 'auto' (the same as unset: C when it is built)")
+    if choice == "python":
+        return None, "selected by CHAINRULE_ENGINE=python"
+    try:
+        _cengine = importlib.import_module(f"{__package__}._cengine")
+    except ImportError as error:
+        if choice == "c":
+            raise ImportError(f"chainrule: CHAINRULE_ENGINE=c, but the C engine cannot be imported ({error}); "
+                              f"build it with `pip install .` (it needs a C compiler)") from error
+        reason = ("the C accelerator is not built (no C compiler when chainrule was installed)"
+                  if isinstance(error, ModuleNotFoundError) else f"the C accelerator failed to import: {error}")
+        return None, reason
+    return _cengine, "the C accelerator (chainrule/_cengine.c)"
+
+
+_C, _ENGINE_REASON = _load_engine()
+
+
+def engine_info() -> dict[str, str]:
+    """Which engine records graphs and walks them: ``"c"`` (the optional C accelerator, built by
+    ``pip install .`` when a C compiler is present) or ``"python"`` (the reference engine), and why.
+    ``CHAINRULE_ENGINE=python`` in the environment selects the Python engine (read at import).
+
+    >>> info = chainrule.engine_info()
+    >>> info["engine"] in ("c", "python"), sorted(info)
+    (True, ['engine', 'reason'])
+    """
+    return {"engine": "python" if _C is None else "c", "reason": _ENGINE_REASON}
 
 
 class _Mode:
@@ -202,7 +279,7 @@ def _check_finite(what: str, value: Any, site: str | None) -> None:
                                + (f" (operation created at {site})" if site else ""))
 
 
-class Primitive:
+class Primitive(object if _C is None else _C.PrimitiveBase):  # (the C base's call is the record path)
     """An operation with a forward function on raw arrays and VJP rules, one per argument position.
 
     ``vjps[i](g, ans, *args, **kwargs)`` returns ḡ·∂ans/∂args[i], shaped like ``args[i]``; ``None`` marks
@@ -296,16 +373,7 @@ class Primitive:
         try:
             out = self.forward(*(args if raw is None else raw), **kwargs)
         except Exception as error:
-            if raw is None and _holds_tensors(args):  # lists mixing Tensors and numbers, as NumPy takes them
-                return self(*_arrays_of_lists(args), **kwargs)
-            moved = numpy_constants_moved(args)  # NumPy constants among another library's arrays: moved there
-            if moved is not None:
-                return self(*moved, **kwargs)
-            unavailable(self.name, "forward", error, args if raw is None else raw)
-            if type(error) in _EXPLAINED:
-                raise type(error)(f"chainrule.{self.name}: {error} "
-                                  f"(inputs: {_describe(args if raw is None else raw)})") from None
-            raise
+            return _forward_failed(self, args, raw, kwargs, error)
         tape = state.tape
         if raw is None:  # no Tensor among the arguments: plain arrays in, plain arrays out
             if tape is not None:
@@ -353,6 +421,22 @@ class Primitive:
             return t
         return tuple(Tensor._from_node(o, Node(_SELECT, (node,), (0,), (None, i), _NO_KWARGS, o))
                      for i, o in enumerate(out))
+
+
+def _forward_failed(primitive: Primitive, args: tuple, raw: Sequence | None, kwargs: Mapping, error: Exception):
+    """What a call of ``primitive`` does when its forward function raised ``error`` (both engines): lists
+    holding Tensors are recorded as arrays and the call retried; otherwise the error is raised, with the
+    primitive's name and the inputs added for the usual error types."""
+    if raw is None and _holds_tensors(args):  # lists mixing Tensors and numbers, as NumPy takes them
+        return primitive(*_arrays_of_lists(args), **kwargs)
+    moved = numpy_constants_moved(args)  # NumPy constants among another library's arrays: moved there
+    if moved is not None:
+        return primitive(*moved, **kwargs)
+    unavailable(primitive.name, "forward", error, args if raw is None else raw)
+    if type(error) in _EXPLAINED:
+        raise type(error)(f"chainrule.{primitive.name}: {error} "
+                          f"(inputs: {_describe(args if raw is None else raw)})") from None
+    raise error
 
 
 # Errors of a forward function that get the primitive's name and the inputs added (exact types only: a
@@ -546,6 +630,11 @@ class Node:
 # node's parents, which exist before it, always have smaller ones).
 _next_seq = itertools.count().__next__
 
+if _C is not None:  # the same fields and methods, in C (and the C record path makes these)
+    _C.Node.__doc__ = Node.__doc__
+    Node = _C.Node  # noqa: F811
+    _next_seq = _C.next_seq
+
 
 class _LockingNode(Node):
     """A node that made saved arrays read-only: when it dies unreleased (a graph dropped without a backward
@@ -690,6 +779,13 @@ def _walk_by_creation(signals: dict, handed_out: set, owned: dict | None, retain
     ``queue`` is a heap of the nodes that have an error signal and are not done yet. The newest of them has
     no child left to hear from: every unfinished node on a path from the roots down to it is newer and would
     be in the queue. Leaves' signals are complete when the queue is empty."""
+    if _C is not None and not create_graph:
+        with _Switch("grad_enabled", False):
+            _C.walk(signals, owned, retain_graph)  # the loop below, in C
+            for leaf, g in signals.items():
+                if g is not None and leaf.requires_grad:
+                    _accumulate(leaf, g, handed_out)
+        return
     queue = [(-vertex.seq, vertex) for vertex in signals if not isinstance(vertex, Tensor)]
     heapq.heapify(queue)
     pop = heapq.heappop
@@ -836,3 +932,12 @@ def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
 
 from ._namespace import is_floating, namespace, numpy_constants_moved, unavailable  # noqa: E402
 from ._tensor import Tensor  # noqa: E402  (Tensor and the graph refer to each other)
+
+# The reference record path; the C engine's record path calls it for every case it does not take itself.
+_python_call = Primitive.__call__
+if _C is not None:
+    _C.setup(globals())
+    del Primitive.__call__  # calls go to the C base's record path
+    # Every lock and unlock goes through the C engine's (the same books): its common cases, atomic under
+    # the GIL, then need no guard.
+    _lock, _unlock = _C.lock, _C.unlock  # noqa: F811

@@ -589,3 +589,14 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
 
 from . import _views  # noqa: E402
 from . import numpy as _r  # noqa: E402
+
+# The arithmetic operators above, each `return _r.<name>(self, other)` (or `(other, self)`): the C engine
+# makes the same call without a Python frame (chainrule._cengine.Operator looks the primitive up in
+# chainrule.numpy at each call, as these methods do).
+_OPERATORS = {"__add__": "add", "__sub__": "subtract", "__mul__": "multiply", "__truediv__": "divide",
+              "__pow__": "power", "__matmul__": "matmul"}
+if _graph._C is not None:
+    for _dunder, _name in _OPERATORS.items():
+        setattr(Tensor, _dunder, _graph._C.Operator(_r, _name))
+        setattr(Tensor, _dunder.replace("__", "__r", 1), _graph._C.Operator(_r, _name, reflected=True))
+    Tensor.__neg__ = _graph._C.Operator(_r, "negative", unary=True)

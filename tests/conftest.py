@@ -17,3 +17,11 @@ def _seeded_and_restored():
     saved = np.geterr()
     yield
     np.seterr(**saved)
+
+
+def pytest_report_header(config):
+    """Which engine the suite runs on (CI runs it on both: see tests/test_engines.py)."""
+    import chainrule
+
+    info = chainrule.engine_info()
+    return f"chainrule engine: {info['engine']} ({info['reason']})"
