@@ -10,8 +10,10 @@ instead of ``MPI_Finalize`` (which would wait for the stalled peer): the launche
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -308,4 +310,15 @@ _ABORT_REGISTERED: list[bool] = []  # process-wide, as MPI itself: one MPI world
 def _abort_at_exit(comm: Any) -> None:
     if not _ABORT_REGISTERED:
         _ABORT_REGISTERED.append(True)
-        atexit.register(comm.Abort, 1)
+        atexit.register(_abort, comm)
+
+
+def _abort(comm: Any) -> None:
+    """End the job: the message of what went wrong first. The launcher forwards a rank's output from a pipe;
+    MPI_Abort makes it kill every process, which can drop what is still in that pipe (seen under load: the
+    CollectiveTimeout line lost), so flush and give it a moment to read."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    time.sleep(0.5)
+    comm.Abort(1)
