@@ -138,13 +138,18 @@ def test_conv2d_matches_torch(rng):
 @pytest.mark.parametrize("chunk_bytes", [1, 30_000, 1 << 20])
 def test_conv2d_in_chunks_matches_torch(rng, monkeypatch, chunk_bytes):
     """The batch is convolved in chunks of examples (one example each when ``CHUNK_BYTES`` is 1, two or three at 30 kB,
-    all at once at 1 MiB), on the shifted-row grid at stride 1 and through the windows otherwise."""
+    all at once at 1 MiB), on the shifted-row grid at stride 1 (with at least as many columns as outputs) and
+    through the windows otherwise."""
     torch = pytest.importorskip("torch")
     monkeypatch.setattr(_primitives, "CHUNK_BYTES", chunk_bytes)
     cases = [((5, 3, 6, 7), (4, 3, 3, 3), _conv(padding=1)),
              ((5, 4, 7, 6), (6, 2, 3, 2), _conv(padding=(2, 1), dilation=(1, 2), groups=2)),
+             ((5, 1, 6, 7), (8, 1, 2, 2), _conv(padding=1)),        # fewer columns (4) than outputs (8)
              ((5, 2, 7, 6), (3, 2, 3, 3), _conv(stride=2, padding=1)),
              ((5, 2, 7, 6), (3, 2, 2, 3), _conv(stride=(1, 2), padding=(0, 1)))]
+    assert [_primitives._Columns(np, x, w, p["stride"], p["padding"], p["dilation"], p["groups"],
+                                 np.dtype(np.float64)).shifted
+            for x, w, p in cases] == [True, True, False, False, False]  # both ways are tested
     for x_shape, w_shape, p in cases:
         x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
         xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
