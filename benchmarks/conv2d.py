@@ -8,6 +8,14 @@ and the gradients of the input and both weights and biases.
 
 The two libraries run interleaved (chainrule, torch, chainrule, torch, ...), so a noisy machine slows both
 alike; the ratio chainrule / torch is the number to read. The gradients are compared before timing.
+
+Both libraries allocate from one C heap, and glibc adapts it to what is freed: after a 29 MB block is
+freed it keeps blocks up to 29 MB in the process, after 6 MB blocks only up to 6 MB, and whatever it hands
+back to the kernel page-faults on its next use. So in one process each library's time depends on the
+other's allocations (PyTorch's step here takes 20 ms beside one chainrule and 60 ms beside another). By
+default (``--malloc fixed``, Linux with glibc) the script therefore fixes those thresholds first (32 MB
+kept, `mallopt`): both run in the steady state of a long training loop, without page faults;
+``--malloc default`` leaves glibc as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +31,23 @@ def _early_threads(argv: list[str]) -> int:
     return 1
 
 
+def _early_malloc(argv: list[str]) -> str:
+    """``fixed`` (glibc's thresholds set before anything allocates), ``default``, or ``unavailable``."""
+    if "default" in [b for a, b in zip(argv, argv[1:], strict=False) if a == "--malloc"]:
+        return "default"
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+        done = libc.mallopt(m_mmap_threshold, 32 << 20) == 1 and libc.mallopt(m_trim_threshold, 256 << 20) == 1
+    except (OSError, AttributeError):
+        done = False
+    return "fixed" if done else "unavailable"
+
+
 THREADS = _early_threads(sys.argv[1:])  # fixed before NumPy's BLAS and PyTorch start
+MALLOC = _early_malloc(sys.argv[1:])
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
     os.environ[_var] = str(THREADS)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,6 +88,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    parser.add_argument("--malloc", default="fixed", choices=("fixed", "default"),
+                        help="fix glibc's heap thresholds first (the default; see above) or leave them")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(shape).astype(args.dtype) for shape in
@@ -92,7 +118,7 @@ def main() -> None:
             run()
             timings[name].append(time.perf_counter() - started)
     print(f"conv2d forward+backward, batch {args.batch}, 1 -> 16 -> 32 channels, 3x3, 28x28, {args.dtype}; "
-          f"{THREADS} thread(s); Python {platform.python_version()}, NumPy {np.__version__}"
+          f"{THREADS} thread(s); malloc {MALLOC}; Python {platform.python_version()}, NumPy {np.__version__}"
           + (f", torch {torch.__version__}" if torch is not None else " (torch not installed)"))
     ours = statistics.median(timings["chainrule"])
     print(f"  chainrule  {1e3 * ours:8.2f} ms  (median of {args.repeat})")

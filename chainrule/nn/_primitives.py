@@ -20,10 +20,15 @@ Each forward pass is im2col and one GEMM (batched over examples and groups), for
 time whose columns stay in the cache (`CHUNK_BYTES`); with stride 1 the windows are shifted slices of the
 flattened padded input (see `_Columns`), otherwise ``as_strided`` views the padded input as its windows. The
 weights' error signal is one GEMM over positions per chunk (batched over examples, then summed); the input's
-is one GEMM and a scatter-add of kh·kw slices back onto the padded input (col2im).
+is one GEMM and a scatter-add of kh·kw slices back onto the padded input (col2im). The chunks' work buffers
+are kept between calls (`SCRATCH_BYTES` per thread), so that a training loop does not page-fault on them.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
 
 from .._rules import defprim, shape_of, xp
 
@@ -59,6 +64,9 @@ def windows(x, kernel, stride, padding, dilation, fill=0.0):
 #: whole batch's columns at once (tens of MB for MNIST-sized batches) costs more in memory traffic than the
 #: per-chunk calls cost in Python.
 CHUNK_BYTES = 1 << 20
+#: bytes of work buffers (a chunk's columns, padded input, products) each thread keeps between calls
+SCRATCH_BYTES = 32 << 20
+_local = threading.local()
 
 
 def _chunks(n: int, example_bytes: int):
@@ -66,6 +74,29 @@ def _chunks(n: int, example_bytes: int):
     chunk for an empty batch, so that the buffers and the result still get their shapes)."""
     step = max(1, min(n, CHUNK_BYTES // max(example_bytes, 1)))
     return [(start, min(n, start + step)) for start in range(0, n, step)] or [(0, 0)]
+
+
+def _scratch(m, role: str, shape: tuple, dtype, layout: tuple = (), zeroed: bool = False):
+    """A work buffer kept between calls (per thread; the least recently used go first beyond `SCRATCH_BYTES`).
+
+    A training loop's convolutions then reuse the same memory every step instead of asking the allocator for
+    it: glibc returns freed blocks of a few MB to the kernel, and every page of them faults again on the
+    next touch (~6,000 page faults per step of ``benchmarks/conv2d.py`` without this, a third of its time on
+    a VM). ``zeroed``: zeros when made — callers keep the parts they rely on being zero untouched, and
+    ``layout`` (in the key) says which parts those are."""
+    cache = getattr(_local, "buffers", None)
+    if cache is None:
+        cache = _local.buffers = OrderedDict()
+    key = (role, m.__name__, tuple(shape), str(dtype), layout)
+    buffer = cache.pop(key, None)
+    if buffer is None:
+        buffer = m.zeros(shape, dtype=dtype) if zeroed else m.empty(shape, dtype=dtype)
+    if buffer.nbytes <= SCRATCH_BYTES:
+        cache[key] = buffer                                           # now the most recently used
+        total = sum(b.nbytes for b in cache.values())
+        while total > SCRATCH_BYTES:
+            total -= cache.popitem(last=False)[1].nbytes
+    return buffer
 
 
 class _Columns:
@@ -76,62 +107,81 @@ class _Columns:
     ``a·Wp + b + i·dh·Wp + j·dw``, so the columns of one offset are a contiguous slice of that row, and col2im
     adds contiguous slices back. The positions then lie on a grid ``Ho × Wp`` (``width = Wp``): the last
     ``Wp − Wo`` of each grid row are not outputs; they are computed and dropped (the forward pass), or meet a
-    zero error signal (the derivatives). Other strides take the windows of `windows` (``width = Wo``)."""
+    zero error signal (the derivatives). Other strides, and layers with fewer columns than outputs, take the
+    windows of `windows` (``width = Wo``). Everything is done a chunk of examples at a time."""
 
-    def __init__(self, shape, weight_shape, stride, padding, dilation, groups):
+    def __init__(self, m, shape, weight_shape, stride, padding, dilation, groups, dtype):
+        self.m, self.dtype = m, dtype
         self.n, self.c, self.h, self.w = shape
         self.o, c_group, self.kh, self.kw = weight_shape
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.ho = output_size(self.h, self.kh, stride[0], padding[0], dilation[0])
         self.wo = output_size(self.w, self.kw, stride[1], padding[1], dilation[1])
         self.hp, self.wp = self.h + 2 * padding[0], self.w + 2 * padding[1]
-        self.shifted = stride == (1, 1)
+        self.k = c_group * self.kh * self.kw                          # one group's GEMM depth
+        # the grid costs a copy of the output (or of its error signal) on top of the columns; it pays when
+        # the columns, whose copies it makes contiguous, are at least as many as the outputs (not for a
+        # first layer on one channel: 9 columns per position for 16 outputs, say)
+        self.shifted = stride == (1, 1) and self.k * groups >= self.o
         self.width = self.wp if self.shifted else self.wo
         self.positions = self.ho * self.width
-        self.k = c_group * self.kh * self.kw                          # one group's GEMM depth
+        self.chunks = _chunks(self.n, self.c * self.kh * self.kw * self.positions * dtype.itemsize)
+        self.step = self.chunks[0][1]
+        # where the padding and the unused grid columns are (the zeros that buffers keep between calls)
+        self.layout = (self.h, self.w, *padding, *dilation, self.kw, self.shifted)
+        self.buffers: dict[str, Any] = {}
+        # (i, j, start): each kernel offset and where its slice starts in a flattened padded channel
+        self.offsets = [(i, j, i * dilation[0] * self.wp + j * dilation[1])
+                        for i in range(self.kh) for j in range(self.kw)]
 
-    def example_bytes(self, itemsize: int) -> int:
-        return self.c * self.kh * self.kw * self.positions * itemsize
-
-    def offsets(self):
-        """``(i, j, start)``: each kernel offset and where its slice starts in a flattened padded channel."""
-        dh, dw = self.dilation
-        return [(i, j, i * dh * self.wp + j * dw) for i in range(self.kh) for j in range(self.kw)]
+    def buffer(self, role: str, shape: tuple, zeroed: bool = False):
+        """The work buffer ``(chunk, *shape)`` of ``role`` (fetched once per call)."""
+        if role not in self.buffers:
+            self.buffers[role] = _scratch(self.m, role, (self.step, *shape), self.dtype, self.layout, zeroed)
+        return self.buffers[role]
 
     def flat_length(self) -> int:
         """The length of a flattened padded channel, with room for the last offset's slice."""
         return self.hp * self.wp + (self.kw - 1) * self.dilation[1]
 
-    def source(self, x):
-        """What the columns are copied from: the flattened padded input ``(N, C, flat_length)`` (stride 1),
-        or the windows view."""
-        if not self.shifted:
-            return windows(x, (self.kh, self.kw), self.stride, self.padding, self.dilation)
-        m = xp(x)
-        (ph, pw) = self.padding
-        flat = m.zeros((self.n, self.c, self.flat_length()), dtype=x.dtype)
-        plane = flat[:, :, :self.hp * self.wp].reshape(self.n, self.c, self.hp, self.wp)
-        plane[:, :, ph:ph + self.h, pw:pw + self.w] = x
-        return flat
+    def interior(self, padded):
+        """The input's positions in ``padded`` (flattened channels when shifted), ``(m, C, H, W)``."""
+        (ph, pw), m = self.padding, len(padded)
+        plane = padded[:, :, :self.hp * self.wp].reshape(m, self.c, self.hp, self.wp) if self.shifted else padded
+        return plane[:, :, ph:ph + self.h, pw:pw + self.w]
 
-    def fill(self, buffer, source, start, stop):
-        """im2col of examples ``start:stop`` into ``buffer`` ``(stop − start, C, kh, kw, positions)``."""
-        if self.shifted:
-            for i, j, offset in self.offsets():
-                buffer[:, :, i, j] = source[start:stop, :, offset:offset + self.positions]
+    def columns(self, x, start: int, stop: int):
+        """im2col of examples ``start:stop``: ``(stop − start, G, K, positions)``, in a work buffer."""
+        m = stop - start
+        if self.shifted or self.padding != (0, 0):
+            shape = (self.c, self.flat_length()) if self.shifted else (self.c, self.hp, self.wp)
+            padded = self.buffer("padded input", shape, zeroed=True)[:m]   # its padding stays zero
+            self.interior(padded)[...] = x[start:stop]
         else:
-            view = source[start:stop].transpose(0, 1, 4, 5, 2, 3)      # (m, C, kh, kw, Ho, Wo)
-            buffer.reshape(view.shape)[...] = view
-        return buffer.reshape(stop - start, self.groups, self.k, self.positions)
+            padded = x[start:stop]
+        out = self.buffer("columns", (self.c, self.kh, self.kw, self.positions))[:m]
+        if self.shifted:
+            for i, j, offset in self.offsets:
+                out[:, :, i, j] = padded[:, :, offset:offset + self.positions]
+        else:
+            (sh, sw), (dh, dw) = self.stride, self.dilation
+            s_n, s_c, s_h, s_w = padded.strides
+            view = self.m.lib.stride_tricks.as_strided(
+                padded, shape=(m, self.c, self.kh, self.kw, self.ho, self.wo),
+                strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw), writeable=False)
+            out.reshape(view.shape)[...] = view
+        return out.reshape(m, self.groups, self.k, self.positions)
 
-    def signal(self, g, start, stop, buffer):
+    def signal(self, g, start: int, stop: int):
         """Examples ``start:stop`` of the output's error signal on the grid, ``(m, G, O/G, positions)``:
-        ``g`` itself, or (stride 1) ``g`` in the first ``Wo`` of each grid row of a zeroed ``buffer``."""
+        ``g`` itself, or (shifted) ``g`` in the first ``Wo`` of each grid row of a work buffer whose other
+        columns stay zero."""
+        m = stop - start
         if not self.shifted:
-            return g[start:stop].reshape(stop - start, self.groups, self.o // self.groups, self.positions)
-        part = buffer[:stop - start]
+            return g[start:stop].reshape(m, self.groups, self.o // self.groups, self.positions)
+        part = self.buffer("signal grid", (self.o, self.ho, self.width), zeroed=True)[:m]
         part[..., :self.wo] = g[start:stop]
-        return part.reshape(stop - start, self.groups, self.o // self.groups, self.positions)
+        return part.reshape(m, self.groups, self.o // self.groups, self.positions)
 
 
 def _check_dtypes(what, a, b):
@@ -143,74 +193,64 @@ def _check_dtypes(what, a, b):
 def _conv2d(x, w, stride, padding, dilation, groups):
     _check_dtypes("conv2d", x, w)
     m = xp(x)
-    geometry = _Columns(x.shape, w.shape, stride, padding, dilation, groups)
+    geometry = _Columns(m, x.shape, w.shape, stride, padding, dilation, groups, x.dtype)
     n, o, ho, wo = geometry.n, geometry.o, geometry.ho, geometry.wo
     kernels = w.reshape(groups, o // groups, geometry.k)                              # (G, O/G, K)
-    source = geometry.source(x)
     out = m.empty((n, o, ho, wo), dtype=x.dtype)
-    chunks = _chunks(n, geometry.example_bytes(x.itemsize))
-    columns = m.empty((chunks[0][1], geometry.c, geometry.kh, geometry.kw, geometry.positions), dtype=x.dtype)
-    products = m.empty((chunks[0][1], groups, o // groups, geometry.positions), dtype=x.dtype)
-    for start, stop in chunks:
-        cols = geometry.fill(columns[:stop - start], source, start, stop)            # (m, G, K, positions)
-        product = m.matmul(kernels, cols, out=products[:stop - start])               # the GEMM
-        out[start:stop] = product.reshape(stop - start, o, ho, geometry.width)[..., :wo]
+    for start, stop in geometry.chunks:
+        cols = geometry.columns(x, start, stop)                                        # (m, G, K, positions)
+        if geometry.shifted:                                                           # the GEMM, then the grid's
+            product = geometry.buffer("products", (groups, o // groups, geometry.positions))[:stop - start]
+            m.matmul(kernels, cols, out=product)                                       # outputs into place
+            out[start:stop] = product.reshape(stop - start, o, ho, geometry.width)[..., :wo]
+        else:
+            m.matmul(kernels, cols, out=out[start:stop].reshape(stop - start, groups, o // groups, ho * wo))
     return out
 
 
 def _conv2d_weight_grad(x, g, weight_shape, stride, padding, dilation, groups):
     _check_dtypes("conv2d_weight_grad", x, g)
     m = xp(x)
-    geometry = _Columns(x.shape, weight_shape, stride, padding, dilation, groups)
-    n, o = geometry.n, geometry.o
-    source = geometry.source(x)
-    chunks = _chunks(n, geometry.example_bytes(x.itemsize))
-    columns = m.empty((chunks[0][1], geometry.c, geometry.kh, geometry.kw, geometry.positions), dtype=x.dtype)
-    grid = m.zeros((chunks[0][1], o, geometry.ho, geometry.width), dtype=g.dtype) if geometry.shifted else None
-    gradient = m.zeros((groups, o // groups, geometry.k), dtype=x.dtype)
-    for start, stop in chunks:
-        cols = geometry.fill(columns[:stop - start], source, start, stop)            # (m, G, K, positions)
-        signal = geometry.signal(g, start, stop, grid)                               # (m, G, O/G, positions)
+    geometry = _Columns(m, x.shape, weight_shape, stride, padding, dilation, groups, x.dtype)
+    gradient = m.zeros((groups, geometry.o // groups, geometry.k), dtype=x.dtype)
+    for start, stop in geometry.chunks:
+        cols = geometry.columns(x, start, stop)                                        # (m, G, K, positions)
+        signal = geometry.signal(g, start, stop)                                       # (m, G, O/G, positions)
         # Σ over positions (the GEMM, batched over the chunk's examples), then over examples, of ȳ · window
-        gradient += m.matmul(signal, cols.transpose(0, 1, 3, 2)).sum(axis=0)         # (G, O/G, K)
+        gradient += m.matmul(signal, cols.transpose(0, 1, 3, 2)).sum(axis=0)           # (G, O/G, K)
     return gradient.reshape(weight_shape)
 
 
 def _conv2d_input_grad(g, w, input_shape, stride, padding, dilation, groups):
     _check_dtypes("conv2d_input_grad", g, w)
     m = xp(g)
-    geometry = _Columns(input_shape, w.shape, stride, padding, dilation, groups)
-    n, c, h, w_ = input_shape
-    o, ho, wo, kh, kw = geometry.o, geometry.ho, geometry.wo, geometry.kh, geometry.kw
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    kernels = w.reshape(groups, o // groups, geometry.k).transpose(0, 2, 1)          # (G, K, O/G)
-    chunks = _chunks(n, geometry.example_bytes(g.itemsize))
-    columns = m.empty((chunks[0][1], groups, geometry.k, geometry.positions), dtype=g.dtype)
-    if geometry.shifted:
-        flat = m.zeros((n, c, geometry.flat_length()), dtype=g.dtype)
-        grid = m.zeros((chunks[0][1], o, ho, geometry.width), dtype=g.dtype)
-    else:
-        padded = m.zeros((n, c, geometry.hp, geometry.wp), dtype=g.dtype)
-    for start, stop in chunks:
-        signal = geometry.signal(g, start, stop, grid if geometry.shifted else None)
-        cols = m.matmul(kernels, signal, out=columns[:stop - start])                 # (m, G, K, positions): the GEMM
-        cols = cols.reshape(stop - start, c, kh, kw, geometry.positions)
+    geometry = _Columns(m, input_shape, w.shape, stride, padding, dilation, groups, g.dtype)
+    c, o, ho, wo, kh, kw = geometry.c, geometry.o, geometry.ho, geometry.wo, geometry.kh, geometry.kw
+    (sh, sw), (dh, dw) = stride, dilation
+    kernels = w.reshape(groups, o // groups, geometry.k).transpose(0, 2, 1)           # (G, K, O/G)
+    out = m.empty(input_shape, dtype=g.dtype)
+    padded_shape = (c, geometry.flat_length()) if geometry.shifted else (c, geometry.hp, geometry.wp)
+    for start, stop in geometry.chunks:
+        count = stop - start
+        signal = geometry.signal(g, start, stop)
+        cols = geometry.buffer("input columns", (groups, geometry.k, geometry.positions))[:count]
+        m.matmul(kernels, signal, out=cols)                                            # the GEMM
+        cols = cols.reshape(count, c, kh, kw, geometry.positions)
         # col2im: every kernel offset adds its columns back where they were taken from
+        target = geometry.buffer("padded input signal", padded_shape)[:count]
+        target.fill(0)
         if geometry.shifted:
-            target = flat[start:stop]
-            for i, j, offset in geometry.offsets():
+            for i, j, offset in geometry.offsets:
                 target[:, :, offset:offset + geometry.positions] += cols[:, :, i, j]
         else:
-            target, cols = padded[start:stop], cols.reshape(stop - start, c, kh, kw, ho, wo)
+            cols = cols.reshape(count, c, kh, kw, ho, wo)
             for i in range(kh):
                 for j in range(kw):
                     rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
-                    columns_ = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
-                    target[:, :, rows, columns_] += cols[:, :, i, j]
-    if geometry.shifted:
-        padded = flat[:, :, :geometry.hp * geometry.wp].reshape(n, c, geometry.hp, geometry.wp)
-        return m.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w_])
-    return padded[:, :, ph:ph + h, pw:pw + w_].copy() if (ph or pw) else padded
+                    columns = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+                    target[:, :, rows, columns] += cols[:, :, i, j]
+        out[start:stop] = geometry.interior(target)
+    return out
 
 
 # ---- max-pooling ---------------------------------------------------------------------------------------

@@ -138,13 +138,18 @@ def test_conv2d_matches_torch(rng):
 @pytest.mark.parametrize("chunk_bytes", [1, 30_000, 1 << 20])
 def test_conv2d_in_chunks_matches_torch(rng, monkeypatch, chunk_bytes):
     """The batch is convolved in chunks of examples (one example each when ``CHUNK_BYTES`` is 1, two or three at 30 kB,
-    all at once at 1 MiB), on the shifted-row grid at stride 1 and through the windows otherwise."""
+    all at once at 1 MiB), on the shifted-row grid at stride 1 (with at least as many columns as outputs) and
+    through the windows otherwise."""
     torch = pytest.importorskip("torch")
     monkeypatch.setattr(_primitives, "CHUNK_BYTES", chunk_bytes)
     cases = [((5, 3, 6, 7), (4, 3, 3, 3), _conv(padding=1)),
              ((5, 4, 7, 6), (6, 2, 3, 2), _conv(padding=(2, 1), dilation=(1, 2), groups=2)),
+             ((5, 1, 6, 7), (8, 1, 2, 2), _conv(padding=1)),        # fewer columns (4) than outputs (8)
              ((5, 2, 7, 6), (3, 2, 3, 3), _conv(stride=2, padding=1)),
              ((5, 2, 7, 6), (3, 2, 2, 3), _conv(stride=(1, 2), padding=(0, 1)))]
+    assert [_primitives._Columns(np, x, w, p["stride"], p["padding"], p["dilation"], p["groups"],
+                                 np.dtype(np.float64)).shifted
+            for x, w, p in cases] == [True, True, False, False, False]  # both ways are tested
     for x_shape, w_shape, p in cases:
         x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
         xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
@@ -174,3 +179,68 @@ def test_max_pool2d_matches_torch(rng):
         yc.backward(g)
         np.testing.assert_array_equal(yc.data, yt.detach().numpy())
         np.testing.assert_allclose(xc.grad, xt.grad.numpy(), atol=1e-12)
+
+
+def _reference_conv(x, w, padding):
+    """A direct loop over kernel offsets (stride 1): what the work buffers must not change."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = h + 2 * padding - kh + 1, wd + 2 * padding - kw + 1
+    out = np.zeros((n, o, ho, wo))
+    for i in range(kh):
+        for j in range(kw):
+            out += np.einsum("oc,nchw->nohw", w[:, :, i, j], padded[:, :, i:i + ho, j:j + wo])
+    return out
+
+
+def test_work_buffers_kept_between_calls_do_not_leak_between_layouts(rng):
+    """Two convolutions whose buffers have the same shapes but their padding in other places (28×28 padded
+    by 1 and 30×30 unpadded), alternating: each buffer's zeros are where its own layout needs them."""
+    w = rng.standard_normal((4, 3, 3, 3))
+    for _ in range(2):
+        for size, padding in ((28, 1), (30, 0)):
+            x = rng.standard_normal((2, 3, size, size))
+            p = _conv(padding=padding)
+            np.testing.assert_allclose(_primitives.conv2d(x, w, **p), _reference_conv(x, w, padding), atol=1e-10)
+            g = rng.standard_normal((2, 4, 28, 28))
+            by_input = np.sum(x * _primitives.conv2d_input_grad(g, w, input_shape=x.shape, **p))
+            by_weight = np.sum(w * _primitives.conv2d_weight_grad(x, g, weight_shape=w.shape, **p))
+            forward = np.sum(g * _reference_conv(x, w, padding))
+            np.testing.assert_allclose([by_input, by_weight], [forward, forward], rtol=1e-10)
+    assert sum(b.nbytes for b in _primitives._local.buffers.values()) <= _primitives.SCRATCH_BYTES
+
+
+def test_work_buffers_are_per_thread(rng):
+    import threading
+
+    w = rng.standard_normal((8, 4, 3, 3))
+    inputs = [rng.standard_normal((6, 4, 12, 12)) for _ in range(4)]
+    expected = [_reference_conv(x, w, 1) for x in inputs]
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            for _ in range(20):
+                results[k] = _primitives.conv2d(inputs[k], w, **_conv(padding=1))
+        except Exception as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for k in range(4):
+        np.testing.assert_allclose(results[k], expected[k], atol=1e-10)
+
+
+def test_the_work_buffers_stay_within_their_bound(rng, monkeypatch):
+    monkeypatch.setattr(_primitives, "SCRATCH_BYTES", 200_000)
+    w = rng.standard_normal((4, 3, 3, 3))
+    for size in (10, 20, 30, 40):
+        x = rng.standard_normal((3, 3, size, size))
+        np.testing.assert_allclose(_primitives.conv2d(x, w, **_conv(padding=1)), _reference_conv(x, w, 1),
+                                   atol=1e-10)
+        assert sum(b.nbytes for b in _primitives._local.buffers.values()) <= 200_000
