@@ -58,7 +58,7 @@ static PyObject *position_pairs[8][8];   /* (i, j), made on first use */
 
 /* slot offsets */
 static Py_ssize_t t_data, t_requires_grad, t_grad, t_node, t_version, t_name;
-static Py_ssize_t p_forward, p_vjps, p_missing_rules, p_differentiable, p_n_outputs, p_saves, p_unusual;
+static Py_ssize_t p_forward, p_vjps, p_missing_rules, p_differentiable, p_n_outputs, p_saves, p_unusual, p_acyclic;
 static Py_ssize_t m_grad_enabled, m_debug, m_tape;
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
@@ -75,6 +75,8 @@ typedef struct {
     PyObject *positions, *args, *kwargs, *value, *locked, *versions, *site, *name;
     long long seq;
     PyObject *weakreflist;
+    char open;                  /* it may lead back to its descendants, so onto a cycle (see is_inert) */
+    char closed;                /* this node and every node it reaches are tracked (see track_graph) */
 } NodeObject;
 
 #define NODE(o) ((NodeObject *)(o))
@@ -138,12 +140,21 @@ static PyObject *node_get_parents(NodeObject *n, void *closure) {
     return t;
 }
 
-static int node_set_parents(NodeObject *n, PyObject *value, void *closure) {
-    if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "chainrule: Node.parents cannot be deleted");
+/* site and name: text or None. (The other fields are the engine's: read-only, so that a node the engine
+ * keeps out of the cyclic collector cannot be given a reference back into its graph.) */
+static PyObject *node_get_text(NodeObject *n, void *offset) {
+    PyObject *value = *(PyObject **)((char *)n + (Py_ssize_t)offset);
+    return Py_NewRef(value ? value : Py_None);
+}
+
+static int node_set_text(NodeObject *n, PyObject *value, void *offset) {
+    if (value == NULL || (value != Py_None && !PyUnicode_Check(value))) {
+        PyErr_Format(PyExc_TypeError, "chainrule: a Node's site and name are str or None, not %.100s",
+                     value ? Py_TYPE(value)->tp_name : "deleted");
         return -1;
     }
-    return node_set_parents_tuple(n, value);
+    Py_XSETREF(*(PyObject **)((char *)n + (Py_ssize_t)offset), Py_NewRef(value));
+    return 0;
 }
 
 static PyObject *node_get_released(NodeObject *n, void *closure) {
@@ -164,6 +175,215 @@ static void untrack_if_atomic(PyObject *tuple) {
         PyObject_GC_UnTrack(tuple);
     }
 }
+
+/* ---- keeping nodes out of the cyclic collector ----------------------------------------------------------
+ * The collector finds garbage cycles among the objects it tracks; an object that can never be on a cycle
+ * need not be tracked, and a node the collector does not track costs nothing in its collections (a graph
+ * of 10^6 nodes otherwise makes each full collection walk 10^6 nodes). A node recorded here can be on a
+ * cycle only through something it holds that leads back to one of its descendants. Nodes lead only to older
+ * nodes (their parents), so such a path must leave the nodes somewhere among its ancestors: through a leaf
+ * Tensor parent, or an argument, keyword or value of some other kind, or the primitive. A node is *open*
+ * (node_is_open) when it or any node it reaches could give such a path:
+ *   - its primitive is not one of the rule table's (``acyclic``: library functions, no user closures),
+ *   - a leaf parent is not a plain Tensor (a subclass with a __dict__ or slots of its own), or
+ *   - it holds something not inert: inert are untracked objects (arrays, numbers, strings), Shapes, tuples
+ *     and slices of inert objects, keywords whose values are inert;
+ *   - or a parent node is open.
+ * A node that is not open is recorded untracked. A plain leaf leads back into graphs only through
+ * ``.grad``: the Tensor.grad descriptor below tracks every node reachable from a grad that is a Tensor with a
+ * graph (create_graph=True makes those) before it is stored. Node fields are read-only from Python except
+ * site and name (text), so nothing else can add such a path. */
+static int is_inert(PyObject *o, int depth) {
+    if (!PyObject_IS_GC(o) || Py_IS_TYPE(o, (PyTypeObject *)shape_class) || o == no_kwargs) {
+        return 1;
+    }
+    if (depth > 2) {
+        return 0;
+    }
+    if (PyTuple_CheckExact(o)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(o); i++) {
+            if (!is_inert(PyTuple_GET_ITEM(o, i), depth + 1)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    if (PySlice_Check(o)) {
+        PySliceObject *slice = (PySliceObject *)o;
+        return is_inert(slice->start, depth + 1) && is_inert(slice->stop, depth + 1)
+               && is_inert(slice->step, depth + 1);
+    }
+    if (PyDict_CheckExact(o)) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(o, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key) || !is_inert(value, depth + 1)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static inline int is_plain_leaf(PyObject *t) {
+    PyTypeObject *type = Py_TYPE(t);
+    return type == tensor_type
+           || (type->tp_dictoffset == 0 && type->tp_basicsize == tensor_type->tp_basicsize
+               && PyType_IsSubtype(type, tensor_type));
+}
+
+/* Whether a node may lead back to one of its descendants: it holds something that is not inert, or a leaf
+ * parent that is not a plain Tensor, or its primitive is not the rule table's, or a parent node is open. */
+static int node_is_open(NodeObject *n) {
+    if (n->primitive == NULL || !PyObject_TypeCheck(n->primitive, primitive_type)
+        || SLOT(n->primitive, p_acyclic) != Py_True || !is_inert(n->args, 0) || !is_inert(n->kwargs, 0)
+        || !is_inert(n->value, 0) || (n->locked && !is_inert(n->locked, 0))) {
+        return 1;
+    }
+    Py_ssize_t k = node_n_parents(n);
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *parent = node_parent(n, i);
+        if (IS_NODE(parent) ? NODE(parent)->open : !is_plain_leaf(parent)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Track every node reachable from `root` (iteratively: graphs can be 10^6 nodes deep). A node marked
+ * `closed` has been through here with all it reaches, so the search stops there. */
+static int track_graph(PyObject *root) {
+    if (!IS_NODE(root) || NODE(root)->closed) {
+        return 0;
+    }
+    PyObject *stack = PyList_New(0);
+    if (stack == NULL || PyList_Append(stack, root) < 0) {
+        Py_XDECREF(stack);
+        return -1;
+    }
+    NODE(root)->closed = 1;
+    while (PyList_GET_SIZE(stack)) {
+        Py_ssize_t top = PyList_GET_SIZE(stack) - 1;
+        NodeObject *n = (NodeObject *)Py_NewRef(PyList_GET_ITEM(stack, top));
+        if (PyList_SetSlice(stack, top, top + 1, NULL) < 0) {
+            Py_DECREF(n);
+            Py_DECREF(stack);
+            return -1;
+        }
+        if (!PyObject_GC_IsTracked((PyObject *)n)) {
+            PyObject_GC_Track((PyObject *)n);
+        }
+        Py_ssize_t k = node_n_parents(n);
+        for (Py_ssize_t i = 0; i < k; i++) {
+            PyObject *parent = node_parent(n, i);
+            if (IS_NODE(parent) && !NODE(parent)->closed) {
+                NODE(parent)->closed = 1;
+                if (PyList_Append(stack, parent) < 0) {
+                    Py_DECREF(n);
+                    Py_DECREF(stack);
+                    return -1;
+                }
+            }
+        }
+        Py_DECREF(n);
+    }
+    Py_DECREF(stack);
+    return 0;
+}
+
+static PyObject *track_graph_function(PyObject *module, PyObject *node) {
+    if (track_graph(node) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Tensor.grad: the slot, read and written as before; a Tensor with a graph stored there first has every
+ * node it reaches tracked (see above). */
+static PyObject *grad_get(PyObject *self, PyObject *obj, PyObject *type) {
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    if (!PyObject_TypeCheck(obj, tensor_type)) {
+        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.grad of a %.100s", Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyObject *value = SLOT(obj, t_grad);
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "grad");
+        return NULL;
+    }
+    return Py_NewRef(value);
+}
+
+static int grad_set(PyObject *self, PyObject *obj, PyObject *value) {
+    if (!PyObject_TypeCheck(obj, tensor_type)) {
+        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.grad of a %.100s", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (value != NULL && PyObject_TypeCheck(value, tensor_type)) {
+        PyObject *node = SLOT(value, t_node);
+        if (node != NULL && track_graph(node) < 0) {
+            return -1;
+        }
+    }
+    Py_XSETREF(SLOT(obj, t_grad), Py_XNewRef(value));
+    return 0;
+}
+
+/* Tensor.name: text or None (any other object could lead from a leaf back into its graph, see above). */
+static PyObject *name_get(PyObject *self, PyObject *obj, PyObject *type) {
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    if (!PyObject_TypeCheck(obj, tensor_type)) {
+        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.name of a %.100s", Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyObject *value = SLOT(obj, t_name);
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "name");
+        return NULL;
+    }
+    return Py_NewRef(value);
+}
+
+static int name_set(PyObject *self, PyObject *obj, PyObject *value) {
+    if (!PyObject_TypeCheck(obj, tensor_type)) {
+        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.name of a %.100s", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (value != NULL && value != Py_None && !PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.name must be a str or None, not %.100s",
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    Py_XSETREF(SLOT(obj, t_name), Py_XNewRef(value));
+    return 0;
+}
+
+static PyType_Slot name_slots[] = {
+    {Py_tp_descr_get, name_get},
+    {Py_tp_descr_set, name_set},
+    {Py_tp_doc, "A label for the tensor (str or None), shown by chainrule.viz."},
+    {0, NULL}
+};
+
+static PyType_Spec name_spec = {
+    "chainrule._cengine.NameSlot", sizeof(PyObject), 0, Py_TPFLAGS_DEFAULT, name_slots
+};
+
+static PyType_Slot grad_slots[] = {
+    {Py_tp_descr_get, grad_get},
+    {Py_tp_descr_set, grad_set},
+    {Py_tp_doc, "The gradient accumulated by backward(): an ndarray, or a Tensor after create_graph=True."},
+    {0, NULL}
+};
+
+static PyType_Spec grad_spec = {
+    "chainrule._cengine.GradSlot", sizeof(PyObject), 0, Py_TPFLAGS_DEFAULT, grad_slots
+};
 
 static int node_init(NodeObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"primitive", "parents", "positions", "args", "kwargs", "value", "locked",
@@ -186,6 +406,7 @@ static int node_init(NodeObject *self, PyObject *args, PyObject *kwds) {
     Py_XSETREF(self->site, Py_NewRef(Py_None));
     Py_XSETREF(self->name, Py_NewRef(Py_None));
     self->seq = next_seq_value++;
+    self->open = node_is_open(self);  /* (a node made here stays tracked; only its descendants may not be) */
     return 0;
 }
 
@@ -312,22 +533,23 @@ static PyObject *node_repr(NodeObject *self) {
 }
 
 static PyMemberDef node_members[] = {
-    {"primitive", T_OBJECT_EX, offsetof(NodeObject, primitive), 0, NULL},
-    {"positions", T_OBJECT_EX, offsetof(NodeObject, positions), 0, NULL},
-    {"args", T_OBJECT_EX, offsetof(NodeObject, args), 0, NULL},
-    {"kwargs", T_OBJECT_EX, offsetof(NodeObject, kwargs), 0, NULL},
-    {"value", T_OBJECT_EX, offsetof(NodeObject, value), 0, NULL},
-    {"locked", T_OBJECT_EX, offsetof(NodeObject, locked), 0, NULL},
-    {"versions", T_OBJECT_EX, offsetof(NodeObject, versions), 0, NULL},
-    {"site", T_OBJECT_EX, offsetof(NodeObject, site), 0, NULL},
-    {"name", T_OBJECT_EX, offsetof(NodeObject, name), 0, NULL},
+    {"primitive", T_OBJECT_EX, offsetof(NodeObject, primitive), READONLY, NULL},
+    {"positions", T_OBJECT_EX, offsetof(NodeObject, positions), READONLY, NULL},
+    {"args", T_OBJECT_EX, offsetof(NodeObject, args), READONLY, NULL},
+    {"kwargs", T_OBJECT_EX, offsetof(NodeObject, kwargs), READONLY, NULL},
+    {"value", T_OBJECT_EX, offsetof(NodeObject, value), READONLY, NULL},
+    {"locked", T_OBJECT_EX, offsetof(NodeObject, locked), READONLY, NULL},
+    {"versions", T_OBJECT_EX, offsetof(NodeObject, versions), READONLY, NULL},
     {"seq", T_LONGLONG, offsetof(NodeObject, seq), 0, NULL},
     {"__weaklistoffset__", T_PYSSIZET, offsetof(NodeObject, weakreflist), READONLY, NULL},
     {NULL}
 };
 
 static PyGetSetDef node_getset[] = {
-    {"parents", (getter)node_get_parents, (setter)node_set_parents, NULL, NULL},
+    {"parents", (getter)node_get_parents, NULL, NULL, NULL},
+    {"site", (getter)node_get_text, (setter)node_set_text, "Where the user's code recorded it (debugging).",
+     (void *)offsetof(NodeObject, site)},
+    {"name", (getter)node_get_text, (setter)node_set_text, NULL, (void *)offsetof(NodeObject, name)},
     {"released", (getter)node_get_released, NULL, "Whether a backward pass freed its saved values.", NULL},
     {NULL}
 };
@@ -1068,6 +1290,10 @@ kept_done:
         nd->site = Py_NewRef(Py_None);
         nd->name = Py_NewRef(Py_None);
         nd->seq = next_seq_value++;
+        nd->open = node_is_open(nd);
+        if (!nd->open) {  /* it can be on no cycle: out of the collector's books (see is_inert) */
+            PyObject_GC_UnTrack(node);
+        }
     }
     result = new_tensor(out, 1, node);
     goto finish;
@@ -1275,10 +1501,36 @@ static void heap_free(Heap *h) {
     PyMem_Free(h->items);
 }
 
-/* Whether the rule's result can go to the parent as it is: an array of the argument's shape and dtype.
- * (Otherwise the Python _conform checks and casts it; it returns equal shapes and dtypes unchanged.) */
+static Py_ssize_t s_shape, s_dtype;  /* the slots of a Shape (what a node keeps of an unread array) */
+
+/* Whether an array's dimensions are the tuple `shape`. */
+static int dims_equal(PyObject *array, PyObject *shape) {
+    int nd = ARRAY(array)->nd;
+    if (!PyTuple_CheckExact(shape) || PyTuple_GET_SIZE(shape) != nd) {
+        return 0;
+    }
+    for (int i = 0; i < nd; i++) {
+        PyObject *n = PyTuple_GET_ITEM(shape, i);
+        if (!PyLong_CheckExact(n) || PyLong_AsSsize_t(n) != ARRAY(array)->dimensions[i]) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether the rule's result can go to the parent as it is: an array of the argument's shape and dtype (the
+ * argument, or its Shape). (Otherwise the Python _conform checks and casts it; it returns equal shapes and
+ * dtypes unchanged.) */
 static inline int conforms(PyObject *ga, PyObject *target) {
-    if (!Py_IS_TYPE(ga, ndarray_type) || !Py_IS_TYPE(target, ndarray_type)) {
+    if (!Py_IS_TYPE(ga, ndarray_type)) {
+        return 0;
+    }
+    if (Py_IS_TYPE(target, (PyTypeObject *)shape_class)) {
+        PyObject *shape = SLOT(target, s_shape), *dtype = SLOT(target, s_dtype);
+        return shape != NULL && dtype == ARRAY(ga)->descr && dims_equal(ga, shape);
+    }
+    if (!Py_IS_TYPE(target, ndarray_type)) {
         return 0;
     }
     ArrayFields *a = ARRAY(ga), *b = ARRAY(target);
@@ -1680,6 +1932,170 @@ static PyObject *next_seq_function(PyObject *module, PyObject *unused) {
     return PyLong_FromLongLong(next_seq_value++);
 }
 
+/* ---- unbroadcast's common case ---------------------------------------------------------------------------
+ * The rules of broadcasting primitives end in unbroadcast(g, x), which is g itself when the shapes are equal
+ * (the usual case); an Unbroadcast is the reference function (chainrule._rules.unbroadcast) with that case
+ * decided here, so that it costs no Python frame. Everything else is the reference's. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *reference;
+    vectorcallfunc vectorcall;
+} UnbroadcastObject;
+
+static PyObject *unbroadcast_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    if (PyVectorcall_NARGS(nargsf) == 2 && kwnames == NULL && Py_IS_TYPE(args[0], ndarray_type)) {
+        PyObject *g = args[0], *target = args[1];
+        int same = 0;
+        if (Py_IS_TYPE(target, ndarray_type)) {
+            same = ARRAY(g)->nd == ARRAY(target)->nd;
+            for (int i = 0; same && i < ARRAY(g)->nd; i++) {
+                same = ARRAY(g)->dimensions[i] == ARRAY(target)->dimensions[i];
+            }
+        } else if (Py_IS_TYPE(target, (PyTypeObject *)shape_class)) {
+            PyObject *shape = SLOT(target, s_shape);
+            same = shape != NULL && dims_equal(g, shape);
+        } else if (PyTuple_CheckExact(target)) {
+            same = dims_equal(g, target);
+        }
+        if (same) {
+            return Py_NewRef(g);
+        }
+    }
+    return PyObject_Vectorcall(((UnbroadcastObject *)self)->reference, args, nargsf, kwnames);
+}
+
+static PyObject *unbroadcast_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    PyObject *reference;
+    if (!PyArg_ParseTuple(args, "O:Unbroadcast", &reference)) {
+        return NULL;
+    }
+    UnbroadcastObject *self = (UnbroadcastObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->reference = Py_NewRef(reference);
+    self->vectorcall = unbroadcast_vectorcall;
+    return (PyObject *)self;
+}
+
+static int unbroadcast_traverse(UnbroadcastObject *self, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->reference);
+    return 0;
+}
+
+static void unbroadcast_dealloc(UnbroadcastObject *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->reference);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef unbroadcast_members[] = {
+    {"__wrapped__", T_OBJECT_EX, offsetof(UnbroadcastObject, reference), READONLY, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(UnbroadcastObject, vectorcall), READONLY, NULL},
+    {NULL}
+};
+
+static PyType_Slot unbroadcast_slots[] = {
+    {Py_tp_new, unbroadcast_new},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_traverse, unbroadcast_traverse},
+    {Py_tp_dealloc, unbroadcast_dealloc},
+    {Py_tp_members, unbroadcast_members},
+    {Py_tp_doc, "Unbroadcast(reference): reference(g, target), with equal shapes (g itself) decided in C."},
+    {0, NULL}
+};
+
+static PyType_Spec unbroadcast_spec = {
+    "chainrule._cengine.Unbroadcast", sizeof(UnbroadcastObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL, unbroadcast_slots
+};
+
+/* ---- a unary ufunc's forward ------------------------------------------------------------------------------
+ * chainrule._rules._ufunc(name) is the forward of an elementwise primitive: NumPy's ufunc on an ndarray,
+ * the array module's function otherwise. A UfuncForward is that reference function with its common case
+ * (one ndarray, no keywords) calling the ufunc from here, without a Python frame. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *ufunc, *reference;
+    vectorcallfunc vectorcall;
+} UfuncForwardObject;
+
+static PyObject *ufunc_forward_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                          PyObject *kwnames) {
+    UfuncForwardObject *f = (UfuncForwardObject *)self;
+    if (PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL && Py_IS_TYPE(args[0], ndarray_type)) {
+        return PyObject_Vectorcall(f->ufunc, args, 1, NULL);
+    }
+    return PyObject_Vectorcall(f->reference, args, nargsf, kwnames);
+}
+
+static PyObject *ufunc_forward_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    PyObject *ufunc, *reference;
+    if (!PyArg_ParseTuple(args, "OO:UfuncForward", &ufunc, &reference)) {
+        return NULL;
+    }
+    UfuncForwardObject *self = (UfuncForwardObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->ufunc = Py_NewRef(ufunc);
+    self->reference = Py_NewRef(reference);
+    self->vectorcall = ufunc_forward_vectorcall;
+    return (PyObject *)self;
+}
+
+static int ufunc_forward_traverse(UfuncForwardObject *self, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->ufunc);
+    Py_VISIT(self->reference);
+    return 0;
+}
+
+static void ufunc_forward_dealloc(UfuncForwardObject *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->ufunc);
+    Py_CLEAR(self->reference);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* Attributes it lacks (__name__, __qualname__, __module__, ...) are the reference function's. */
+static PyObject *ufunc_forward_getattro(PyObject *self, PyObject *name) {
+    PyObject *value = PyObject_GenericGetAttr(self, name);
+    if (value == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        value = PyObject_GetAttr(((UfuncForwardObject *)self)->reference, name);
+    }
+    return value;
+}
+
+static PyMemberDef ufunc_forward_members[] = {
+    {"__wrapped__", T_OBJECT_EX, offsetof(UfuncForwardObject, reference), READONLY, NULL},
+    {"ufunc", T_OBJECT_EX, offsetof(UfuncForwardObject, ufunc), READONLY, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(UfuncForwardObject, vectorcall), READONLY, NULL},
+    {NULL}
+};
+
+static PyType_Slot ufunc_forward_slots[] = {
+    {Py_tp_new, ufunc_forward_new},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_traverse, ufunc_forward_traverse},
+    {Py_tp_dealloc, ufunc_forward_dealloc},
+    {Py_tp_getattro, ufunc_forward_getattro},
+    {Py_tp_members, ufunc_forward_members},
+    {0, NULL}
+};
+
+static PyType_Spec ufunc_forward_spec = {
+    "chainrule._cengine.UfuncForward", sizeof(UfuncForwardObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL, ufunc_forward_slots
+};
+
 /* ---- setup ------------------------------------------------------------------------------------------------ */
 
 static int slot_offset(PyObject *cls, const char *name, Py_ssize_t *offset) {
@@ -1800,14 +2216,30 @@ static PyObject *setup_function(PyObject *module, PyObject *names) {
         || slot_offset(primitive, "missing_rules", &p_missing_rules) < 0
         || slot_offset(primitive, "differentiable", &p_differentiable) < 0
         || slot_offset(primitive, "n_outputs", &p_n_outputs) < 0 || slot_offset(primitive, "saves", &p_saves) < 0
-        || slot_offset(primitive, "unusual", &p_unusual) < 0
+        || slot_offset(primitive, "unusual", &p_unusual) < 0 || slot_offset(primitive, "acyclic", &p_acyclic) < 0
         || slot_offset(mode_class, "grad_enabled", &m_grad_enabled) < 0
         || slot_offset(mode_class, "debug", &m_debug) < 0 || slot_offset(mode_class, "tape", &m_tape) < 0) {
+        return NULL;
+    }
+    if (slot_offset(shape_class, "shape", &s_shape) < 0 || slot_offset(shape_class, "dtype", &s_dtype) < 0) {
         return NULL;
     }
     if (!PyType_IsSubtype(locking_node_type, node_type)) {
         PyErr_SetString(PyExc_TypeError, "chainrule._cengine.setup: _LockingNode must subclass the C Node");
         return NULL;
+    }
+    /* Tensor.grad and Tensor.name: the same slots, behind descriptors that keep untracked nodes off cycles */
+    PyType_Spec *specs[2] = {&grad_spec, &name_spec};
+    const char *attributes[2] = {"grad", "name"};
+    for (int i = 0; i < 2; i++) {
+        PyObject *descriptor_type = PyType_FromSpec(specs[i]);
+        PyObject *descriptor = descriptor_type ? PyObject_CallNoArgs(descriptor_type) : NULL;
+        Py_XDECREF(descriptor_type);
+        if (descriptor == NULL || PyObject_SetAttrString(tensor, attributes[i], descriptor) < 0) {
+            Py_XDECREF(descriptor);
+            return NULL;
+        }
+        Py_DECREF(descriptor);
     }
     mode_type = (PyTypeObject *)mode_class;  /* (the references taken by get() are kept) */
     ready = 1;
@@ -1821,6 +2253,8 @@ static PyMethodDef module_methods[] = {
     {"lock", (PyCFunction)lock_function, METH_O, "lock(arrays): as chainrule._graph._lock."},
     {"unlock", (PyCFunction)unlock_function, METH_O, "unlock(locked): as chainrule._graph._unlock."},
     {"next_seq", (PyCFunction)next_seq_function, METH_NOARGS, "The next creation number of a node."},
+    {"track_graph", (PyCFunction)track_graph_function, METH_O,
+     "track_graph(node): put every node reachable from node into the cyclic collector's books."},
     {NULL}
 };
 
@@ -1859,6 +2293,18 @@ PyMODINIT_FUNC PyInit__cengine(void) {
     PyObject *operator_type = PyType_FromSpec(&operator_spec);
     if (operator_type == NULL || PyModule_AddObject(m, "Operator", operator_type) < 0) {
         Py_XDECREF(operator_type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyObject *unbroadcast_type = PyType_FromSpec(&unbroadcast_spec);
+    if (unbroadcast_type == NULL || PyModule_AddObject(m, "Unbroadcast", unbroadcast_type) < 0) {
+        Py_XDECREF(unbroadcast_type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyObject *ufunc_forward_type = PyType_FromSpec(&ufunc_forward_spec);
+    if (ufunc_forward_type == NULL || PyModule_AddObject(m, "UfuncForward", ufunc_forward_type) < 0) {
+        Py_XDECREF(ufunc_forward_type);
         Py_DECREF(m);
         return NULL;
     }

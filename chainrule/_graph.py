@@ -52,8 +52,14 @@ The C engine takes the record path for single-output primitives while no compile
 no profiler or tracer is active (``chainrule.viz`` and ``detect_anomaly`` therefore see this module's code),
 and the walk's node loop without ``create_graph`` and below debug level 2, except nodes of ``unusual``
 primitives (multiple outputs, variadic, ``select``), which go through :func:`_propagate`. Its ``Node`` is a
-C type with this ``Node``'s attributes; it keeps up to two parents inline, so a recorded node is one object
-for the cyclic collector. Tensor's arithmetic operators, each ``return chainrule.numpy.<name>(self, other)``
+C type with this ``Node``'s attributes (read-only, but for ``site`` and ``name``: text); it keeps up to two
+parents inline, and a node that can be on no reference cycle — a rule-table primitive (``acyclic``), plain
+leaf Tensors, arrays, numbers and Shapes, and no parent node that could be on one — is recorded untracked
+by the cyclic collector, so a graph of a million nodes costs its collections nothing. A leaf leads back
+into a graph only through ``.grad``: storing a Tensor with a graph there first tracks every node that
+Tensor reaches (``Tensor.name`` then takes only text). The walk checks a result against a :class:`Shape`
+target in C too; ``unbroadcast`` and the unary ufuncs' forwards decide their common cases (equal shapes; one
+ndarray) in C. Tensor's arithmetic operators, each ``return chainrule.numpy.<name>(self, other)``
 in ``chainrule/_tensor.py``, make the same call from C. ``CHAINRULE_ENGINE=python`` selects this engine at
 import.
 """
@@ -306,7 +312,7 @@ class Primitive(object if _C is None else _C.PrimitiveBase):  # (the C base's ca
     """
 
     __slots__ = ("name", "forward", "_vjps", "missing_rules", "formulas", "differentiable", "n_outputs",
-                 "variadic", "saves", "unusual", "__wrapped__", "__dict__")
+                 "variadic", "saves", "unusual", "acyclic", "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable | None] = (),
                  formulas: Sequence[str | None] = (), differentiable: bool = True,
@@ -316,6 +322,9 @@ class Primitive(object if _C is None else _C.PrimitiveBase):  # (the C base's ca
         self.vjps, self.formulas = vjps, tuple(formulas)
         self.saves = None if saves is None or n_outputs > 1 else frozenset(saves)
         self.unusual = n_outputs > 1 or variadic  # off the backward pass's fast path (see _unusual)
+        # True for the rule table's primitives (set at registration): their functions hold nothing that could
+        # lead back to a graph, so the C engine may keep their nodes out of the cyclic collector (see below).
+        self.acyclic = False
         self.__wrapped__ = forward
 
     @property
@@ -650,6 +659,7 @@ def _select_vjp(g, ans, index):
 
 _SELECT = Primitive("select", lambda value, index: value[index], (_select_vjp,))
 _SELECT.unusual = True
+_SELECT.acyclic = True
 
 
 def toposort(roots: Sequence, stop: set | frozenset = frozenset()) -> list:

@@ -77,6 +77,7 @@ def register(primitive: Primitive, *, cost: str, names: tuple[str, ...] | list[s
     for space, attribute in places:
         _PUBLIC[space][attribute] = primitive
     REGISTRY[primitive.name] = Registration(primitive, cost, names, fast, fast_takes_out, module)
+    primitive.acyclic = True  # the library's own functions: nothing they hold reaches a user's graph
     if names:  # its own docstring (help(chainrule.numpy.sin)), not the Primitive class's
         primitive.__doc__ = primitive_doc(primitive, names, cost)
     return primitive

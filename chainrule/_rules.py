@@ -53,7 +53,7 @@ import sys
 
 import numpy as np
 
-from ._graph import Primitive, Tensor
+from ._graph import _C, Primitive, Tensor
 from ._namespace import NamespaceError, is_floating, namespace
 from ._registry import register
 
@@ -104,6 +104,11 @@ def unbroadcast(g, target):
     return g.reshape(shape)
 
 
+unbroadcast_reference = unbroadcast  # (the public chainrule.extend.unbroadcast)
+if _C is not None:  # the same function for the rules below, its common case (equal shapes: g) decided in C
+    unbroadcast = _C.Unbroadcast(unbroadcast)
+
+
 def _axes(axis, ndim) -> tuple:
     if axis is None:
         return tuple(range(ndim))
@@ -134,7 +139,8 @@ def _ufunc(name):
         return getattr(xp(x, *args), name)(x, *args, **kwargs)
 
     forward.__name__ = name
-    return forward
+    # (the C engine calls the ufunc itself in the common case: one ndarray, no keywords)
+    return forward if _C is None else _C.UfuncForward(numpy_ufunc, forward)
 
 
 def _is_complex(x) -> bool:

@@ -27,7 +27,8 @@ from collections.abc import Callable, Sequence
 
 from ._examples import document as _document
 from ._graph import Primitive
-from ._rules import unbroadcast, xp
+from ._rules import unbroadcast_reference as unbroadcast
+from ._rules import xp
 
 __all__ = ["Primitive", "primitive", "defvjp", "unbroadcast", "xp"]
 

@@ -65,9 +65,9 @@ def test_both_layouts_place_every_node_and_edge(monkeypatch):
 def test_graphviz_past_its_limits_falls_back_with_a_message(monkeypatch):
     boxes = {i: (40.0, 20.0) for i in range(5)}
     edges = [(i, i + 1) for i in range(4)]
-    assert "5 nodes is more than Graphviz is given (3)" in _layout.graphviz_layout(boxes, edges, max_nodes=3).note
     if _layout.shutil.which("dot") is None:
         pytest.skip("Graphviz's dot is not installed")
+    assert "5 nodes is more than Graphviz is given (3)" in _layout.graphviz_layout(boxes, edges, max_nodes=3).note
 
     def slow(*args, **kwargs):
         raise subprocess.TimeoutExpired("dot", kwargs.get("timeout"))
