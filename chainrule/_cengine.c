@@ -51,6 +51,7 @@ static PyObject *asarray, *shape_class, *state_var, *sharers, *orphans, *acquire
 static PyObject *python_call, *forward_failed, *conform, *modified, *py_propagate, *unavailable;
 static PyObject *no_kwargs, *small_limit_obj;
 static Py_ssize_t small_limit = 64;
+static PyObject *str_sum, *kwnames_axis;
 static PyObject *str_ans, *str_setflags, *str_vjp, *str_derivative_rule, *str_name, *str_class;
 static PyObject *empty_tuple, *zero;
 static PyObject *position_tuples[8];     /* (i,) */
@@ -1943,6 +1944,55 @@ typedef struct {
     vectorcallfunc vectorcall;
 } UnbroadcastObject;
 
+/* g.sum(axis=(0, ..., lead - 1)) when broadcasting only added leading axes to `target` (an ndarray or its
+ * Shape): a bias's gradient. None when that is not the case. */
+static PyObject *sum_leading_axes(PyObject *g, PyObject *target) {
+    PyObject *shape = NULL;
+    int nd;
+    if (Py_IS_TYPE(target, ndarray_type)) {
+        nd = ARRAY(target)->nd;
+    } else if (Py_IS_TYPE(target, (PyTypeObject *)shape_class)) {
+        shape = SLOT(target, s_shape);
+        if (shape == NULL || !PyTuple_CheckExact(shape)) {
+            Py_RETURN_NONE;
+        }
+        nd = (int)PyTuple_GET_SIZE(shape);
+    } else {
+        Py_RETURN_NONE;
+    }
+    int lead = ARRAY(g)->nd - nd;
+    if (lead <= 0 || lead > 8) {
+        Py_RETURN_NONE;
+    }
+    for (int i = 0; i < nd; i++) {
+        Py_ssize_t n;
+        if (shape == NULL) {
+            n = ARRAY(target)->dimensions[i];
+        } else {
+            PyObject *item = PyTuple_GET_ITEM(shape, i);
+            n = PyLong_CheckExact(item) ? PyLong_AsSsize_t(item) : -1;
+            if (n == -1 && PyErr_Occurred()) {
+                PyErr_Clear();
+            }
+        }
+        if (n != ARRAY(g)->dimensions[lead + i]) {
+            Py_RETURN_NONE;  /* a stretched axis (or another case): the reference's */
+        }
+    }
+    PyObject *axes = PyTuple_New(lead);
+    if (axes == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < lead; i++) {
+        PyTuple_SET_ITEM(axes, i, PyLong_FromLong(i));  /* (small ints: cached, cannot fail) */
+    }
+    PyObject *call_args[2] = {g, axes};
+    PyObject *result = PyObject_VectorcallMethod(str_sum, call_args, 1,
+                                                 kwnames_axis);
+    Py_DECREF(axes);
+    return result;
+}
+
 static PyObject *unbroadcast_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     if (PyVectorcall_NARGS(nargsf) == 2 && kwnames == NULL && Py_IS_TYPE(args[0], ndarray_type)) {
         PyObject *g = args[0], *target = args[1];
@@ -1961,6 +2011,11 @@ static PyObject *unbroadcast_vectorcall(PyObject *self, PyObject *const *args, s
         if (same) {
             return Py_NewRef(g);
         }
+        PyObject *result = sum_leading_axes(g, target);
+        if (result != Py_None) {
+            return result;  /* (or NULL: the sum's error) */
+        }
+        Py_DECREF(result);
     }
     return PyObject_Vectorcall(((UnbroadcastObject *)self)->reference, args, nargsf, kwnames);
 }
@@ -2269,6 +2324,8 @@ PyMODINIT_FUNC PyInit__cengine(void) {
     if (m == NULL) {
         return NULL;
     }
+    str_sum = PyUnicode_InternFromString("sum");
+    kwnames_axis = Py_BuildValue("(s)", "axis");
     str_ans = PyUnicode_InternFromString("ans");
     str_setflags = PyUnicode_InternFromString("setflags");
     str_vjp = PyUnicode_InternFromString("vjp");
@@ -2277,7 +2334,7 @@ PyMODINIT_FUNC PyInit__cengine(void) {
     str_class = PyUnicode_InternFromString("__class__");
     empty_tuple = PyTuple_New(0);
     zero = PyLong_FromLong(0);
-    if (str_ans == NULL || str_setflags == NULL || str_vjp == NULL || str_derivative_rule == NULL
+    if (str_sum == NULL || kwnames_axis == NULL || str_ans == NULL || str_setflags == NULL || str_vjp == NULL || str_derivative_rule == NULL
         || str_name == NULL || str_class == NULL || empty_tuple == NULL || zero == NULL) {
         Py_DECREF(m);
         return NULL;

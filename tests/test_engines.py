@@ -358,3 +358,38 @@ if __name__ == "__main__":  # a child interpreter of the differential test
     buffer = io.BytesIO()
     pickle.dump(results, buffer)
     sys.stdout.buffer.write(buffer.getvalue())
+
+
+# ---- the C engine's common cases of rule-table helpers: the reference's results ------------------------------
+
+_BROADCASTS = [((3,), (3,)), ((2, 3), (3,)), ((2, 3), (1, 3)), ((2, 3), (2, 1)), ((4, 2, 3), (3,)),
+               ((4, 2, 3), (2, 3)), ((4, 2, 3), (2, 1)), ((4, 1, 3), (1, 3)), ((2, 3), ()), ((), ()),
+               ((5, 70), (70,)), ((2, 0, 3), (3,)), ((3, 4), (1, 1)), ((1, 256), (256,))]
+
+
+@pytest.mark.parametrize(("g_shape", "target_shape"), _BROADCASTS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.int64])
+def test_unbroadcast_gives_the_references_result_for_every_kind_of_target(g_shape, target_shape, dtype):
+    from chainrule import _rules
+
+    rng = np.random.default_rng(len(g_shape) * 10 + len(target_shape))
+    g = (rng.standard_normal(g_shape) * 10).astype(dtype)
+    target = np.zeros(target_shape, dtype)
+    for kept in (target, _graph.Shape(target), target_shape):  # an array, what a node keeps of one, a tuple
+        got, want = _rules.unbroadcast(g, kept), _rules.unbroadcast_reference(g, kept)
+        assert type(got) is type(want) and got.shape == want.shape == target_shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    t = chainrule.tensor(g.astype(np.float64), requires_grad=True)  # a Tensor: recorded, as the reference does
+    assert _rules.unbroadcast(t, target).shape == target_shape
+
+
+def test_a_unary_ufunc_forward_is_the_references_in_every_call_form():
+    x = np.linspace(-2.0, 2.0, 7)
+    forward = cnp.tanh.forward
+    np.testing.assert_array_equal(forward(x), np.tanh(x))
+    out = np.empty_like(x)
+    assert forward(x, out=out) is out and np.array_equal(out, np.tanh(x))  # keywords: the reference's path
+    np.testing.assert_array_equal(forward([0.5, 1.0]), np.tanh([0.5, 1.0]))  # not an ndarray: the reference's
+    assert forward.__name__ == "tanh" and callable(getattr(forward, "__wrapped__", forward))
+    with pytest.raises(TypeError):
+        forward(x, x, x, x)
