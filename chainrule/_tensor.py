@@ -37,6 +37,8 @@ class Tensor:
         if requires_grad and not is_floating(array):
             raise TypeError(f"chainrule.tensor: only floating-point tensors can require grad; got dtype "
                             f"{array.dtype} (use dtype=float or .astype(float) first)")
+        if name is not None and not isinstance(name, str):  # (the C engine refuses other names everywhere)
+            raise TypeError(f"chainrule: Tensor.name must be a str or None, not {type(name).__name__}")
         self.data = array
         self.requires_grad = bool(requires_grad)
         self.grad = self._node = None

@@ -550,6 +550,12 @@ def test_a_long_chain_leaves_nothing_for_the_collector_on_the_c_engine():
     assert x.grad.shape == (16,)
 
 
+def test_a_tensor_is_named_with_text():
+    assert cr.tensor([1.0], name="w").name == "w"
+    with pytest.raises(TypeError, match="Tensor.name must be a str or None, not int"):
+        cr.tensor([1.0], name=5)
+
+
 @pytest.mark.skipif(cr.engine_info()["engine"] != "c", reason="the C engine's descriptors")
 def test_names_are_text_on_the_c_engine():
     x = cr.tensor([1.0], requires_grad=True)
