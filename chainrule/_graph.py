@@ -136,10 +136,10 @@ class _Mode:
     def __init__(self, grad_enabled: bool = True, debug: int = 0, tape: Any = None) -> None:
         self.grad_enabled, self.debug, self.tape = grad_enabled, debug, tape
 
-    def replace(self, **changes: Any) -> _Mode:
-        values = {name: getattr(self, name) for name in self.__slots__}
-        values.update(changes)
-        return _Mode(**values)
+    def replace(self, *, grad_enabled: Any = None, debug: Any = None, tape: Any = ...) -> _Mode:
+        """This mode with the given fields changed (``None``/``...`` keep a field: a tape may be None)."""
+        return _Mode(self.grad_enabled if grad_enabled is None else grad_enabled,
+                     self.debug if debug is None else debug, self.tape if tape is ... else tape)
 
 
 # A new thread starts from the default (recording on, no debugging, no tape), as in PyTorch; an asyncio
@@ -790,11 +790,14 @@ def _walk_by_creation(signals: dict, handed_out: set, owned: dict | None, retain
     no child left to hear from: every unfinished node on a path from the roots down to it is newer and would
     be in the queue. Leaves' signals are complete when the queue is empty."""
     if _C is not None and not create_graph:
-        with _Switch("grad_enabled", False):
+        token = _state.set(_state.get().replace(grad_enabled=False))  # (a _Switch, without its stack of tokens)
+        try:
             _C.walk(signals, owned, retain_graph)  # the loop below, in C
             for leaf, g in signals.items():
                 if g is not None and leaf.requires_grad:
                     _accumulate(leaf, g, handed_out)
+        finally:
+            _state.reset(token)
         return
     queue = [(-vertex.seq, vertex) for vertex in signals if not isinstance(vertex, Tensor)]
     heapq.heapify(queue)
@@ -926,6 +929,11 @@ def _conform(ga, target: np.ndarray, primitive: Primitive, position: int):
 
 def _accumulate(leaf: Tensor, g, handed_out: set) -> None:
     untraceable("accumulating into .grad (backward() inside the function)")
+    if type(g) is np.ndarray and leaf.grad is None and g.dtype == leaf.data.dtype and id(g) not in handed_out \
+            and g.flags.writeable:  # the common case, in short: a fresh array of the leaf's dtype
+        handed_out.add(id(g))
+        leaf.grad = g
+        return
     if isinstance(g, Tensor):
         if g._node is None:
             g = g.data

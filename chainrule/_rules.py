@@ -121,8 +121,9 @@ def _expand(g, x, axis, keepdims):
     shape = shape_of(x)
     if not keepdims:
         reduced = _axes(axis, len(shape))
-        g = reshape(g, tuple(1 if i in reduced else n for i, n in enumerate(shape)))
-    return broadcast_to(g, shape)
+        kept = tuple(1 if i in reduced else n for i, n in enumerate(shape))
+        g = g.reshape(kept) if type(g) is np.ndarray else reshape(g, kept)
+    return np.broadcast_to(g, shape) if type(g) is np.ndarray else broadcast_to(g, shape)  # (arrays: no primitive)
 
 
 def _count(x, axis) -> int:
