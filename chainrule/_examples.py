@@ -572,7 +572,7 @@ array([1., 1.])
 """,
     "numpy.average": """
 >>> x = chainrule.tensor([1.0, 2.0, 4.0], requires_grad=True)
->>> y = chainrule.numpy.average(x, weights=np.array([1.0, 1.0, 2.0]))
+>>> y = chainrule.numpy.average(x, weights=[1, 1, 2])
 >>> y
 tensor(2.75, grad_fn=...)
 >>> y.sum().backward()
