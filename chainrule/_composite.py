@@ -254,6 +254,17 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     return (result, total) if returned else result
 
 
+def bincount(x, weights=None, minlength=0):
+    """``numpy.bincount``: how often each non-negative integer of ``x`` occurs, or with ``weights`` the sum of
+    the weights at each. Differentiable in ``weights`` (each weight's gradient is its bin's, ḡ[x]); the counts
+    and ``x``, integers, carry no gradient."""
+    if weights is None:
+        counts = _call_on_values(np.bincount, (x,), {"minlength": minlength})  # (compile's tape records it)
+        return Tensor(counts) if isinstance(x, Tensor) else counts
+    x = x if isinstance(x, Tensor) else np.asarray(x)
+    return P.bincount(x, _as_array(weights), minlength=minlength)
+
+
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **extras):
     """``numpy.quantile`` (linear interpolation), from a sort: the gradient goes to the one or two order
     statistics each quantile interpolates between."""

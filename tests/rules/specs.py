@@ -302,6 +302,10 @@ SPECS: list[Spec] = [
                          [(2, 3), {"repeats": 2}])),
     Spec("take", cases([(5,), {"indices": [0, 3, 3]}], [(2, 3), {"indices": [[0, 2]], "axis": 1}],
                        [(2, 3), {"indices": 4}], [(2, 3), {"indices": [-1, 0], "axis": 0}])),
+    # the weights' gradient (x, integers, has none): repeated and missing integers, minlength beyond them, none
+    Spec("bincount", cases([(6,), {"x": [3, 0, 3, 1, 0, 3]}], [(4,), {"x": [2, 5, 2, 0], "minlength": 9}],
+                           [(1,), {"x": [4]}], [(0,), {"x": [], "minlength": 3}]),
+         call=lambda f, w, x, **kw: f(np.array(x, dtype=np.intp), weights=w, **kw), order=2),
     Spec("take_along_axis", cases([(2, 3), {"indices": np.array([[0, 2], [1, 1]]), "axis": 1}],
                                   [(3,), {"indices": _EMPTY_SAFE_PERM % 3, "axis": 0}])),
     Spec("pad", cases([(3,), {"pad_width": 2}], [(2, 3), {"pad_width": ((1, 0), (2, 1))}],

@@ -458,6 +458,48 @@ def test_average_gradients_match_finite_differences(rng):
                                np.array(1.3))  # a list of Tensors
 
 
+def test_bincount_matches_numpy_and_its_weights_carry_the_gradient(rng):
+    x = np.array([3, 0, 3, 1, 0, 3, 6])
+    w = rng.standard_normal(7)
+    for minlength in (0, 4, 10):
+        np.testing.assert_array_equal(cnp.bincount(x, minlength=minlength), np.bincount(x, minlength=minlength))
+        counts = cnp.bincount(T(x), minlength=minlength)
+        assert isinstance(counts, chainrule.Tensor) and not counts.requires_grad
+        for weights in (w, w.tolist(), T(w), T(w, requires_grad=True), list(T(w))):
+            for xs in (x, x.tolist(), T(x)):
+                ours = cnp.bincount(xs, weights=weights, minlength=minlength)
+                np.testing.assert_array_equal(ours.data if isinstance(ours, chainrule.Tensor) else ours,
+                                              np.bincount(x, weights=w, minlength=minlength))
+        y = np.bincount(T(x), weights=T(w, requires_grad=True), minlength=minlength)  # NumPy's own name dispatches
+        assert isinstance(y, chainrule.Tensor) and y.requires_grad
+        for order in (1, 2):
+            assert chainrule.gradcheck(lambda w, m=minlength: cnp.bincount(x, weights=w, minlength=m), w, order=order)
+    (g,) = grads(lambda w: cnp.bincount(x, weights=w) * np.arange(7.0), w)
+    np.testing.assert_array_equal(g, x)  # ḡ[x]
+    single = T(w.astype(np.float32), requires_grad=True)
+    out = cnp.bincount(x, weights=single)
+    assert out.dtype == np.bincount(x, weights=w.astype(np.float32)).dtype  # NumPy's float64
+    cnp.sum(out).backward()
+    assert single.grad.dtype == np.float32
+    with pytest.raises(ValueError):
+        cnp.bincount(np.array([1, -1]), weights=T([1.0, 2.0], requires_grad=True))
+
+
+def test_bincount_with_weights_compiles(rng):
+    x, w = np.array([2, 0, 2, 5]), rng.standard_normal(4)
+
+    def loss(w, x):
+        return cnp.sum(cnp.bincount(x, weights=w, minlength=7) ** 2)
+
+    compiled = chainrule.compile(chainrule.value_and_grad(loss))
+    for xs in (x, np.array([1, 1, 0, 4])):  # a new x is used, not the traced one
+        value, grad = compiled(w, xs)
+        expected_value, expected_grad = chainrule.value_and_grad(loss)(w, xs)
+        np.testing.assert_allclose(value, expected_value)
+        np.testing.assert_allclose(grad, expected_grad)
+        np.testing.assert_allclose(grad, 2 * np.bincount(xs, weights=w, minlength=7)[xs])
+
+
 def test_nan_functions_ignore_nans():
     x = np.array([[1.0, np.nan, 3.0], [np.nan, 2.0, 4.0]])
     for name in ("nansum", "nanmean", "nanmax", "nanmin"):
