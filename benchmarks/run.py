@@ -13,6 +13,10 @@ two other ways; 3 ``deep`` (20 x 64, batch 32) and ``wide`` (2 x 2048, batch 512
 Hessian-vector product of the MLP loss; 5 ``memory`` (tracemalloc peak of one step, NumPy-backed libraries
 only) and ``import`` (a fresh interpreter per run).
 
+chainrule's engine is chosen when it is imported (``CHAINRULE_ENGINE``), so the column ``chainrule, Python
+engine`` (case 1) runs in an interpreter of its own started with ``CHAINRULE_ENGINE=python``, sample by sample
+on request, in the same interleaved rounds; the report says which engine each chainrule column ran on.
+
 Within a case the libraries run interleaved, round by round (each round in a rotated order), so that the
 load swings of a shared machine hit all of them alike; each round times every library with the garbage
 collector on (as users run) and off. Times are medians over rounds; ratios are to chainrule's eager mode,
@@ -73,9 +77,11 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import importlib  # noqa: E402
 import importlib.metadata  # noqa: E402
+import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import warnings  # noqa: E402
@@ -109,6 +115,7 @@ STEP_CASES = {"mlp": ("mlp", "cross_entropy"), "batch1": ("batch1", "cross_entro
 HEAP = [0]  # GC-tracked objects once every library is imported (reported)
 REFERENCE = "chainrule"  # the column every ratio is to
 GC_OFF = "chainrule, GC off"  # the extra column of the main table
+ENGINES: dict[str, dict[str, str]] = {}  # chainrule column -> chainrule.engine_info() where it ran (reported)
 
 
 @dataclass
@@ -232,10 +239,113 @@ class Timed:
     number: int
     scale: float
 
+    def sample(self, gc_on: bool) -> tuple[float, float]:
+        return sample(self.fn, self.number, gc_on)
 
-def prepare(case: str, variant, settings: Settings, mlps: dict) -> tuple[Timed | None, object]:
-    """Build, warm up and calibrate one library's callable for ``case``; (None, None) if it does not fit the
-    case (NotImplementedError). Also returns what a check compares across libraries (or None)."""
+    def close(self) -> None:
+        pass
+
+
+class InInterpreter:
+    """A library timed in a fresh interpreter of its own, started with ``variant.environment`` set (for what a
+    library fixes when it is imported, such as chainrule's engine): the interpreter prepares the callable as
+    :func:`prepare_here` does, then times one sample (:func:`sample`, there) each time it is asked, so that its
+    samples take their places in the interleaved rounds. Only the sample's own timing counts, not the pipe.
+    ``fits`` is False where the variant does not fit the case (the interpreter has then exited)."""
+
+    def __init__(self, case: str, variant, settings: Settings) -> None:
+        self.name = variant.name
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+        env.update(variant.environment)
+        code = (f"from benchmarks import run; run.serve({type(variant).__module__!r}, {variant.name!r}, {case!r}, "
+                f"{settings.quick!r})")
+        self.errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (kept open until close())
+        self.process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.errors, text=True, env=env, cwd=ROOT)
+        try:
+            hello = self._receive()
+        except BaseException:
+            self.close()
+            raise
+        self.fits, self.engine, self.scale = hello["fits"], hello["engine"], hello["scale"]
+        self.check = None if hello["check"] is None else [np.array(c) for c in hello["check"]]
+        wanted = variant.environment.get("CHAINRULE_ENGINE")
+        if self.engine is not None and wanted is not None and self.engine["engine"] != wanted:
+            self.close()
+            raise RuntimeError(f"asked for chainrule's {wanted} engine, the interpreter ran the "
+                               f"{self.engine['engine']} engine ({self.engine['reason']})")
+        if not self.fits:
+            self.close()
+
+    def _receive(self):
+        line = self.process.stdout.readline()
+        if not line:
+            status = self.process.wait()
+            self.errors.seek(0)
+            lines = self.errors.read().strip().splitlines()
+            raise RuntimeError(f"its interpreter exited (status {status})" + (f": {lines[-1]}" if lines else ""))
+        return json.loads(line)
+
+    def sample(self, gc_on: bool) -> tuple[float, float]:
+        self.process.stdin.write("on\n" if gc_on else "off\n")
+        self.process.stdin.flush()
+        seconds, cpu_per_wall = self._receive()
+        return seconds, cpu_per_wall
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.errors.close()
+
+
+def serve(module: str, variant_name: str, case: str, quick: bool) -> None:
+    """The interpreter's side of :class:`InInterpreter`: one JSON line when prepared (whether the variant fits
+    the case, chainrule's engine here, the unit's scale, the check), then for each line ``on`` or ``off`` read
+    from stdin one sample's ``[seconds per call, CPU per wall]``; it exits at the end of stdin."""
+    warnings.simplefilter("ignore")
+    replies, sys.stdout = sys.stdout, sys.stderr  # only the replies go to stdout
+    variant = next(v for v in importlib.import_module(module).variants() if v.name == variant_name)
+    mlps = problems.mlp_problems() if case in STEP_CASES or case == "hvp" else {}
+    try:
+        timed, check = prepare_here(case, variant, Settings(quick), mlps)
+    except NotImplementedError:
+        timed, check = None, None
+    engine = sys.modules["chainrule"].engine_info() if "chainrule" in sys.modules else None
+    checks = None if check is None else [np.asarray(c, dtype=np.float64).tolist()
+                                         for c in (check if isinstance(check, list) else [check])]
+    print(json.dumps({"fits": timed is not None, "engine": engine, "scale": timed.scale if timed else None,
+                      "check": checks}), file=replies, flush=True)
+    if timed is None:
+        return
+    gc.collect()
+    gc.freeze()  # as run_case does before the rounds
+    for line in sys.stdin:
+        print(json.dumps(list(timed.sample(line.strip() == "on"))), file=replies, flush=True)
+
+
+def prepare(case: str, variant, settings: Settings, mlps: dict) -> tuple[Timed | InInterpreter | None, object]:
+    """Build, warm up and calibrate one library's callable for ``case``, here or, for a variant with an
+    ``environment``, in an interpreter of its own; (None, None) if it does not fit the case. Also returns what a
+    check compares across libraries (or None)."""
+    if variant.environment is None:
+        return prepare_here(case, variant, settings, mlps)
+    remote = InInterpreter(case, variant, settings)
+    if not remote.fits:
+        return None, None
+    if remote.engine is not None:
+        ENGINES[variant.name] = {**remote.engine, "where": "timed in an interpreter of its own"}
+    return remote, remote.check
+
+
+def prepare_here(case: str, variant, settings: Settings, mlps: dict) -> tuple[Timed | None, object]:
+    """:func:`prepare` in this process (NotImplementedError where the variant does not fit the case)."""
     check = None
     if case == "chain":
         plan = problems.chain_plan()
@@ -284,7 +394,16 @@ def run_case(case: str, variants: list, settings: Settings, mlps: dict, notes: l
             results[variant.name] = Series(on=[value])
         return results
 
-    prepared: dict[str, Timed] = {}
+    prepared: dict[str, Timed | InInterpreter] = {}
+    try:
+        return _prepared_case(case, variants, settings, mlps, notes, prepared)
+    finally:
+        for timed in prepared.values():
+            timed.close()
+
+
+def _prepared_case(case: str, variants: list, settings: Settings, mlps: dict, notes: list[str],
+                   prepared: dict) -> dict[str, Series]:
     reference = None
     for variant in variants:
         try:
@@ -329,7 +448,7 @@ def _rounds(case: str, prepared: dict, results: dict, failed: set, rounds: int, 
             timed, series = prepared[name], results[name]
             try:
                 for gc_on in ((True, False) if r % 2 == 0 else (False, True)):
-                    seconds, cpu_per_wall = sample(timed.fn, timed.number, gc_on)
+                    seconds, cpu_per_wall = timed.sample(gc_on)
                     (series.on if gc_on else series.off).append(seconds * timed.scale)
                     series.cpu_per_wall = max(series.cpu_per_wall, cpu_per_wall)
             except Exception as error:
@@ -457,9 +576,10 @@ def detail_table(results: dict, columns: list[str], settings: Settings, what: st
     return "\n".join(lines)
 
 
+PYTHON_ENGINE = "chainrule, Python engine"  # chainrule_impl.PythonEngine's column
 # (description, case, numerator, denominator, limit); denominator None: the numerator's GC on ÷ GC off.
 TARGETS = [
-    ("per-op overhead ≤ 0.7× PyTorch (pure-Python engine)", "chain", "chainrule", "PyTorch", 0.7),
+    ("per-op overhead ≤ 0.7× PyTorch (pure-Python engine)", "chain", PYTHON_ENGINE, "PyTorch", 0.7),
     ("per-op overhead ≤ 0.5× PyTorch (C accelerator)", "chain", "chainrule", "PyTorch", 0.5),
     ("per-op overhead ≤ 0.25× autograd (C accelerator)", "chain", "chainrule", "autograd", 0.25),
     ("long chain: GC on ≤ 1.15× GC off", "long_chain", "chainrule", None, 1.15),
@@ -491,20 +611,50 @@ def target_ratio(results: dict, case: str, numerator: str, denominator: str | No
     return statistics.median(num.on) / statistics.median(den.on)
 
 
-def targets_table(results: dict) -> str:
+# The targets that hold for one engine only: not met by a measurement on the other.
+TARGET_ENGINES = {TARGETS[0][0]: "python", TARGETS[1][0]: "c", TARGETS[2][0]: "c"}
+
+
+def targets_table(results: dict, engines: dict[str, dict[str, str]] | None = None) -> str:
+    """The targets and whether they are met; ``engines`` (column -> engine_info, default :data:`ENGINES`) turns
+    a target of one engine measured on the other into "not run"."""
+    engines = ENGINES if engines is None else engines
     lines = ["| target | measured | met |", "|---|---:|:---:|"]
     for description, case, numerator, denominator, limit in TARGETS:
         ratio = target_ratio(results, case, numerator, denominator)
-        if ratio is None:
+        wanted, ran = TARGET_ENGINES.get(description), engines.get(numerator, {}).get("engine")
+        if ratio is not None and wanted is not None and ran != wanted:
+            lines.append(f"| {description} | not run (`{numerator}` ran on the {ran or 'unknown'} engine) | — |")
+        elif ratio is None:
             lines.append(f"| {description} | not run | — |")
         else:
             lines.append(f"| {description} | {ratio:.2f}× | {'yes' if ratio <= limit else 'no'} |")
     return "\n".join(lines)
 
 
+def engines_line(columns: list[str], engines: dict[str, dict[str, str]]) -> str:
+    """Which engine each chainrule column ran on (``engines``: column -> engine_info, with ``where`` for a column
+    timed in an interpreter of its own), columns on one engine together.
+
+    >>> engines_line(["chainrule"], {"chainrule": {"engine": "c", "reason": "built"}})
+    "chainrule's engines: `chainrule`, `chainrule, GC off`: c (built)."
+    """
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name in [REFERENCE, GC_OFF] + [c for c in columns if c != REFERENCE]:
+        info = engines.get(REFERENCE if name == GC_OFF else name)
+        if info is not None:
+            key = (info["engine"], info["reason"], info.get("where", ""))
+            groups.setdefault(key, []).append(f"`{name}`")
+    if not groups:
+        return "chainrule's engine: not recorded."
+    return "chainrule's engines: " + "; ".join(
+        f"{', '.join(names)}: {engine} ({reason}{'; ' + where if where else ''})"
+        for (engine, reason, where), names in groups.items()) + "."
+
+
 def report(results: dict, columns: list[str], settings: Settings, loaded, skipped, notes) -> str:
     threads = [(s.cpu_per_wall, n, c) for c, row in results.items() for n, s in row.items() if s.cpu_per_wall]
-    text = [f"Machine: {machine()}.", f"Libraries: {versions(loaded)}.", "",
+    text = [f"Machine: {machine()}.", f"Libraries: {versions(loaded)}.", engines_line(columns, ENGINES), "",
             f"Medians over interleaved rounds ({settings.rounds} per case, {settings.long_rounds} for the long "
             f"chain), garbage collector on; in brackets the median of the per-round ratios to chainrule's "
             f"eager mode (lower is better). `{GC_OFF}`: chainrule with the collector off. The "
@@ -560,6 +710,9 @@ def main(argv=None) -> int:
     if any(module.PEER == "torch" for module, _ in loaded):
         sys.modules["torch"].set_num_threads(THREADS)
     variants = [v for _, vs in loaded for v in vs]
+    if "chainrule" in sys.modules:  # (always loaded: the ratios are to it)
+        ENGINES.update({v.name: sys.modules["chainrule"].engine_info() for v in variants
+                        if v.peer == "chainrule" and v.environment is None})
     mlps = problems.mlp_problems()
     results: dict[str, dict[str, Series]] = {}
     notes: list[str] = []

@@ -206,23 +206,63 @@ def nanmin(a, axis=None, out=None, keepdims=False, **extras):
     return min(P.where(_nan_mask(a), np.inf, a), axis=axis, out=out, keepdims=keepdims)
 
 
+def _as_array(x):
+    """``x`` as a Tensor or an array, as ``numpy.asanyarray`` makes one (a list or tuple of Tensors stacked)."""
+    x = _arraylike(x)
+    return x if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _axis_tuple(name: str, axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` as a tuple of non-negative axes, in the order given (``numpy.lib.array_utils.normalize_axis_tuple``)."""
+    given = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
+    for x in given:
+        if not -ndim <= int(x) < ndim:
+            raise ValueError(f"chainrule.{name}: axis {x} is out of bounds for an array of {ndim} dimensions")
+    axes = tuple(int(x) % ndim for x in given)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"chainrule.{name}: axis={axis} repeats an axis")
+    return axes
+
+
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    """Weighted average (``numpy.average``): differentiable in ``a`` and in ``weights``."""
-    axis = _axis(axis)
+    """Weighted average (``numpy.average``): differentiable in ``a`` and in ``weights``, each a Tensor, an array
+    or a list or tuple. Weights of another shape than ``a`` lie along ``axis`` (one axis or several)."""
+    a = _as_array(a)
+    shape = shape_of(a)
+    axes = None if axis is None else _axis_tuple("average", axis, len(shape))
     if weights is None:
-        result = mean(a, axis=axis, keepdims=keepdims)
-        total = P._count(a, axis) * np.ones(shape_of(result))
-    else:
-        if shape_of(weights) != shape_of(a):
-            if axis is None or ndim_of(weights) != 1:
-                raise ValueError(f"chainrule.average: weights of shape {shape_of(weights)} need axis= and "
-                                 f"must be 1-D, or have the shape of a {shape_of(a)}")
-            view = [1] * ndim_of(a)
-            view[axis % ndim_of(a)] = -1
-            weights = P.reshape(weights, tuple(view))
-        total = sum(P.broadcast_to(weights, shape_of(a)), axis=axis, keepdims=keepdims)
-        result = sum(a * weights, axis=axis, keepdims=keepdims) / total
+        result = mean(a, axis=axes, keepdims=keepdims)
+        return (result, np.full(shape_of(result), P._count(a, axes), dtype=result.dtype)[()]) if returned else result
+    weights = _as_array(weights)
+    # NumPy's result dtype: an integer or boolean average is float64 at least
+    dtype = np.result_type(a.dtype, weights.dtype, *((np.float64,) if a.dtype.kind in "biu" else ()))
+    a, weights = (x if x.dtype == dtype else _cast(x, dtype) for x in (a, weights))
+    if shape_of(weights) != shape:
+        if axes is None:
+            raise TypeError(f"chainrule.average: weights of shape {shape_of(weights)} and a of shape {shape} differ: "
+                            f"axis= must say which axes of a the weights lie along")
+        if shape_of(weights) != tuple(shape[i] for i in axes):
+            raise ValueError(f"chainrule.average: weights of shape {shape_of(weights)} must have the shape of a "
+                             f"{shape} along axis={axis}: {tuple(shape[i] for i in axes)}")
+        if len(axes) > 1:
+            weights = P.transpose(weights, tuple(int(i) for i in np.argsort(axes)))
+        weights = P.reshape(weights, tuple(s if i in axes else 1 for i, s in enumerate(shape)))
+    total = sum(P.broadcast_to(weights, shape), axis=axes, keepdims=keepdims)
+    if np.any(_values(total) == 0):
+        raise ZeroDivisionError("chainrule.average: the weights sum to zero, so they cannot be normalized")
+    result = sum(a * weights, axis=axes, keepdims=keepdims) / total
     return (result, total) if returned else result
+
+
+def bincount(x, weights=None, minlength=0):
+    """``numpy.bincount``: how often each non-negative integer of ``x`` occurs, or with ``weights`` the sum of
+    the weights at each. Differentiable in ``weights`` (each weight's gradient is its bin's, ḡ[x]); the counts
+    and ``x``, integers, carry no gradient."""
+    if weights is None:
+        counts = _call_on_values(np.bincount, (x,), {"minlength": minlength})  # (compile's tape records it)
+        return Tensor(counts) if isinstance(x, Tensor) else counts
+    x = x if isinstance(x, Tensor) else np.asarray(x)
+    return P.bincount(x, _as_array(weights), minlength=minlength)
 
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **extras):

@@ -113,7 +113,7 @@ _TESTS = "its result is a truth value (or array of them), which has no derivativ
 _SHAPES = "its result describes the shape or type of its input, not its values"
 _CONSTANT = "its result's values do not depend on the input's values (only on its shape and dtype)"
 NO_GRADIENT: dict[str, str] = {
-    **dict.fromkeys(("argmax", "argmin", "argpartition", "argsort", "argwhere", "bincount", "count_nonzero",
+    **dict.fromkeys(("argmax", "argmin", "argpartition", "argsort", "argwhere", "count_nonzero",
                      "digitize", "flatnonzero", "nonzero", "searchsorted", "unravel_index"), _INDICES),
     **dict.fromkeys(("all", "any", "allclose", "array_equal", "array_equiv", "isclose", "iscomplexobj",
                      "isreal", "isscalar", "signbit"), _TESTS),
@@ -572,7 +572,7 @@ array([1., 1.])
 """,
     "numpy.average": """
 >>> x = chainrule.tensor([1.0, 2.0, 4.0], requires_grad=True)
->>> y = chainrule.numpy.average(x, weights=np.array([1.0, 1.0, 2.0]))
+>>> y = chainrule.numpy.average(x, weights=[1, 1, 2])
 >>> y
 tensor(2.75, grad_fn=...)
 >>> y.sum().backward()
@@ -580,9 +580,15 @@ tensor(2.75, grad_fn=...)
 array([0.25, 0.25, 0.5 ])
 """,
     "numpy.bincount": """
->>> x = chainrule.tensor([3.0, 1.0, 2.0, 1.0], requires_grad=True)
->>> chainrule.numpy.bincount(chainrule.numpy.astype(x, int))    # how often each integer occurs
+>>> chainrule.numpy.bincount(chainrule.tensor([3, 1, 2, 1]))    # how often each integer occurs
 tensor([0, 2, 1, 1])
+>>> w = chainrule.tensor([0.5, 1.0, 2.0, 4.0], requires_grad=True)
+>>> y = chainrule.numpy.bincount([3, 1, 2, 1], weights=w, minlength=5)    # the weights summed per integer
+>>> y
+tensor([0. , 5. , 2. , 0.5, 0. ], grad_fn=...)
+>>> (y * np.arange(5.0)).sum().backward()
+>>> w.grad    # each weight's bin's error signal, ḡ[x]
+array([3., 1., 2., 1.])
 """,
     "numpy.bitwise_not": """
 >>> chainrule.numpy.bitwise_not is chainrule.numpy.invert    # another name for invert

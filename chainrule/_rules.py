@@ -798,6 +798,30 @@ setitem = defprim("setitem", _setitem_forward,
                   saves=(1,), formulas=("{g} with the assigned entries zeroed", None, "{g} at the assigned entries"),
                   cost="movement")
 
+def _bincount_forward(x, weights, minlength=0):
+    """``numpy.bincount(x, weights=weights, minlength=minlength)``: the weights summed per integer of ``x``."""
+    m = xp(x, weights)
+    try:
+        own = m.bincount
+    except NamespaceError:  # (not in the array API standard) the scatter-add by comparison
+        x = m.asarray(x)
+        if len(shape_of(x)) != 1 or not m.isdtype(x.dtype, "integral") or (shape_of(x)[0] and m.min(x) < 0):
+            raise ValueError("chainrule.bincount: x must be 1-D non-negative integers") from None
+        length = builtins.max(int(minlength), int(m.max(x)) + 1 if shape_of(x)[0] else 0)
+        return _scatter_add_by_comparison(m, (length,), m.float64, x, m.astype(weights, m.float64))
+    return own(x, weights=weights, minlength=minlength)
+
+
+def _bincount_vjp(g, ans, x, weights, minlength=0):
+    """Each weight went into the bin of its integer: its error signal is that bin's, ḡ[x] (a gather)."""
+    gathered = getitem(g, x)
+    return gathered if gathered.dtype == weights.dtype else astype(gathered, weights.dtype)
+
+
+# numpy.bincount with weights (chainrule.numpy.bincount calls it); without weights the counts are values-only
+bincount = defprim("bincount", _bincount_forward, None, _bincount_vjp, saves=(0,), formulas=(None, "{g}[{0}]"),
+                   names=(), cost="movement")
+
 # ---- linear algebra ------------------------------------------------------------------------------------
 
 

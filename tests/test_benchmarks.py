@@ -113,6 +113,15 @@ def test_quick_run_reports_every_requested_row(tmp_path, capsys):
     assert "—" not in rows["1b. 20,000-op chain, s"].split(" | ")[2]  # chainrule with GC off was timed
     assert "| long chain: GC on ≤ 1.15× GC off |" in text
     assert "Notes:" not in text  # no library failed or disagreed with chainrule's gradient
+    engine = chainrule.engine_info()
+    assert f"`chainrule`, `chainrule, GC off`, `chainrule.compile`, `chainrule.compile, not donated`: " \
+           f"{engine['engine']} ({engine['reason']})" in text
+    assert "`chainrule, Python engine`: python (selected by CHAINRULE_ENGINE=python; timed in an interpreter " \
+           "of its own)" in text
+    python_column = main[0].split(" | ").index("chainrule, Python engine")
+    cells = {name: line.split(" | ")[python_column] for name, line in rows.items()}
+    assert re.fullmatch(r"[0-9.]+ \([0-9.]+×\)", cells["1. per-op overhead, µs per op"])  # timed, with a ratio
+    assert {cells[name] for name in rows if not name.startswith("1.")} == {"—"}  # case 1 only
 
 
 def test_measured_variants_of_case_one_compute_its_gradient():
@@ -146,3 +155,46 @@ def test_rounds_flag_sets_the_rounds_reported_and_refuses_nonsense(tmp_path, cap
     with pytest.raises(SystemExit) as stopped:
         run.main(["--rounds", "0"])
     assert stopped.value.code == 2 and "--rounds must be at least 1" in capsys.readouterr().err
+
+
+def test_python_engine_column_runs_in_an_interpreter_of_its_own():
+    settings = run.Settings(quick=True)
+    remote = run.InInterpreter("chain", chainrule_impl.PythonEngine(), settings)
+    try:
+        assert remote.fits and remote.engine["engine"] == "python"
+        x0, plan = problems.chain_input(), problems.chain_plan()
+        np.testing.assert_allclose(remote.check[0], chainrule_impl.Eager().make_chain(x0, plan)(), rtol=1e-12)
+        assert remote.scale == 1e6 / len(plan)
+        for gc_on in (True, False, True):
+            seconds, cpu_per_wall = remote.sample(gc_on)
+            assert seconds > 0 and 0 < cpu_per_wall < 2
+    finally:
+        remote.close()
+    assert remote.process.returncode == 0
+    unfit = run.InInterpreter("mlp", chainrule_impl.PythonEngine(), settings)  # case 1 only
+    assert not unfit.fits and unfit.process.returncode == 0
+
+
+def test_an_interpreter_that_fails_says_why(monkeypatch):
+    monkeypatch.setattr(chainrule_impl.PythonEngine, "environment", {"CHAINRULE_ENGINE": "neither"})
+    with pytest.raises(RuntimeError, match=r"its interpreter exited \(status 1\): ValueError: chainrule: "
+                                           r"CHAINRULE_ENGINE='neither' is not an engine"):
+        run.InInterpreter("chain", chainrule_impl.PythonEngine(), run.Settings(quick=True))
+
+
+def test_engine_targets_count_only_the_engine_they_are_for():
+    chain = {"chainrule": run.Series(on=[1.0, 1.25], off=[1.0, 1.25]),
+             run.PYTHON_ENGINE: run.Series(on=[2.0, 3.0], off=[2.0, 3.0]),
+             "PyTorch": run.Series(on=[4.0, 5.0], off=[4.0, 5.0])}
+    python = {"engine": "python", "reason": "selected by CHAINRULE_ENGINE=python"}
+    c = {"engine": "c", "reason": "the C accelerator"}
+    table = run.targets_table({"chain": chain}, {"chainrule": c, run.PYTHON_ENGINE: python})
+    assert "| per-op overhead ≤ 0.7× PyTorch (pure-Python engine) | 0.55× | yes |" in table  # 2/4, 3/5
+    assert "| per-op overhead ≤ 0.5× PyTorch (C accelerator) | 0.25× | yes |" in table
+    table = run.targets_table({"chain": chain}, {"chainrule": python, run.PYTHON_ENGINE: python})
+    assert "| per-op overhead ≤ 0.5× PyTorch (C accelerator) | not run (`chainrule` ran on the python engine) | — |" \
+        in table
+    line = run.engines_line(["chainrule", run.PYTHON_ENGINE, "PyTorch"],
+                            {"chainrule": c, run.PYTHON_ENGINE: {**python, "where": "elsewhere"}})
+    assert line == ("chainrule's engines: `chainrule`, `chainrule, GC off`: c (the C accelerator); "
+                    "`chainrule, Python engine`: python (selected by CHAINRULE_ENGINE=python; elsewhere).")

@@ -21,6 +21,9 @@ class Variant:
     numpy_backed = False  # its arrays are NumPy's, so tracemalloc sees its memory
     long_chains = False  # runs case 1b, the 1,000,000-op chain (kept to the fast ones: a round takes seconds)
     losses: tuple[str, ...] = ("cross_entropy",)  # the loss formulations (problems.LOSSES) make_step takes
+    # Set: the runner times this variant in a fresh interpreter started with these environment variables (for
+    # what a library fixes at import, such as chainrule's engine); its class must be in its module's variants().
+    environment: dict[str, str] | None = None
 
     def make_chain(self, x0: np.ndarray, plan: list[str]) -> Callable[[], np.ndarray]:
         """Forward and backward through the op chain; the callable returns d sum(y) / dx."""

@@ -83,6 +83,7 @@ from .._composite import (  # noqa: F401
     atleast_2d,
     atleast_3d,
     average,
+    bincount,
     broadcast_arrays,
     broadcast_to,
     clip,

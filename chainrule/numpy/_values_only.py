@@ -14,7 +14,7 @@ from .._tensor import Tensor
 
 NAMES = (
     "all", "any", "allclose", "argmax", "argmin", "argpartition", "argsort", "argwhere", "array_equal",
-    "array_equiv", "bincount", "count_nonzero", "digitize", "empty_like", "flatnonzero", "full_like",
+    "array_equiv", "count_nonzero", "digitize", "empty_like", "flatnonzero", "full_like",
     "isclose", "iscomplexobj", "isreal", "isscalar", "ndim", "nonzero", "ones_like", "result_type",
     "searchsorted", "shape", "signbit", "size", "unique", "unravel_index", "zeros_like",
 )

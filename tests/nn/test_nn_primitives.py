@@ -118,21 +118,28 @@ def test_bilinear_identities(rng):
         np.testing.assert_allclose([by_input, by_weight], [forward, forward], rtol=1e-10)
 
 
-def test_conv2d_matches_torch(rng):
+def _assert_conv_matches_torch(rng, x_shape, w_shape, p) -> np.ndarray:
+    """conv2d's output and both gradients (through backward(), so conv2d_input_grad and conv2d_weight_grad) agree
+    with PyTorch's on random x, w and ȳ; returns chainrule's output. Skips without PyTorch."""
     torch = pytest.importorskip("torch")
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, stride=p["stride"], padding=p["padding"], dilation=p["dilation"],
+                                    groups=p["groups"])
+    g = rng.standard_normal(tuple(yt.shape))
+    yt.backward(torch.tensor(g))
+    xc, wc = chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)
+    yc = _primitives.conv2d(xc, wc, **p)
+    yc.backward(g)
+    np.testing.assert_allclose(yc.data, yt.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(xc.grad, xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(wc.grad, wt.grad.numpy(), atol=1e-12)
+    return yc.data
+
+
+def test_conv2d_matches_torch(rng):
     for x_shape, w_shape, p in CONV_CASES:
-        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
-        xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-        yt = torch.nn.functional.conv2d(xt, wt, stride=p["stride"], padding=p["padding"], dilation=p["dilation"],
-                                        groups=p["groups"])
-        g = rng.standard_normal(tuple(yt.shape))
-        yt.backward(torch.tensor(g))
-        xc, wc = chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)
-        yc = _primitives.conv2d(xc, wc, **p)
-        yc.backward(g)
-        np.testing.assert_allclose(yc.data, yt.detach().numpy(), atol=1e-12)
-        np.testing.assert_allclose(xc.grad, xt.grad.numpy(), atol=1e-12)
-        np.testing.assert_allclose(wc.grad, wt.grad.numpy(), atol=1e-12)
+        _assert_conv_matches_torch(rng, x_shape, w_shape, p)
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 30_000, 1 << 20])
@@ -140,7 +147,6 @@ def test_conv2d_in_chunks_matches_torch(rng, monkeypatch, chunk_bytes):
     """The batch is convolved in chunks of examples (one example each when ``CHUNK_BYTES`` is 1, two or three at 30 kB,
     all at once at 1 MiB), on the shifted-row grid at stride 1 (with at least as many columns as outputs) and
     through the windows otherwise."""
-    torch = pytest.importorskip("torch")
     monkeypatch.setattr(_primitives, "CHUNK_BYTES", chunk_bytes)
     cases = [((5, 3, 6, 7), (4, 3, 3, 3), _conv(padding=1)),
              ((5, 4, 7, 6), (6, 2, 3, 2), _conv(padding=(2, 1), dilation=(1, 2), groups=2)),
@@ -151,19 +157,7 @@ def test_conv2d_in_chunks_matches_torch(rng, monkeypatch, chunk_bytes):
                                  np.dtype(np.float64)).shifted
             for x, w, p in cases] == [True, True, False, False, False]  # both ways are tested
     for x_shape, w_shape, p in cases:
-        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
-        xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-        yt = torch.nn.functional.conv2d(xt, wt, stride=p["stride"], padding=p["padding"], dilation=p["dilation"],
-                                        groups=p["groups"])
-        g = rng.standard_normal(tuple(yt.shape))
-        yt.backward(torch.tensor(g))
-        y = _primitives.conv2d(x, w, **p)
-        assert y.flags.c_contiguous
-        np.testing.assert_allclose(y, yt.detach().numpy(), atol=1e-12)
-        np.testing.assert_allclose(_primitives.conv2d_input_grad(g, w, input_shape=x_shape, **p),
-                                   xt.grad.numpy(), atol=1e-12)
-        np.testing.assert_allclose(_primitives.conv2d_weight_grad(x, g, weight_shape=w_shape, **p),
-                                   wt.grad.numpy(), atol=1e-12)
+        assert _assert_conv_matches_torch(rng, x_shape, w_shape, p).flags.c_contiguous
 
 
 def test_max_pool2d_matches_torch(rng):

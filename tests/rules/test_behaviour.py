@@ -415,6 +415,91 @@ def test_quantile_matches_numpy(rng):
                                np.percentile(x, [20, 80], axis=0, keepdims=True))
 
 
+def test_average_takes_weights_as_numpy_does(rng):
+    """Weights as a list, a tuple, an array, a Tensor or a list of Tensors; one axis or several (in any order);
+    ``returned=`` and ``keepdims=``: NumPy's values, types of error included."""
+    x = rng.standard_normal((3, 4, 2))
+    w = rng.uniform(0.5, 2.0, (3, 4, 2))
+    for axis, weights in [(None, w), (1, w[0, :, 0]), (-1, w[0, 0]), ((0, 2), w[:, 0]), ((2, 0), w[:, 0].T)]:
+        for given in (weights.tolist(), tuple(weights.tolist()), weights, T(weights), list(T(weights))):
+            for returned in (False, True):
+                for keepdims in (False, True):
+                    ours = cnp.average(T(x), axis=axis, weights=given, returned=returned, keepdims=keepdims)
+                    expected = np.average(x, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+                    for o, e in zip(ours if returned else [ours], expected if returned else [expected], strict=True):
+                        assert np.shape(o) == np.shape(e)
+                        np.testing.assert_allclose(o.data if isinstance(o, chainrule.Tensor) else o, e, rtol=1e-12)
+    np.testing.assert_allclose(cnp.average([1, 2, 4], weights=[1, 1, 2]), np.average([1, 2, 4], weights=[1, 1, 2]))
+    for axis in (None, 1, (0, 2)):
+        ours, total = cnp.average(T(x), axis=axis, returned=True)
+        expected, expected_total = np.average(x, axis=axis, returned=True)
+        np.testing.assert_allclose(ours.data, expected)
+        assert np.shape(total) == np.shape(expected_total) and np.all(total == expected_total)
+    for weights, axis, error in [(w[0, 0], None, TypeError), (w[0, 0], 1, ValueError), (w[:, 0], (2, 0), ValueError),
+                                 (np.zeros(4), 1, ZeroDivisionError)]:
+        with pytest.raises(error):
+            np.average(x, axis=axis, weights=weights)
+        with pytest.raises(error, match=r"chainrule\.average"):
+            cnp.average(T(x), axis=axis, weights=weights)
+
+
+def test_average_gradients_match_finite_differences(rng):
+    x, w = rng.standard_normal((3, 4, 2)), rng.uniform(0.5, 2.0, (2, 3))
+    assert chainrule.gradcheck(lambda x: cnp.average(x, axis=1, weights=[1, 1, 2, 3]), x)  # list weights
+    assert chainrule.gradcheck(lambda x: cnp.average(x, weights=(1, 2, 3), axis=0, keepdims=True), x)
+    assert chainrule.gradcheck(lambda x, w: cnp.average(x, axis=(2, 0), weights=w), x, w, order=2)
+
+    def product(x, w):  # the returned total carries the weights' gradient too
+        average, total = cnp.average(x, axis=(2, 0), weights=w, returned=True)
+        return average * total
+
+    assert chainrule.gradcheck(product, x, w)
+    assert chainrule.gradcheck(lambda x, w0, w1: cnp.average(x[0, 0], weights=[w0, w1]), x, np.array(0.7),
+                               np.array(1.3))  # a list of Tensors
+
+
+def test_bincount_matches_numpy_and_its_weights_carry_the_gradient(rng):
+    x = np.array([3, 0, 3, 1, 0, 3, 6])
+    w = rng.standard_normal(7)
+    for minlength in (0, 4, 10):
+        np.testing.assert_array_equal(cnp.bincount(x, minlength=minlength), np.bincount(x, minlength=minlength))
+        counts = cnp.bincount(T(x), minlength=minlength)
+        assert isinstance(counts, chainrule.Tensor) and not counts.requires_grad
+        for weights in (w, w.tolist(), T(w), T(w, requires_grad=True), list(T(w))):
+            for xs in (x, x.tolist(), T(x)):
+                ours = cnp.bincount(xs, weights=weights, minlength=minlength)
+                np.testing.assert_array_equal(ours.data if isinstance(ours, chainrule.Tensor) else ours,
+                                              np.bincount(x, weights=w, minlength=minlength))
+        y = np.bincount(T(x), weights=T(w, requires_grad=True), minlength=minlength)  # NumPy's own name dispatches
+        assert isinstance(y, chainrule.Tensor) and y.requires_grad
+        for order in (1, 2):
+            assert chainrule.gradcheck(lambda w, m=minlength: cnp.bincount(x, weights=w, minlength=m), w, order=order)
+    (g,) = grads(lambda w: cnp.bincount(x, weights=w) * np.arange(7.0), w)
+    np.testing.assert_array_equal(g, x)  # ḡ[x]
+    single = T(w.astype(np.float32), requires_grad=True)
+    out = cnp.bincount(x, weights=single)
+    assert out.dtype == np.bincount(x, weights=w.astype(np.float32)).dtype  # NumPy's float64
+    cnp.sum(out).backward()
+    assert single.grad.dtype == np.float32
+    with pytest.raises(ValueError):
+        cnp.bincount(np.array([1, -1]), weights=T([1.0, 2.0], requires_grad=True))
+
+
+def test_bincount_with_weights_compiles(rng):
+    x, w = np.array([2, 0, 2, 5]), rng.standard_normal(4)
+
+    def loss(w, x):
+        return cnp.sum(cnp.bincount(x, weights=w, minlength=7) ** 2)
+
+    compiled = chainrule.compile(chainrule.value_and_grad(loss))
+    for xs in (x, np.array([1, 1, 0, 4])):  # a new x is used, not the traced one
+        value, grad = compiled(w, xs)
+        expected_value, expected_grad = chainrule.value_and_grad(loss)(w, xs)
+        np.testing.assert_allclose(value, expected_value)
+        np.testing.assert_allclose(grad, expected_grad)
+        np.testing.assert_allclose(grad, 2 * np.bincount(xs, weights=w, minlength=7)[xs])
+
+
 def test_nan_functions_ignore_nans():
     x = np.array([[1.0, np.nan, 3.0], [np.nan, 2.0, 4.0]])
     for name in ("nansum", "nanmean", "nanmax", "nanmin"):
