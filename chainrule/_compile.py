@@ -790,11 +790,14 @@ def _outputs_early(steps: list, out_refs: list, values: list, donated: frozenset
     # places compare as the final order does.
     anchors: dict[int, list[int]] = defaultdict(list)
     place: dict[int, tuple] = {i: (i,) for i in range(-1, len(steps)) if i not in movable}
+    views: dict[int, set[int]] = {}  # donated slot -> it and the slots that may view it
     for i in sorted(movable):
         must_follow = {made.get(s, -1) for r in steps[i][1] for s in _ref_slots(r)} | {guard_before[i]}
         for d in {s for r in steps[i][1] for s in _ref_slots(r)} & donated if i in making_outputs else ():
             must_follow.add(last_guard)
-            must_follow.update(j for s in _views(steps, values, aliased, d) for j in readers[s] if j < i)
+            if d not in views:
+                views[d] = _views(steps, values, aliased, d)
+            must_follow.update(j for s in views[d] for j in readers[s] if j < i)
         anchor = max(must_follow, key=place.__getitem__)
         place[i] = (*place[anchor], len(anchors[anchor]))
         anchors[anchor].append(i)
