@@ -691,6 +691,29 @@ def test_a_rewritten_view_keeps_its_buffer_alive(rng, no_fallback):
                                           for _ in range(5)])
 
 
+def test_a_view_of_a_copy_that_became_an_alias_keeps_the_original_alive(rng, no_fallback):
+    """``copy(a).T``: the copy is an alias of ``a`` in the replay, so the transpose is a view of ``a``'s buffer
+    there (though not of the traced ``a``): the buffer must not go to ``sin(x)``, made while the view is still
+    to be read; nor must a donated argument be written over while a view of its copy is to be read."""
+    def f(x):
+        view = cnp.copy(cnp.exp(x)).T
+        return (view * cnp.sin(x)).sum()
+
+    def step(w, x):
+        value, grad = cr.value_and_grad(lambda w: (cnp.copy(w).T @ x).sum() + (w * w).sum())(w)
+        return value, w - 0.1 * grad
+
+    for eager in (f, cr.value_and_grad(f)):
+        _compare_every_call(cr.compile(eager), eager, [(rng.standard_normal((5, 5)),) for _ in range(5)])
+    compiled, x = cr.compile(step, donate_argnums=0), rng.standard_normal((6, 4))
+    w = rng.standard_normal((6, 6))
+    for _ in range(5):
+        want = step(w.copy(), x)
+        got = compiled(w, x)
+        assert_trees_close(got, want, rtol=1e-10, atol=1e-12)
+        w = got[1]
+
+
 def test_an_output_computed_from_a_dying_product_is_written_into_it(rng, no_fallback):
     """Least squares by gradient descent, parameters not donated: ``w - 0.05 * x.T @ (x @ w - y)`` writes the
     new parameters into the product's fresh array (in place), and every call still returns a fresh array."""
@@ -835,3 +858,40 @@ def test_every_call_gives_the_replays_numbers_from_the_first(rng):
     assert_trees_close(calls[0], f(w, b), rtol=1e-4, atol=1e-5)  # eager mode's, to float32 tolerance
     again = cr.compile(f)(w, b)  # a fresh trace on the same values: the same bits
     assert again[0] == calls[0][0] and all(np.array_equal(g, h) for g, h in zip(again[1], calls[0][1], strict=True))
+
+
+def test_new_parameters_follow_their_gradients_and_overwrite_donated_ones_no_longer_read(rng, no_fallback):
+    """A tanh network with a squared error and momentum-free SGD, parameters donated: each new parameter is
+    computed right after the step making what it subtracts (not at the end, where the gradient has left the
+    cache), and written over its donated array only where no later step reads that array — ``w2`` is read
+    again by the input gradient ``g @ w2.T``, after its own gradient is made."""
+    def loss(params, x, y):
+        w1, b1, w2 = params
+        return ((cnp.tanh(x @ w1 + b1) @ w2 - y) ** 2).mean()
+
+    def step(params, x, y):
+        value, grads = cr.value_and_grad(loss)(params, x, y)
+        return value, [p - 0.05 * g for p, g in zip(params, grads, strict=True)]
+
+    x, y = rng.standard_normal((24, 5)), rng.standard_normal((24, 3))
+    params = [rng.standard_normal((5, 7)), 0.1 * rng.standard_normal(7), rng.standard_normal((7, 3))]
+    for donate in ((0,), ()):
+        compiled, state = cr.compile(step, donate_argnums=donate), [p.copy() for p in params]
+        for _ in range(5):
+            want = step([p.copy() for p in state], x, y)  # (eager; before the call, which may write over state)
+            got = compiled(state, x, y)
+            assert_trees_close(got, want, rtol=1e-10, atol=1e-12)
+            state = got[1]
+        (program,) = compiled.cache.values()
+        lines = program.source.splitlines()[1:-1]
+        made_at = {line.split(" = ")[0].strip(): k for k, line in enumerate(lines)}
+        views = {line.split(" = ")[0].strip(): re.search(r"= (s\d+)\.transpose", line) for line in lines}
+        updates = [(k, re.search(r"n_subtract\((s[0-2]), (s\d+)", line)) for k, line in enumerate(lines)]
+        updates = [(k, m.group(1), m.group(2)) for k, m in updates if m]
+        assert len(updates) == 3
+        for k, parameter, subtracted in updates:
+            reads_parameter = [j for j, line in enumerate(lines[:k]) if re.search(rf"\b{parameter}\b", line)
+                               or any(v and v.group(1) == parameter and re.search(rf"\b{name}\b", line)
+                                      for name, v in views.items())]
+            assert k - 1 == max([made_at[subtracted]] + (reads_parameter if donate else []))
+            assert (f"out={parameter})" in lines[k]) == bool(donate)  # in place: nothing reads it later
