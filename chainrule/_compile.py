@@ -20,10 +20,6 @@ line per NumPy call on raw arrays, no graph, no Tensors. Before emitting it:
   step they replace was, if what they read is made by then (it is likelier to be in the cache);
 * a Python number beside an array of the result's dtype becomes a 0-d array of that dtype (NumPy would
   convert it on every call), and reshapes and transposes are array-method calls;
-* each step making an output, with the steps only it reads, comes right after the last step it must follow
-  (what it reads; the guard before it; for an output from a donated argument, every earlier step reading that
-  argument or a view of it): a training step's ``w - lr * g`` follows the product ``g`` while it is in the
-  cache, instead of waiting for the end of the backward pass;
 * every elementwise ufunc and every matrix product writes into a preallocated buffer (``out=``), and a
   buffer is reused as soon as the value in it is dead (and every view of it: a view of a copy that became an
   alias views the original) — often by the very step that consumes it, which
@@ -760,65 +756,12 @@ def _live(steps: list, out_refs: list) -> list:
     return live[::-1]
 
 
-def _outputs_early(steps: list, out_refs: list, values: list, donated: frozenset[int], aliased: dict) -> list:
-    """The steps in an order where each step making an output (and each step only it reads) comes right after
-    the last step it must follow: those making what it reads, the guard before it (a step after a guard may
-    rely on its decision: shapes) and, for a step making an output from a donated input (which it may be
-    written over), the steps reading that input or a view of it before, and the last guard. What it reads
-    is then likelier to be in the cache (``w - lr * g`` right after the product ``g``), and dies sooner."""
-    outputs = {s for r in out_refs for s in _ref_slots(r)}
-    made: dict[int, int] = {}
-    readers: dict[int, list[int]] = defaultdict(list)  # slot -> the steps reading it
-    guard_before: list[int] = []  # step index -> the index of the last guard before it (-1: none)
-    last_guard = -1
-    for i, step in enumerate(steps):
-        guard_before.append(last_guard)
-        if isinstance(step[0], _Guard):
-            last_guard = i
-        for s in dict.fromkeys(s for r in step[1] for s in _ref_slots(r)):
-            readers[s].append(i)
-        made.update((s, i) for s in step[3])
-    making_outputs = {i for i, step in enumerate(steps)
-                      if not isinstance(step[0], _Guard) and any(s in outputs for s in step[3])}
-    movable = set(making_outputs)
-    for i in range(len(steps) - 1, -1, -1):  # ... and the steps only one movable step reads
-        read_by = {j for s in steps[i][3] for j in readers[s]}
-        if steps[i][3] and not isinstance(steps[i][0], _Guard) and len(read_by) == 1 and read_by <= movable:
-            movable.add(i)
-    # where each step goes: right after its anchor, in the order the steps moved there were taken. A step's
-    # place is a tuple (its index if it stays; its anchor's place and its rank there if it moves), so that
-    # places compare as the final order does.
-    anchors: dict[int, list[int]] = defaultdict(list)
-    place: dict[int, tuple] = {i: (i,) for i in range(-1, len(steps)) if i not in movable}
-    views: dict[int, set[int]] = {}  # donated slot -> it and the slots that may view it
-    for i in sorted(movable):
-        must_follow = {made.get(s, -1) for r in steps[i][1] for s in _ref_slots(r)} | {guard_before[i]}
-        for d in {s for r in steps[i][1] for s in _ref_slots(r)} & donated if i in making_outputs else ():
-            must_follow.add(last_guard)
-            if d not in views:
-                views[d] = _views(steps, values, aliased, d)
-            must_follow.update(j for s in views[d] for j in readers[s] if j < i)
-        anchor = max(must_follow, key=place.__getitem__)
-        place[i] = (*place[anchor], len(anchors[anchor]))
-        anchors[anchor].append(i)
-    return [steps[i] for i in sorted(range(len(steps)), key=place.__getitem__)]
-
-
 def _may_view(value, slot: int, values: list, aliased: dict) -> bool:
     """Whether the array ``value``, made from ``slot``'s value, may share its memory in the replay: it shares
     the traced value's, or that of a slot that became its alias (a view of a copy is a view of the original
     once the copy is an alias)."""
     return isinstance(value, np.ndarray) and any(
         isinstance(v, np.ndarray) and np.may_share_memory(value, v) for v in (values[slot], *aliased.get(slot, ())))
-
-
-def _views(steps: list, values: list, aliased: dict, slot: int) -> set[int]:
-    """``slot`` and the slots whose values may be views of its memory in the replay."""
-    found = {slot}
-    for _, refs, _, slots, _ in steps:
-        read = [s for r in refs for s in _ref_slots(r) if s in found]
-        found.update(s for s in slots for r in read if _may_view(values[s], r, values, aliased))
-    return found
 
 
 class _Program:
@@ -868,7 +811,6 @@ class _Program:
         # 2. dead steps go; rewrites; what they left dead goes
         live = _live(_Rewriter(tape, _live(kept, out_refs), out_refs).run(), out_refs)
         live = [_typed_scalars(step, tape.values) for step in live]
-        live = _outputs_early(live, out_refs, tape.values, donated, self.aliased)
         self.n_steps = len(live)
         self.has_guards = any(isinstance(step[0], _Guard) for step in live)
         self.source, self.namespace = self._emit(tape, live, input_slots, out_refs, donated)

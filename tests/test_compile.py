@@ -860,11 +860,10 @@ def test_every_call_gives_the_replays_numbers_from_the_first(rng):
     assert again[0] == calls[0][0] and all(np.array_equal(g, h) for g, h in zip(again[1], calls[0][1], strict=True))
 
 
-def test_new_parameters_follow_their_gradients_and_overwrite_donated_ones_no_longer_read(rng, no_fallback):
-    """A tanh network with a squared error and momentum-free SGD, parameters donated: each new parameter is
-    computed right after the step making what it subtracts (not at the end, where the gradient has left the
-    cache), and written over its donated array only where no later step reads that array — ``w2`` is read
-    again by the input gradient ``g @ w2.T``, after its own gradient is made."""
+def test_a_donated_tanh_network_step_follows_eager_mode(rng, no_fallback):
+    """A tanh network with a squared error and momentum-free SGD, parameters donated and not: ``w2`` is read
+    again by the input gradient ``g @ w2.T`` after its own gradient is made, so it may be written over only
+    after that."""
     def loss(params, x, y):
         w1, b1, w2 = params
         return ((cnp.tanh(x @ w1 + b1) @ w2 - y) ** 2).mean()
@@ -882,16 +881,3 @@ def test_new_parameters_follow_their_gradients_and_overwrite_donated_ones_no_lon
             got = compiled(state, x, y)
             assert_trees_close(got, want, rtol=1e-10, atol=1e-12)
             state = got[1]
-        (program,) = compiled.cache.values()
-        lines = program.source.splitlines()[1:-1]
-        made_at = {line.split(" = ")[0].strip(): k for k, line in enumerate(lines)}
-        views = {line.split(" = ")[0].strip(): re.search(r"= (s\d+)\.transpose", line) for line in lines}
-        updates = [(k, re.search(r"n_subtract\((s[0-2]), (s\d+)", line)) for k, line in enumerate(lines)]
-        updates = [(k, m.group(1), m.group(2)) for k, m in updates if m]
-        assert len(updates) == 3
-        for k, parameter, subtracted in updates:
-            reads_parameter = [j for j, line in enumerate(lines[:k]) if re.search(rf"\b{parameter}\b", line)
-                               or any(v and v.group(1) == parameter and re.search(rf"\b{name}\b", line)
-                                      for name, v in views.items())]
-            assert k - 1 == max([made_at[subtracted]] + (reads_parameter if donate else []))
-            assert (f"out={parameter})" in lines[k]) == bool(donate)  # in place: nothing reads it later
