@@ -332,7 +332,7 @@ def test_softmax_cross_entropy_and_its_backward_softmax_are_one_step(rng, batch,
     only_loss = replayed(loss, w, z, labels).source
     assert "f_softmax_cross_entropy" in only_loss
     replayed(cr.value_and_grad(nn.softmax_cross_entropy), (z @ w).astype(np.float32), labels)
-    labels[0] = -1  # the primitive (nn checks labels) picks from the end; the backward's one-hot has no match
+    labels[0] = -1  # the primitive (nn checks labels) picks from the end, and so does its gradient
     replayed(cr.value_and_grad(lambda w, z, labels: _rules.softmax_cross_entropy(z @ w, labels)), w, z, labels)
 
 

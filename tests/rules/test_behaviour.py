@@ -527,3 +527,27 @@ def test_forward_values_match_numpy(rng):
             assert len(ours) == len(theirs), spec.name
             for o, t in zip(ours, theirs, strict=True):
                 np.testing.assert_allclose(getattr(o, "data", o), t, rtol=1e-10, atol=1e-12, err_msg=spec.name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_cross_entropys_gradient_is_the_same_on_arrays_and_on_tensors(dtype):
+    # The rule has a short path for NumPy arrays (in place) beside the primitives' path (Tensors: create_graph,
+    # compile): the same numbers to the bit, also for a negative label, which both take from the end as the
+    # forward does, so the gradient is the forward's (finite differences).
+    from chainrule import _rules
+
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((9, 5)).astype(dtype)
+    labels = np.array([0, 4, -1, 2, 2, 3, -5, 1, 0])
+    g = np.array(0.75, dtype)
+    on_arrays = _rules._softmax_cross_entropy_vjp(g, None, z, labels)
+    on_tensors = _rules._softmax_cross_entropy_vjp(chainrule.tensor(g), None, chainrule.tensor(z), labels)
+    assert on_arrays.dtype == dtype and np.array_equal(on_arrays, on_tensors.data)
+    if dtype == np.float64:
+        f = lambda v: float(_rules.softmax_cross_entropy(v, labels))  # noqa: E731
+        numeric = np.zeros_like(z)
+        for index in np.ndindex(z.shape):
+            step = np.zeros_like(z)
+            step[index] = 1e-6
+            numeric[index] = (f(z + step) - f(z - step)) / 2e-6
+        np.testing.assert_allclose(on_arrays, 0.75 * numeric, rtol=1e-6, atol=1e-9)
