@@ -15,7 +15,7 @@ import numpy as np
 
 from ._composite import _call_on_values, _holds_tensor, _values
 from ._graph import mode
-from ._tensor import Tensor
+from ._tensor import _UFUNC_CALLS, Tensor
 
 # ufunc methods that are differentiable functions of chainrule.numpy
 _METHODS = {("add", "reduce"): "sum", ("multiply", "reduce"): "prod", ("maximum", "reduce"): "max",
@@ -75,6 +75,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
             raise TypeError(f"chainrule: {home}.{name}: keyword arguments {sorted(unsupported)} are not "
                             f"supported on Tensors")
         if function is not None:  # gufuncs such as vecdot take axis=
+            if not kwargs:
+                _UFUNC_CALLS[ufunc] = function  # (Tensor.__array_ufunc__ calls it directly from now on)
             return function(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
     elif (name, method) in _METHODS and home == "numpy":
         function = getattr(_chainrule_namespace("numpy"), _METHODS[name, method])

@@ -143,6 +143,10 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:  # (x_np @ t, np.exp(t): the function found before, directly)
+            function = _UFUNC_CALLS.get(ufunc)
+            if function is not None:
+                return function(*inputs)
         from . import _dispatch
 
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
@@ -590,6 +594,9 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str 
         data = to_device(data, device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
+
+# ufunc -> the chainrule function a plain call of it on Tensors goes to (filled by _dispatch.array_ufunc)
+_UFUNC_CALLS: dict = {}
 
 from . import _views  # noqa: E402
 from . import numpy as _r  # noqa: E402
