@@ -300,90 +300,71 @@ static PyObject *track_graph_function(PyObject *module, PyObject *node) {
     Py_RETURN_NONE;
 }
 
-/* Tensor.grad: the slot, read and written as before; a Tensor with a graph stored there first has every
- * node it reaches tracked (see above). */
-static PyObject *grad_get(PyObject *self, PyObject *obj, PyObject *type) {
+/* Tensor.grad and Tensor.name: the same slots, read and written as before, behind one check each that keeps
+ * untracked nodes off cycles (see above): a Tensor with a graph stored in .grad first has every node it
+ * reaches tracked; a name is text or None (any other object could lead from a leaf back into its graph). */
+typedef struct {
+    PyObject_HEAD
+    int is_grad;  /* 1: Tensor.grad, 0: Tensor.name */
+} TensorSlotObject;
+
+static inline Py_ssize_t tensor_slot_offset(PyObject *self) {
+    return ((TensorSlotObject *)self)->is_grad ? t_grad : t_name;
+}
+
+static inline const char *tensor_slot_name(PyObject *self) {
+    return ((TensorSlotObject *)self)->is_grad ? "grad" : "name";
+}
+
+static PyObject *tensor_slot_get(PyObject *self, PyObject *obj, PyObject *type) {
     if (obj == NULL || obj == Py_None) {
         return Py_NewRef(self);
     }
     if (!PyObject_TypeCheck(obj, tensor_type)) {
-        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.grad of a %.100s", Py_TYPE(obj)->tp_name);
+        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.%s of a %.100s", tensor_slot_name(self),
+                     Py_TYPE(obj)->tp_name);
         return NULL;
     }
-    PyObject *value = SLOT(obj, t_grad);
+    PyObject *value = SLOT(obj, tensor_slot_offset(self));
     if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "grad");
+        PyErr_SetString(PyExc_AttributeError, tensor_slot_name(self));
         return NULL;
     }
     return Py_NewRef(value);
 }
 
-static int grad_set(PyObject *self, PyObject *obj, PyObject *value) {
+static int tensor_slot_set(PyObject *self, PyObject *obj, PyObject *value) {
     if (!PyObject_TypeCheck(obj, tensor_type)) {
-        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.grad of a %.100s", Py_TYPE(obj)->tp_name);
+        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.%s of a %.100s", tensor_slot_name(self),
+                     Py_TYPE(obj)->tp_name);
         return -1;
     }
-    if (value != NULL && PyObject_TypeCheck(value, tensor_type)) {
-        PyObject *node = SLOT(value, t_node);
-        if (node != NULL && track_graph(node) < 0) {
-            return -1;
+    if (((TensorSlotObject *)self)->is_grad) {
+        if (value != NULL && PyObject_TypeCheck(value, tensor_type)) {
+            PyObject *node = SLOT(value, t_node);
+            if (node != NULL && track_graph(node) < 0) {
+                return -1;
+            }
         }
-    }
-    Py_XSETREF(SLOT(obj, t_grad), Py_XNewRef(value));
-    return 0;
-}
-
-/* Tensor.name: text or None (any other object could lead from a leaf back into its graph, see above). */
-static PyObject *name_get(PyObject *self, PyObject *obj, PyObject *type) {
-    if (obj == NULL || obj == Py_None) {
-        return Py_NewRef(self);
-    }
-    if (!PyObject_TypeCheck(obj, tensor_type)) {
-        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.name of a %.100s", Py_TYPE(obj)->tp_name);
-        return NULL;
-    }
-    PyObject *value = SLOT(obj, t_name);
-    if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "name");
-        return NULL;
-    }
-    return Py_NewRef(value);
-}
-
-static int name_set(PyObject *self, PyObject *obj, PyObject *value) {
-    if (!PyObject_TypeCheck(obj, tensor_type)) {
-        PyErr_Format(PyExc_TypeError, "chainrule: Tensor.name of a %.100s", Py_TYPE(obj)->tp_name);
-        return -1;
-    }
-    if (value != NULL && value != Py_None && !PyUnicode_Check(value)) {
+    } else if (value != NULL && value != Py_None && !PyUnicode_Check(value)) {
         PyErr_Format(PyExc_TypeError, "chainrule: Tensor.name must be a str or None, not %.100s",
                      Py_TYPE(value)->tp_name);
         return -1;
     }
-    Py_XSETREF(SLOT(obj, t_name), Py_XNewRef(value));
+    Py_XSETREF(SLOT(obj, tensor_slot_offset(self)), Py_XNewRef(value));
     return 0;
 }
 
-static PyType_Slot name_slots[] = {
-    {Py_tp_descr_get, name_get},
-    {Py_tp_descr_set, name_set},
-    {Py_tp_doc, "A label for the tensor (str or None), shown by chainrule.viz."},
+static PyType_Slot tensor_slot_slots[] = {
+    {Py_tp_descr_get, tensor_slot_get},
+    {Py_tp_descr_set, tensor_slot_set},
+    {Py_tp_doc, "Tensor.grad (the gradient accumulated by backward(): an ndarray, or a Tensor after "
+                "create_graph=True) or Tensor.name (a label, str or None), as the C engine keeps them."},
     {0, NULL}
 };
 
-static PyType_Spec name_spec = {
-    "chainrule._cengine.NameSlot", sizeof(PyObject), 0, Py_TPFLAGS_DEFAULT, name_slots
-};
-
-static PyType_Slot grad_slots[] = {
-    {Py_tp_descr_get, grad_get},
-    {Py_tp_descr_set, grad_set},
-    {Py_tp_doc, "The gradient accumulated by backward(): an ndarray, or a Tensor after create_graph=True."},
-    {0, NULL}
-};
-
-static PyType_Spec grad_spec = {
-    "chainrule._cengine.GradSlot", sizeof(PyObject), 0, Py_TPFLAGS_DEFAULT, grad_slots
+static PyType_Spec tensor_slot_spec = {
+    "chainrule._cengine.TensorSlot", sizeof(TensorSlotObject), 0, Py_TPFLAGS_DEFAULT, tensor_slot_slots
 };
 
 static int node_init(NodeObject *self, PyObject *args, PyObject *kwds) {
@@ -1933,16 +1914,19 @@ static PyObject *next_seq_function(PyObject *module, PyObject *unused) {
     return PyLong_FromLongLong(next_seq_value++);
 }
 
-/* ---- unbroadcast's common case ---------------------------------------------------------------------------
- * The rules of broadcasting primitives end in unbroadcast(g, x), which is g itself when the shapes are equal
- * (the usual case); an Unbroadcast is the reference function (chainrule._rules.unbroadcast) with that case
- * decided here, so that it costs no Python frame. Everything else is the reference's. */
-
+/* ---- common cases of rule-table functions, decided in C -----------------------------------------------------
+ * A FastCase is a Python function of the rule table (its `reference`) with its common case decided here,
+ * without a Python frame; every other call is the reference's:
+ *   - FastCase(chainrule._rules.unbroadcast): the rules of broadcasting primitives end in unbroadcast(g, x),
+ *     which is g itself when the shapes are equal (the usual case), and a sum over the leading axes when
+ *     broadcasting only added those (a bias's gradient);
+ *   - FastCase(forward, ufunc): the forward _ufunc(name) makes, NumPy's ufunc on one ndarray with no keywords.
+ * Attributes it lacks (__name__, __doc__'s function, ...) are the reference's. */
 typedef struct {
     PyObject_HEAD
-    PyObject *reference;
+    PyObject *reference, *ufunc;  /* ufunc: NULL for unbroadcast */
     vectorcallfunc vectorcall;
-} UnbroadcastObject;
+} FastCaseObject;
 
 /* g.sum(axis=(0, ..., lead - 1)) when broadcasting only added leading axes to `target` (an ndarray or its
  * Shape): a bias's gradient. None when that is not the case. */
@@ -2017,138 +2001,77 @@ static PyObject *unbroadcast_vectorcall(PyObject *self, PyObject *const *args, s
         }
         Py_DECREF(result);
     }
-    return PyObject_Vectorcall(((UnbroadcastObject *)self)->reference, args, nargsf, kwnames);
+    return PyObject_Vectorcall(((FastCaseObject *)self)->reference, args, nargsf, kwnames);
 }
-
-static PyObject *unbroadcast_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    PyObject *reference;
-    if (!PyArg_ParseTuple(args, "O:Unbroadcast", &reference)) {
-        return NULL;
-    }
-    UnbroadcastObject *self = (UnbroadcastObject *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        return NULL;
-    }
-    self->reference = Py_NewRef(reference);
-    self->vectorcall = unbroadcast_vectorcall;
-    return (PyObject *)self;
-}
-
-static int unbroadcast_traverse(UnbroadcastObject *self, visitproc visit, void *arg) {
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->reference);
-    return 0;
-}
-
-static void unbroadcast_dealloc(UnbroadcastObject *self) {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    Py_CLEAR(self->reference);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
-
-static PyMemberDef unbroadcast_members[] = {
-    {"__wrapped__", T_OBJECT_EX, offsetof(UnbroadcastObject, reference), READONLY, NULL},
-    {"__vectorcalloffset__", T_PYSSIZET, offsetof(UnbroadcastObject, vectorcall), READONLY, NULL},
-    {NULL}
-};
-
-static PyType_Slot unbroadcast_slots[] = {
-    {Py_tp_new, unbroadcast_new},
-    {Py_tp_call, PyVectorcall_Call},
-    {Py_tp_traverse, unbroadcast_traverse},
-    {Py_tp_dealloc, unbroadcast_dealloc},
-    {Py_tp_members, unbroadcast_members},
-    {Py_tp_doc, "Unbroadcast(reference): reference(g, target), with equal shapes (g itself) decided in C."},
-    {0, NULL}
-};
-
-static PyType_Spec unbroadcast_spec = {
-    "chainrule._cengine.Unbroadcast", sizeof(UnbroadcastObject), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL, unbroadcast_slots
-};
-
-/* ---- a unary ufunc's forward ------------------------------------------------------------------------------
- * chainrule._rules._ufunc(name) is the forward of an elementwise primitive: NumPy's ufunc on an ndarray,
- * the array module's function otherwise. A UfuncForward is that reference function with its common case
- * (one ndarray, no keywords) calling the ufunc from here, without a Python frame. */
-typedef struct {
-    PyObject_HEAD
-    PyObject *ufunc, *reference;
-    vectorcallfunc vectorcall;
-} UfuncForwardObject;
 
 static PyObject *ufunc_forward_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
                                           PyObject *kwnames) {
-    UfuncForwardObject *f = (UfuncForwardObject *)self;
+    FastCaseObject *f = (FastCaseObject *)self;
     if (PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL && Py_IS_TYPE(args[0], ndarray_type)) {
         return PyObject_Vectorcall(f->ufunc, args, 1, NULL);
     }
     return PyObject_Vectorcall(f->reference, args, nargsf, kwnames);
 }
 
-static PyObject *ufunc_forward_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    PyObject *ufunc, *reference;
-    if (!PyArg_ParseTuple(args, "OO:UfuncForward", &ufunc, &reference)) {
+static PyObject *fast_case_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    PyObject *reference, *ufunc = NULL;
+    if (!PyArg_ParseTuple(args, "O|O:FastCase", &reference, &ufunc)) {
         return NULL;
     }
-    UfuncForwardObject *self = (UfuncForwardObject *)type->tp_alloc(type, 0);
+    FastCaseObject *self = (FastCaseObject *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
     }
-    self->ufunc = Py_NewRef(ufunc);
     self->reference = Py_NewRef(reference);
-    self->vectorcall = ufunc_forward_vectorcall;
+    self->ufunc = Py_XNewRef(ufunc);
+    self->vectorcall = ufunc ? ufunc_forward_vectorcall : unbroadcast_vectorcall;
     return (PyObject *)self;
 }
 
-static int ufunc_forward_traverse(UfuncForwardObject *self, visitproc visit, void *arg) {
+static int fast_case_traverse(FastCaseObject *self, visitproc visit, void *arg) {
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->ufunc);
     Py_VISIT(self->reference);
+    Py_VISIT(self->ufunc);
     return 0;
 }
 
-static void ufunc_forward_dealloc(UfuncForwardObject *self) {
+static void fast_case_dealloc(FastCaseObject *self) {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    Py_CLEAR(self->ufunc);
     Py_CLEAR(self->reference);
+    Py_CLEAR(self->ufunc);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
 
-/* Attributes it lacks (__name__, __qualname__, __module__, ...) are the reference function's. */
-static PyObject *ufunc_forward_getattro(PyObject *self, PyObject *name) {
+static PyObject *fast_case_getattro(PyObject *self, PyObject *name) {
     PyObject *value = PyObject_GenericGetAttr(self, name);
     if (value == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
         PyErr_Clear();
-        value = PyObject_GetAttr(((UfuncForwardObject *)self)->reference, name);
+        value = PyObject_GetAttr(((FastCaseObject *)self)->reference, name);
     }
     return value;
 }
 
-static PyMemberDef ufunc_forward_members[] = {
-    {"__wrapped__", T_OBJECT_EX, offsetof(UfuncForwardObject, reference), READONLY, NULL},
-    {"ufunc", T_OBJECT_EX, offsetof(UfuncForwardObject, ufunc), READONLY, NULL},
-    {"__vectorcalloffset__", T_PYSSIZET, offsetof(UfuncForwardObject, vectorcall), READONLY, NULL},
+static PyMemberDef fast_case_members[] = {
+    {"__wrapped__", T_OBJECT_EX, offsetof(FastCaseObject, reference), READONLY, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(FastCaseObject, vectorcall), READONLY, NULL},
     {NULL}
 };
 
-static PyType_Slot ufunc_forward_slots[] = {
-    {Py_tp_new, ufunc_forward_new},
+static PyType_Slot fast_case_slots[] = {
+    {Py_tp_new, fast_case_new},
     {Py_tp_call, PyVectorcall_Call},
-    {Py_tp_traverse, ufunc_forward_traverse},
-    {Py_tp_dealloc, ufunc_forward_dealloc},
-    {Py_tp_getattro, ufunc_forward_getattro},
-    {Py_tp_members, ufunc_forward_members},
+    {Py_tp_traverse, fast_case_traverse},
+    {Py_tp_dealloc, fast_case_dealloc},
+    {Py_tp_getattro, fast_case_getattro},
+    {Py_tp_members, fast_case_members},
     {0, NULL}
 };
 
-static PyType_Spec ufunc_forward_spec = {
-    "chainrule._cengine.UfuncForward", sizeof(UfuncForwardObject), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL, ufunc_forward_slots
+static PyType_Spec fast_case_spec = {
+    "chainrule._cengine.FastCase", sizeof(FastCaseObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL, fast_case_slots
 };
 
 /* ---- setup ------------------------------------------------------------------------------------------------ */
@@ -2284,18 +2207,25 @@ static PyObject *setup_function(PyObject *module, PyObject *names) {
         return NULL;
     }
     /* Tensor.grad and Tensor.name: the same slots, behind descriptors that keep untracked nodes off cycles */
-    PyType_Spec *specs[2] = {&grad_spec, &name_spec};
-    const char *attributes[2] = {"grad", "name"};
-    for (int i = 0; i < 2; i++) {
-        PyObject *descriptor_type = PyType_FromSpec(specs[i]);
-        PyObject *descriptor = descriptor_type ? PyObject_CallNoArgs(descriptor_type) : NULL;
-        Py_XDECREF(descriptor_type);
-        if (descriptor == NULL || PyObject_SetAttrString(tensor, attributes[i], descriptor) < 0) {
-            Py_XDECREF(descriptor);
+    PyTypeObject *slot_type = (PyTypeObject *)PyType_FromSpec(&tensor_slot_spec);
+    if (slot_type == NULL) {
+        return NULL;
+    }
+    for (int is_grad = 0; is_grad < 2; is_grad++) {
+        PyObject *descriptor = slot_type->tp_alloc(slot_type, 0);
+        if (descriptor == NULL) {
+            Py_DECREF(slot_type);
             return NULL;
         }
+        ((TensorSlotObject *)descriptor)->is_grad = is_grad;
+        int status = PyObject_SetAttrString(tensor, is_grad ? "grad" : "name", descriptor);
         Py_DECREF(descriptor);
+        if (status < 0) {
+            Py_DECREF(slot_type);
+            return NULL;
+        }
     }
+    Py_DECREF(slot_type);
     mode_type = (PyTypeObject *)mode_class;  /* (the references taken by get() are kept) */
     ready = 1;
     Py_RETURN_NONE;
@@ -2353,15 +2283,9 @@ PyMODINIT_FUNC PyInit__cengine(void) {
         Py_DECREF(m);
         return NULL;
     }
-    PyObject *unbroadcast_type = PyType_FromSpec(&unbroadcast_spec);
-    if (unbroadcast_type == NULL || PyModule_AddObject(m, "Unbroadcast", unbroadcast_type) < 0) {
-        Py_XDECREF(unbroadcast_type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    PyObject *ufunc_forward_type = PyType_FromSpec(&ufunc_forward_spec);
-    if (ufunc_forward_type == NULL || PyModule_AddObject(m, "UfuncForward", ufunc_forward_type) < 0) {
-        Py_XDECREF(ufunc_forward_type);
+    PyObject *fast_case_type = PyType_FromSpec(&fast_case_spec);
+    if (fast_case_type == NULL || PyModule_AddObject(m, "FastCase", fast_case_type) < 0) {
+        Py_XDECREF(fast_case_type);
         Py_DECREF(m);
         return NULL;
     }

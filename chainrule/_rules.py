@@ -106,7 +106,7 @@ def unbroadcast(g, target):
 
 unbroadcast_reference = unbroadcast  # (the public chainrule.extend.unbroadcast)
 if _C is not None:  # the same function for the rules below, its common case (equal shapes: g) decided in C
-    unbroadcast = _C.Unbroadcast(unbroadcast)
+    unbroadcast = _C.FastCase(unbroadcast)
 
 
 def _axes(axis, ndim) -> tuple:
@@ -141,7 +141,7 @@ def _ufunc(name):
 
     forward.__name__ = name
     # (the C engine calls the ufunc itself in the common case: one ndarray, no keywords)
-    return forward if _C is None else _C.UfuncForward(numpy_ufunc, forward)
+    return forward if _C is None else _C.FastCase(forward, numpy_ufunc)
 
 
 def _is_complex(x) -> bool:
