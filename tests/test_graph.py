@@ -661,3 +661,34 @@ def test_a_released_locking_node_gives_nothing_back_twice():
         c[0] = 0.0
     y2.backward()
     c[0] = 0.0
+
+
+def test_higher_order_loops_from_two_threads_leave_nothing_behind():
+    # create_graph backward passes through .grad (reference cycles), hvp and grad of grad, repeated from two
+    # threads: after a collection the memory is what it was (a leaked iteration keeps kilobytes of graph)
+    import threading
+    import tracemalloc
+
+    def loop(n):
+        for _ in range(n):
+            x = cr.tensor(np.linspace(0.1, 1.0, 50), requires_grad=True)
+            (cnp.tanh(x) * x).sum().backward(create_graph=True)  # x -> x.grad -> its graph -> x
+            assert float((x.grad ** 2).sum()) > 0
+            cr.hvp(lambda v: (cnp.sin(v) ** 2).sum(), (np.ones(50),), (np.ones(50),))
+            cr.grad(lambda v: cr.grad(lambda u: (cnp.exp(u) * v).sum())(v).sum())(np.ones(50))
+
+    loop(3)  # (caches filled)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        threads = [threading.Thread(target=loop, args=(15,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64_000, grown
