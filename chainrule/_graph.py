@@ -380,7 +380,11 @@ class Primitive(object if _C is None else _C.PrimitiveBase):  # (the C base's ca
                     positions += _POSITIONS[i] if i < len(_POSITIONS) else (i,)
             i += 1  # noqa: SIM113  (a counter is cheaper than enumerate on this hot path)
         try:
-            out = self.forward(*(args if raw is None else raw), **kwargs)
+            if state.debug > 1:  # detect_anomaly: its error names the operation; NumPy's warning would not
+                with np.errstate(all="ignore"):
+                    out = self.forward(*(args if raw is None else raw), **kwargs)
+            else:
+                out = self.forward(*(args if raw is None else raw), **kwargs)
         except Exception as error:
             return _forward_failed(self, args, raw, kwargs, error)
         tape = state.tape
@@ -846,7 +850,11 @@ def _propagate(node: Node, g, signals: dict, create_graph: bool, owned: dict | N
             return
     check = _state.get().debug > 1
     for parent, position in zip(node.parents, node.positions):  # noqa: B905  (same length by construction)
-        ga = rules[position](g, ans, *args, **kwargs) if kwargs else rules[position](g, ans, *args)
+        if check:  # (as in the forward: the anomaly error names the rule, NumPy's warning would not)
+            with np.errstate(all="ignore"):
+                ga = rules[position](g, ans, *args, **kwargs)
+        else:
+            ga = rules[position](g, ans, *args, **kwargs) if kwargs else rules[position](g, ans, *args)
         target = saved[position]  # the argument as recorded (or its Shape): the shape and dtype to return
         if type(ga) is not np.ndarray or ga.shape != target.shape or ga.dtype is not target.dtype:
             ga = _conform(ga, target, primitive, position)  # (equal dtypes need not be one object: it checks)

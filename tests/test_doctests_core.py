@@ -17,7 +17,7 @@ MODULES = ["chainrule", "chainrule._graph", "chainrule._tensor", "chainrule._fun
 def test_docstring_examples(name):
     module = importlib.import_module(name)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # (detect_anomaly's example takes a log of -1)
+        warnings.simplefilter("error", RuntimeWarning)  # (detect_anomaly's example takes a log of -1: no warning)
         result = doctest.testmod(module, extraglobs={"chainrule": chainrule, "np": np}, verbose=False,
                                  optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
