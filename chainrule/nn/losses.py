@@ -138,7 +138,8 @@ def softmax_cross_entropy(z: cr.Tensor, labels: Any) -> cr.Tensor:
     if z.ndim != 2 or k.shape[0] != z.shape[0]:
         raise ValueError(f"softmax_cross_entropy: expected logits (batch, classes) and batch integer labels; "
                          f"got logits {z.shape} and labels {k.shape}")
-    if k.size and (k.min() < 0 or k.max() >= z.shape[1]):
+    # (one pass: as unsigned integers, negative labels are the largest; min and max only for the message)
+    if k.size and k.view(np.uint64).max() >= z.shape[1]:
         raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {z.shape[1]}); got range "
                          f"[{k.min()}, {k.max()}]")
     return _rules.softmax_cross_entropy(z, k)  # one fused primitive: stable, and one pass each way

@@ -69,6 +69,9 @@ def test_softmax_cross_entropy_is_stable_for_large_logits():
 def test_softmax_cross_entropy_rejects_bad_labels():
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
         nn.softmax_cross_entropy(cr.tensor(np.zeros((2, 3))), [0, 3])
+    for labels in ([0, -1], np.array([-(2**62), 1]), np.array([2, 1, 0, -3])[::-2]):  # negative: refused too
+        with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\); got range \[-"):
+            nn.softmax_cross_entropy(cr.tensor(np.zeros((len(labels), 3))), labels)
 
 
 def test_cross_entropy_picks_binary_or_softmax_form():
