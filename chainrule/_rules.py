@@ -202,7 +202,7 @@ def _float_dtype(x):
 def _one_over_one_plus_exp(out):
     """``out ← 1 / (1 + e^out)``, in place in the array ``out`` (three passes over one buffer): the sigmoid of
     ``−out``. Overflow and underflow are harmless: e^out = inf gives exactly 0, e^out = 0 gives 1."""
-    m = xp(out)
+    m = np if type(out) is np.ndarray else xp(out)
     with np.errstate(over="ignore", under="ignore"):
         m.exp(out, out=out)
         out += 1
@@ -210,6 +210,8 @@ def _one_over_one_plus_exp(out):
 
 
 def _sigmoid(x):
+    if type(x) is np.ndarray and x.dtype.kind in "fc":  # (the common case, without the lookups below)
+        return _one_over_one_plus_exp(np.negative(x, out=np.empty_like(x)))
     m = xp(x)
     if m is not np:  # the array API has no out=: 1 / (1 + e^−x), the same values
         return 1 / (1 + m.exp(-_float_dtype(x)))
