@@ -209,16 +209,19 @@ def test_without_the_c_engine_the_python_engine_runs_and_says_why(tmp_path):
 
     shutil.copytree(os.path.join(ROOT, "chainrule"), tmp_path / "chainrule",
                     ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
-    env = {k: v for k, v in os.environ.items() if k not in ("CHAINRULE_ENGINE", "PYTHONPATH")}
+    # Without site (-S): an editable install's import hook would hand the copy this checkout's C engine;
+    # NumPy and the rest come from the site directory on PYTHONPATH, after the copy (the current directory).
+    env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_ENGINE"}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(np.__file__))
     code = "import chainrule; print(chainrule.engine_info()); print(chainrule.grad(lambda x: x * x)(3.0))"
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-S", "-c", code], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "'engine': 'python', 'reason': 'the C accelerator is not built" in done.stdout
     assert done.stdout.splitlines()[-1] == "6.0"
     env["CHAINRULE_ENGINE"] = "c"
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-S", "-c", code], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode != 0 and "CHAINRULE_ENGINE=c, but the C engine cannot be imported" in done.stderr
 
 
