@@ -1310,6 +1310,35 @@ static PyType_Spec primitive_base_spec = {
     primitive_base_slots
 };
 
+/* ---- the engine's small callable types (Operator, FastCase) ---------------------------------------------
+ * Each holds two object references right after its head (a common initial sequence with PairHead), which
+ * the collector visits and clears alike. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *first, *second;
+} PairHead;
+
+static int pair_traverse(PyObject *self, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(((PairHead *)self)->first);
+    Py_VISIT(((PairHead *)self)->second);
+    return 0;
+}
+
+static int pair_clear(PyObject *self) {
+    Py_CLEAR(((PairHead *)self)->first);
+    Py_CLEAR(((PairHead *)self)->second);
+    return 0;
+}
+
+static void pair_dealloc(PyObject *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    pair_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
 /* ---- Tensor's operators ---------------------------------------------------------------------------------
  * Operator(module, name, reflected): what `def __mul__(self, other): return _r.multiply(self, other)` does
  * (or `_r.multiply(other, self)` when reflected), without a Python frame per operator. A method descriptor:
@@ -1321,6 +1350,9 @@ typedef struct {
     int reflected, unary;
     vectorcallfunc vectorcall;
 } OperatorObject;
+
+_Static_assert(offsetof(OperatorObject, module) == offsetof(PairHead, first)
+               && offsetof(OperatorObject, name) == offsetof(PairHead, second), "Operator starts as a PairHead");
 
 static PyObject *operator_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     OperatorObject *op = (OperatorObject *)callable;
@@ -1372,27 +1404,6 @@ static PyObject *operator_repr(OperatorObject *op) {
                                 op->unary ? "self" : (op->reflected ? "other, self" : "self, other"));
 }
 
-static int operator_traverse(OperatorObject *op, visitproc visit, void *arg) {
-    Py_VISIT(Py_TYPE(op));
-    Py_VISIT(op->module);
-    Py_VISIT(op->name);
-    return 0;
-}
-
-static int operator_clear(OperatorObject *op) {
-    Py_CLEAR(op->module);
-    Py_CLEAR(op->name);
-    return 0;
-}
-
-static void operator_dealloc(OperatorObject *op) {
-    PyTypeObject *tp = Py_TYPE(op);
-    PyObject_GC_UnTrack(op);
-    operator_clear(op);
-    tp->tp_free((PyObject *)op);
-    Py_DECREF(tp);
-}
-
 static PyMemberDef operator_members[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(OperatorObject, vectorcall), READONLY, NULL},
     {"__name__", T_OBJECT, offsetof(OperatorObject, name), READONLY, NULL},
@@ -1404,9 +1415,9 @@ static PyType_Slot operator_slots[] = {
     {Py_tp_call, PyVectorcall_Call},
     {Py_tp_descr_get, operator_descr_get},
     {Py_tp_repr, operator_repr},
-    {Py_tp_traverse, operator_traverse},
-    {Py_tp_clear, operator_clear},
-    {Py_tp_dealloc, operator_dealloc},
+    {Py_tp_traverse, pair_traverse},
+    {Py_tp_clear, pair_clear},
+    {Py_tp_dealloc, pair_dealloc},
     {Py_tp_members, operator_members},
     {Py_tp_doc, "A Tensor operator that calls a chainrule.numpy primitive (see chainrule/_cengine.c)."},
     {0, NULL}
@@ -1928,6 +1939,9 @@ typedef struct {
     vectorcallfunc vectorcall;
 } FastCaseObject;
 
+_Static_assert(offsetof(FastCaseObject, reference) == offsetof(PairHead, first)
+               && offsetof(FastCaseObject, ufunc) == offsetof(PairHead, second), "FastCase starts as a PairHead");
+
 /* g.sum(axis=(0, ..., lead - 1)) when broadcasting only added leading axes to `target` (an ndarray or its
  * Shape): a bias's gradient. None when that is not the case. */
 static PyObject *sum_leading_axes(PyObject *g, PyObject *target) {
@@ -2028,22 +2042,6 @@ static PyObject *fast_case_new(PyTypeObject *type, PyObject *args, PyObject *kwa
     return (PyObject *)self;
 }
 
-static int fast_case_traverse(FastCaseObject *self, visitproc visit, void *arg) {
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->reference);
-    Py_VISIT(self->ufunc);
-    return 0;
-}
-
-static void fast_case_dealloc(FastCaseObject *self) {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    Py_CLEAR(self->reference);
-    Py_CLEAR(self->ufunc);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
-
 static PyObject *fast_case_getattro(PyObject *self, PyObject *name) {
     PyObject *value = PyObject_GenericGetAttr(self, name);
     if (value == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
@@ -2062,8 +2060,9 @@ static PyMemberDef fast_case_members[] = {
 static PyType_Slot fast_case_slots[] = {
     {Py_tp_new, fast_case_new},
     {Py_tp_call, PyVectorcall_Call},
-    {Py_tp_traverse, fast_case_traverse},
-    {Py_tp_dealloc, fast_case_dealloc},
+    {Py_tp_traverse, pair_traverse},
+    {Py_tp_clear, pair_clear},
+    {Py_tp_dealloc, pair_dealloc},
     {Py_tp_getattro, fast_case_getattro},
     {Py_tp_members, fast_case_members},
     {0, NULL}
